@@ -1,0 +1,1 @@
+"""Helpers every stage shares: logging, progress bars, the CLI wrapper."""

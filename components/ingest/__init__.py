@@ -1,0 +1,1 @@
+"""ingest: COCO annotations + image folder -> a self-contained dataset artifact."""

@@ -1,0 +1,1 @@
+"""sample-data: a synthetic COCO dataset the project makes itself (no download needed)."""

@@ -1,0 +1,1 @@
+"""split: StratifiedGroupKFold folds over a dataset, with per-fold class statistics."""

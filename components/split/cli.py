@@ -1,0 +1,28 @@
+"""``trashseg split``: dataset -> folds."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from components.common.cli import add_overwrite, run_cli
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "split", help="StratifiedGroupKFold folds (stratified by class, grouped by image) with per-fold class shares",
+        description="Assign every image of a dataset to a fold with scikit-learn's StratifiedGroupKFold over annotations "
+                    "(label = category, group = image), and report each fold's class shares beside the whole set's.",
+    )
+    parser.add_argument("--dataset", type=Path, required=True, help="dataset artifact directory")
+    parser.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
+    parser.add_argument("--seed", type=int, default=42, help="shuffle seed (default 42)")
+    parser.add_argument("--out", type=Path, required=True, help="split directory to create")
+    add_overwrite(parser)
+    parser.set_defaults(func=lambda args: run_cli(_run, args))
+
+
+def _run(args: argparse.Namespace) -> None:
+    from components.split.logic import run_split
+
+    run_split(args.dataset, args.out, args.folds, args.seed, overwrite=args.overwrite)

@@ -1,0 +1,93 @@
+"""Shared fixtures: generated sample data, a mutable tiny COCO case, the real TACO slice."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TRASHSEG_PROGRESS", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+TACO = REPO.parent / "shared" / "data" / "taco-trash11"
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory) -> Path:
+    """The project's own synthetic data (small: 24 train, 8 test images at 64 px)."""
+    from components.sample_data.logic import run_sample_data
+
+    return run_sample_data(tmp_path_factory.mktemp("sample") / "data", train_images=24, test_images=8, size=64, seed=0)
+
+
+@pytest.fixture(scope="session")
+def sample_dataset(sample_root, tmp_path_factory) -> Path:
+    from components.ingest.logic import run_ingest
+
+    out = tmp_path_factory.mktemp("ds") / "train"
+    run_ingest(sample_root / "train" / "annotations.json", sample_root / "train" / "images", out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_split(sample_dataset, tmp_path_factory) -> Path:
+    from components.split.logic import run_split
+
+    out = tmp_path_factory.mktemp("split") / "split"
+    run_split(sample_dataset, out, num_folds=3, seed=42)
+    return out
+
+
+@pytest.fixture(scope="session")
+def taco_dir() -> Path:
+    if not (TACO / "annotations.json").is_file():
+        pytest.skip(f"real data not found at {TACO}")
+    return TACO
+
+
+class CocoCase:
+    """A tiny COCO dataset on disk that a test may break in one place."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.images = root / "images"
+        self.images.mkdir(parents=True)
+        self.json_path = root / "annotations.json"
+        rng = np.random.default_rng(1)
+        for name in ("a.png", "b.png"):
+            Image.fromarray(rng.integers(0, 255, (20, 30, 3), dtype=np.uint8)).save(self.images / name)
+        self.data = {
+            "images": [
+                {"id": 1, "file_name": "a.png", "width": 30, "height": 20},
+                {"id": 2, "file_name": "b.png", "width": 30, "height": 20},
+            ],
+            "annotations": [
+                {"id": 10, "image_id": 1, "category_id": 4, "segmentation": [[2, 2, 20, 2, 20, 15, 2, 15]], "area": 234.0,
+                 "bbox": [2, 2, 18, 13], "iscrowd": 0},
+                {"id": 11, "image_id": 1, "category_id": 9, "segmentation": [[5, 5, 9, 5, 9, 9, 5, 9]], "area": 16.0,
+                 "bbox": [5, 5, 4, 4], "iscrowd": 0},
+                {"id": 12, "image_id": 2, "category_id": 2, "segmentation": [[0, 0, 30, 0, 30, 20]], "area": 300.0,
+                 "bbox": [0, 0, 30, 20], "iscrowd": 0},
+            ],
+            "categories": [{"id": 4, "name": "Metal"}, {"id": 9, "name": "Battery"}, {"id": 2, "name": "Paper"}],
+        }
+
+    def write(self) -> Path:
+        self.json_path.write_text(json.dumps(self.data))
+        return self.json_path
+
+
+@pytest.fixture
+def coco_case(tmp_path) -> CocoCase:
+    return CocoCase(tmp_path / "coco")
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst

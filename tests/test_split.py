@@ -1,0 +1,61 @@
+"""split: folds by StratifiedGroupKFold, statistics, determinism, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.split.logic import assign_folds, run_split
+from data_contracts.errors import ContractError
+from data_contracts.split import WHOLE_SET, read_split
+
+
+def test_every_image_gets_one_fold_and_stats_add_up(sample_dataset, sample_split):
+    from data_contracts.dataset import Dataset
+
+    dataset = Dataset(sample_dataset)
+    split = read_split(sample_split)
+    assert split.num_folds == 3 and split.seed == 42
+    assert sorted(split.folds["image_id"]) == sorted(dataset.image_ids)
+    assert set(split.folds["fold"]) == {0, 1, 2}
+    stats = split.stats
+    whole = stats[stats["fold"] == WHOLE_SET].set_index("class_id")
+    per_fold = stats[stats["fold"] != WHOLE_SET].groupby("class_id")[["annotations", "pixels"]].sum()
+    assert (whole[["annotations", "pixels"]] == per_fold).all().all()
+    assert whole["annotations"].sum() == len(dataset.annotations)
+    assert whole["pixels"].sum() == 24 * 64 * 64
+    assert whole["pixel_share"].sum() == pytest.approx(1.0)
+    split.check_dataset(dataset.content_hash, sample_dataset)
+
+
+def test_split_is_deterministic_and_seed_matters(sample_dataset, tmp_path):
+    a = run_split(sample_dataset, tmp_path / "a", 3, seed=7)
+    b = run_split(sample_dataset, tmp_path / "b", 3, seed=7)
+    c = run_split(sample_dataset, tmp_path / "c", 3, seed=8)
+    assert a.content_hash == b.content_hash != c.content_hash
+
+
+def test_grouping_keeps_images_whole_and_stratifies():
+    rng = np.random.default_rng(0)
+    rows = [{"id": k, "image_id": int(rng.integers(0, 200)), "category_id": int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))}
+            for k in range(1000)]
+    annotations = pd.DataFrame(rows)
+    images = list(range(0, 220))  # 200..219 have no annotations
+    fold_of = assign_folds(images, annotations, 5, seed=42)
+    assert set(fold_of) == set(images)
+    assert all(fold_of[i] in range(5) for i in range(200, 220))
+    annotations["fold"] = annotations["image_id"].map(fold_of)
+    share = annotations.groupby("fold")["category_id"].apply(lambda s: (s == 3).mean())
+    assert share.max() - share.min() < 0.06  # each validation fold keeps the rare class's ratio
+
+
+def test_fewer_images_than_folds_is_a_clear_error(sample_dataset, tmp_path):
+    with pytest.raises(ContractError, match="24 images cannot fill 30 folds"):
+        run_split(sample_dataset, tmp_path / "s", num_folds=30)
+    assert not (tmp_path / "s").exists()
+
+
+def test_split_refuses_another_dataset(sample_split, tmp_path):
+    with pytest.raises(ContractError, match="was made for dataset"):
+        read_split(sample_split).check_dataset("0" * 64, tmp_path)
