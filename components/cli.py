@@ -12,6 +12,10 @@ STAGE_CLIS = (
     "components.sample_data.cli",
     "components.ingest.cli",
     "components.split.cli",
+    "components.train.cli",
+    "components.infer.cli",
+    "components.evaluate.cli",
+    "components.submit.cli",
 )
 
 

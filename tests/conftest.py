@@ -45,6 +45,20 @@ def sample_split(sample_dataset, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def learn_data(tmp_path_factory) -> tuple[Path, Path]:
+    """(dataset, 4-fold split) big enough for a tiny model to learn in seconds: 72 images at 64 px."""
+    from components.ingest.logic import run_ingest
+    from components.sample_data.logic import run_sample_data
+    from components.split.logic import run_split
+
+    root = tmp_path_factory.mktemp("learn")
+    run_sample_data(root / "data", train_images=72, test_images=4, size=64, seed=0)
+    run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", root / "ds")
+    run_split(root / "ds", root / "split", num_folds=4, seed=42)
+    return root / "ds", root / "split"
+
+
+@pytest.fixture(scope="session")
 def taco_dir() -> Path:
     if not (TACO / "annotations.json").is_file():
         pytest.skip(f"real data not found at {TACO}")

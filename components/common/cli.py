@@ -20,4 +20,9 @@ def run_cli(action: Callable[[argparse.Namespace], object], args: argparse.Names
     except ContractError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        if type(err).__name__ != "TrainingDiverged":
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 3
     return 0

@@ -1,0 +1,1 @@
+"""evaluate: predictions vs ground truth -> mIoU, accuracies, per-class IoU, confusion matrix."""

@@ -1,0 +1,1 @@
+"""infer: a model's label maps (and probabilities) for every image of a dataset."""

@@ -1,0 +1,140 @@
+"""infer: batched, streaming prediction with optional test-time augmentation.
+
+Images are resized to the model's training size (times each TTA scale),
+probabilities come back to each image's own size and are averaged over the TTA
+views before the argmax. One batch lives in memory at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from components.common.log import get_logger, progress
+from components.models.forward import normalise, probabilities_per_image
+from components.train.data import resize_pair
+from components.train.logic import pick_autocast_dtype, pick_device
+from data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from data_contracts.dataset import Dataset
+from data_contracts.errors import ContractError
+from data_contracts.model import ModelArtifact
+from data_contracts.predictions import PredictionsWriter
+
+log = get_logger("trashseg.infer")
+
+
+@dataclass
+class TTA:
+    """Test-time augmentation: horizontal flip and/or extra scales (1.0 = the training size)."""
+
+    flip: bool = False
+    scales: tuple[float, ...] = (1.0,)
+
+    @classmethod
+    def parse(cls, text: str | None) -> "TTA":
+        """'flip,scales=0.75,1.0,1.25' -> TTA(flip=True, scales=(0.75, 1.0, 1.25))."""
+        if not text:
+            return cls()
+        flip, scales = False, [1.0]
+        parts = text.split(",")
+        k = 0
+        while k < len(parts):
+            part = parts[k].strip()
+            if part == "flip":
+                flip = True
+            elif part.startswith("scales="):
+                scales = [float(part.split("=", 1)[1])]
+                while k + 1 < len(parts) and _is_number(parts[k + 1]):
+                    k += 1
+                    scales.append(float(parts[k]))
+            elif part:
+                raise ContractError("--tta", f"unknown item {part!r} (use flip and/or scales=S1,S2,...)", field="tta")
+            k += 1
+        if any(s <= 0 for s in scales):
+            raise ContractError("--tta", "scales must be positive", field="tta")
+        return cls(flip, tuple(scales))
+
+    def views(self) -> list[tuple[float, bool]]:
+        return [(scale, flipped) for scale in self.scales for flipped in ((False, True) if self.flip else (False,))]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclass
+class InferParams:
+    tta: TTA = field(default_factory=TTA)
+    batch_size: int = 8
+    device: str = "auto"
+    precision: str = "auto"
+    save_probs: bool = False
+
+
+def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def view_size(base: int, scale: float) -> int:
+    """Scaled side rounded to a multiple of 32 (what the backbones' strides divide cleanly)."""
+    return max(32, int(round(base * scale / 32.0)) * 32)
+
+
+@torch.no_grad()
+def predict_batch(model, family: str, images: list[np.ndarray], base_size: int, tta: TTA, device: torch.device,
+                  amp_dtype: torch.dtype | None) -> list[np.ndarray]:
+    """Per-image (C, H, W) float32 probabilities, averaged over the TTA views."""
+    totals: list[torch.Tensor | None] = [None] * len(images)
+    views = tta.views()
+    for scale, flipped in views:
+        side = view_size(base_size, scale)
+        batch = np.stack([resize_pair(image, None, side)[0] for image in images])
+        pixels = normalise(torch.from_numpy(batch).to(device))
+        if flipped:
+            pixels = pixels.flip(-1)
+        with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            per_image = probabilities_per_image(model, family, pixels, [image.shape[:2] for image in images])
+        for k, probs in enumerate(per_image):
+            if flipped:
+                probs = probs.flip(-1)
+            totals[k] = probs if totals[k] is None else totals[k] + probs
+    return [(t / len(views)).float().cpu().numpy() for t in totals]
+
+
+def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams | None = None,
+              overwrite: bool = False) -> Manifest:
+    params = params or InferParams()
+    prepare_output(Path(out), overwrite)
+    artifact = ModelArtifact(model_dir)
+    dataset = Dataset(dataset_dir)
+    if dataset.classes.names != artifact.classes.names:
+        raise ContractError(dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
+                            field="classes")
+    device = pick_device(params.device)
+    amp_dtype = pick_autocast_dtype(params.precision, device)
+    model = artifact.load(device)
+    ids = dataset.image_ids
+    log.info("predicting %d images with %s (%s) on %s, TTA %s", len(ids), model_dir, artifact.preset, device, params.tta)
+    producer = {"stage": "infer", "params": {**asdict(params), "tta": asdict(params.tta)}}
+    with atomic_directory(Path(out), overwrite) as tmp:
+        writer = PredictionsWriter(tmp, artifact.classes, params.save_probs)
+        bar = progress(_batches(ids, params.batch_size), "infer", total=-(-len(ids) // params.batch_size), unit="batch")
+        for batch_ids in bar:
+            images = [dataset.image(i) for i in batch_ids]
+            for image_id, probs in zip(batch_ids, predict_batch(model, artifact.family, images, artifact.image_size,
+                                                                 params.tta, device, amp_dtype)):
+                record = dataset.record(image_id)
+                writer.add(image_id, str(record["file_name"]), probs.argmax(0).astype(np.uint8), probs if params.save_probs else None)
+        manifest = writer.finish(producer, {"source": "model", "model_hash": artifact.content_hash, "model_preset": artifact.preset,
+                                            "dataset_hash": dataset.content_hash})
+    log.info("wrote predictions %s", out)
+    return manifest

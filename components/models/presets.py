@@ -1,0 +1,107 @@
+"""Named model presets: a literal name -> builder mapping (no config inheritance).
+
+Each family has a real-size preset for GPU nodes and a ``-tiny`` preset that
+learns the sample data on 2 CPU cores in a test. Tiny presets train from scratch
+and need a high learning rate; real presets default to the report's 4e-6
+(backbone) / 4e-5 (head), meant for fine-tuning pretrained weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from data_contracts.errors import ContractError
+
+FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    family: str  # "upernet" | "beit" | "mask2former": decides the model class and the loss inputs
+    description: str
+    make_config: Callable[[int], object]  # num_labels -> transformers config
+    image_size: int
+    lr_backbone: float
+    lr_head: float
+    batch_size: int
+
+
+def _convnext(depths, hidden_sizes):
+    from transformers import ConvNextConfig
+
+    return ConvNextConfig(depths=depths, hidden_sizes=hidden_sizes, out_features=FOUR_STAGES)
+
+
+def _swin(embed_dim, depths, num_heads, window_size=7):
+    from transformers import SwinConfig
+
+    return SwinConfig(embed_dim=embed_dim, depths=depths, num_heads=num_heads, window_size=window_size, out_features=FOUR_STAGES)
+
+
+def _upernet(backbone, hidden_size, auxiliary_channels):
+    def make(num_labels: int):
+        from transformers import UperNetConfig
+
+        return UperNetConfig(backbone_config=backbone(), hidden_size=hidden_size, auxiliary_channels=auxiliary_channels,
+                             num_labels=num_labels)
+    return make
+
+
+def _beit(hidden, layers, heads, intermediate, image_size, patch, out_indices, auxiliary_channels, pool_hidden=None):
+    def make(num_labels: int):
+        from transformers import BeitConfig
+
+        return BeitConfig(hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, intermediate_size=intermediate,
+                          image_size=image_size, patch_size=patch, out_indices=out_indices, num_labels=num_labels,
+                          use_auxiliary_head=True, auxiliary_channels=auxiliary_channels, use_relative_position_bias=True,
+                          semantic_loss_ignore_index=255, pool_scales=[1, 2, 3, 6])
+    return make
+
+
+def _mask2former(backbone, queries, hidden, decoder_layers, encoder_layers, feedforward):
+    def make(num_labels: int):
+        from transformers import Mask2FormerConfig
+
+        return Mask2FormerConfig(backbone_config=backbone(), num_labels=num_labels, num_queries=queries, hidden_dim=hidden,
+                                 mask_feature_size=hidden, decoder_layers=decoder_layers, encoder_layers=encoder_layers,
+                                 dim_feedforward=feedforward, encoder_feedforward_dim=feedforward, num_attention_heads=8 if hidden >= 128 else 4)
+    return make
+
+
+_REPORT_LR = dict(lr_backbone=4e-6, lr_head=4e-5)
+_TINY_LR = dict(lr_backbone=1e-3, lr_head=3e-3)
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (
+    Preset("upernet-convnext", "upernet", "UperNet + ConvNeXt-Base (~120M params), 512 px",
+           _upernet(lambda: _convnext([3, 3, 27, 3], [128, 256, 512, 1024]), 512, 256), 512, batch_size=8, **_REPORT_LR),
+    Preset("upernet-convnext-tiny", "upernet", "UperNet + 4-stage mini ConvNeXt (1.2M params), for CPU tests",
+           _upernet(lambda: _convnext([1, 1, 2, 1], [24, 48, 96, 192]), 64, 32), 128, batch_size=8, **_TINY_LR),
+    Preset("upernet-swin", "upernet", "UperNet + Swin-Base (~120M params), 512 px",
+           _upernet(lambda: _swin(128, [2, 2, 18, 2], [4, 8, 16, 32]), 512, 256), 512, batch_size=8, **_REPORT_LR),
+    Preset("upernet-swin-tiny", "upernet", "UperNet + mini Swin (1M params), for CPU tests",
+           _upernet(lambda: _swin(24, [1, 1, 2, 1], [1, 2, 3, 6]), 64, 32), 128, batch_size=8, **_TINY_LR),
+    Preset("beit-upernet", "beit", "BEiT-Base with its UperNet head (~160M params), 512 px",
+           _beit(768, 12, 12, 3072, 512, 16, [3, 5, 7, 11], 256), 512, batch_size=4, **_REPORT_LR),
+    Preset("beit-upernet-tiny", "beit", "mini BEiT (4 layers, width 48) with UperNet head, for CPU tests",
+           _beit(48, 4, 2, 96, 128, 8, [1, 2, 3, 4], 32), 128, batch_size=8, **_TINY_LR),
+    Preset("mask2former-swin", "mask2former", "Mask2Former + Swin-Base, 100 queries (~107M params), 512 px",
+           _mask2former(lambda: _swin(128, [2, 2, 18, 2], [4, 8, 16, 32], 12), 100, 256, 9, 6, 2048), 512, batch_size=4, **_REPORT_LR),
+    Preset("mask2former-swin-tiny", "mask2former", "Mask2Former + mini Swin, 16 queries, 3 decoder layers (1M params), for CPU tests",
+           _mask2former(lambda: _swin(24, [1, 1, 2, 1], [1, 2, 3, 6]), 16, 64, 3, 2, 128), 128, batch_size=8, **_TINY_LR),
+)}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ContractError("--model", f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}", field="model") from None
+
+
+def describe_presets() -> str:
+    lines = []
+    for p in PRESETS.values():
+        lines.append(f"{p.name:24s} {p.family:12s} {p.image_size:4d}px  lr {p.lr_backbone:g}/{p.lr_head:g}  batch {p.batch_size:2d}  {p.description}")
+    return "\n".join(lines)

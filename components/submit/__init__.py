@@ -1,0 +1,1 @@
+"""submit: predictions <-> the competition CSV."""

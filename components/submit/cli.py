@@ -1,0 +1,36 @@
+"""``trashseg submit``: predictions -> competition CSV (or ``--decode`` a CSV back)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from components.common.cli import add_overwrite, run_cli
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "submit", help="write the competition CSV (image_id,PredictionString at 256x256), or --decode one",
+        description="Write one CSV row per image: image_id = COCO file_name, PredictionString = the label map resized to "
+                    "--size (row-major, space-separated class ids). With --decode, turn a CSV back into predictions.",
+    )
+    parser.add_argument("--predictions", type=Path, help="predictions artifact to submit")
+    parser.add_argument("--decode", type=Path, help="a submission CSV to turn into predictions")
+    parser.add_argument("--dataset", type=Path, help="with --decode: match rows to this dataset's images by file_name")
+    parser.add_argument("--out", type=Path, required=True, help="CSV to write (or predictions directory with --decode)")
+    parser.add_argument("--size", type=int, default=256, help="side of the submitted label map (default 256)")
+    parser.add_argument("--downsample", choices=["nearest", "mode"], default="nearest",
+                        help="nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block")
+    add_overwrite(parser)
+    parser.set_defaults(func=lambda args: run_cli(_run, args), parser=parser)
+
+
+def _run(args: argparse.Namespace) -> None:
+    from components.submit.logic import run_decode, run_submit
+
+    if bool(args.predictions) == bool(args.decode):
+        args.parser.error("give either --predictions (write a CSV) or --decode (read one)")
+    if args.decode:
+        run_decode(args.decode, args.out, args.size, args.dataset, overwrite=args.overwrite)
+    else:
+        run_submit(args.predictions, args.out, args.size, args.downsample, overwrite=args.overwrite)

@@ -1,0 +1,92 @@
+"""Training and validation samples drawn from one or more dataset artifacts.
+
+The first dataset is the one the split was made on: its images go to training
+or validation by fold. Every further dataset (copy-paste output, pseudo-labels)
+is training-only, so nothing generated ever lands in a validation fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from data_contracts.dataset import Dataset
+from data_contracts.errors import ContractError
+from data_contracts.split import Split
+
+# Decoded, resized training pairs are cached up to this many bytes (later epochs skip JPEG decoding).
+CACHE_LIMIT_BYTES = 2 * 1024**3
+
+
+@dataclass(frozen=True)
+class Sample:
+    source: int  # index into the list of datasets
+    image_id: int
+
+
+def resize_pair(image: np.ndarray, mask: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Image bilinear, mask nearest (class ids are never interpolated)."""
+    if image.shape[:2] != (size, size):
+        image = np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
+        if mask is not None:
+            mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
+    return image, mask
+
+
+class SampleSource:
+    """Open datasets, the train/validation partition, and a bounded cache of resized pairs."""
+
+    def __init__(self, dataset_dirs: list[Path], split: Split, fold: int):
+        if not dataset_dirs:
+            raise ContractError("--dataset", "at least one dataset is needed", field="dataset")
+        self.datasets = [Dataset(path) for path in dataset_dirs]
+        first = self.datasets[0]
+        split.check_fold(fold)
+        split.check_dataset(first.content_hash, first.path)
+        for dataset in self.datasets:
+            if not dataset.labeled:
+                raise ContractError(dataset.path, "is unlabeled: training needs masks (pseudo-label it first)")
+            if dataset.classes.names != first.classes.names:
+                raise ContractError(dataset.path, f"classes {list(dataset.classes.names)} differ from {first.path}'s", field="classes")
+        fold_of = split.fold_of()
+        missing = [i for i in first.image_ids if i not in fold_of]
+        if missing:
+            raise ContractError(split.path, f"has no fold for image {missing[0]} of {first.path}", record=f"image {missing[0]}")
+        self.train = [Sample(0, i) for i in first.image_ids if fold_of[i] != fold]
+        self.validation = [Sample(0, i) for i in first.image_ids if fold_of[i] == fold]
+        for source, dataset in enumerate(self.datasets[1:], start=1):
+            self.train.extend(Sample(source, i) for i in dataset.image_ids)
+        self.classes = first.classes
+        self._cache: dict[tuple[Sample, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._cache_bytes = 0
+
+    def pair(self, sample: Sample, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(image uint8 SxSx3, mask uint8 SxS) resized for training."""
+        key = (sample, size)
+        if key in self._cache:
+            return self._cache[key]
+        dataset = self.datasets[sample.source]
+        image, mask = resize_pair(dataset.image(sample.image_id), dataset.mask(sample.image_id), size)
+        if self._cache_bytes + image.nbytes + mask.nbytes <= CACHE_LIMIT_BYTES:
+            self._cache[key] = (image, mask)
+            self._cache_bytes += image.nbytes + mask.nbytes
+        return image, mask
+
+    def original(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+        dataset = self.datasets[sample.source]
+        return dataset.image(sample.image_id), dataset.mask(sample.image_id)
+
+    def hashes(self) -> list[str]:
+        return [d.content_hash for d in self.datasets]
+
+
+def epoch_order(num_samples: int, seed: int, epoch: int) -> np.ndarray:
+    """The sample order of an epoch depends only on (seed, epoch): a resumed run sees the same batches."""
+    return np.random.default_rng([seed, epoch]).permutation(num_samples)
+
+
+def flip_decisions(num_samples: int, seed: int, epoch: int) -> np.ndarray:
+    return np.random.default_rng([seed, epoch, 1]).random(num_samples) < 0.5

@@ -1,0 +1,138 @@
+"""Model presets, pretrained loading, optimizer groups, Mask2Former targets and matcher precision."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from components.models.build import backbone_prefixes, build_model, classifier_modules
+from components.models.forward import class_scores, keep_matcher_in_fp32, mask2former_targets, training_loss
+from components.models.presets import PRESETS, get_preset
+from components.train.optim import lr_factor, make_optimizer, parameter_groups
+from data_contracts.classes import ClassTable
+from data_contracts.errors import ContractError
+
+TINY = [name for name in PRESETS if name.endswith("-tiny")]
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_every_tiny_preset_trains_saves_and_loads(name, tmp_path):
+    """One contract for every model: forward, backward, probabilities, save, load, same output."""
+    preset = get_preset(name)
+    model = build_model(preset, ClassTable(), seed=0)
+    pixels = torch.randn(2, 3, 64, 64)
+    labels = torch.randint(0, 11, (2, 64, 64))
+    labels[0, :4] = 255
+    loss = training_loss(model, preset.family, pixels, labels)
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        scores = class_scores(model, preset.family, pixels)
+    assert scores.shape[:2] == (2, 11)
+    assert torch.allclose(scores.sum(1), torch.ones_like(scores.sum(1)), atol=1e-4)
+    model.save_pretrained(tmp_path / "saved")
+    reloaded = type(model).from_pretrained(tmp_path / "saved", local_files_only=True).eval()
+    with torch.no_grad():
+        assert torch.allclose(class_scores(reloaded, preset.family, pixels), scores, atol=1e-5)
+    assert reloaded.config.id2label[9] == "Battery"
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(ContractError, match="unknown model preset 'unet'.*upernet-convnext-tiny"):
+        get_preset("unet")
+
+
+@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "mask2former-swin-tiny", "beit-upernet-tiny"])
+def test_backbone_and_head_parameter_groups(name):
+    preset = get_preset(name)
+    model = build_model(preset, ClassTable())
+    groups = parameter_groups(model, preset.family, 4e-6, 4e-5, 0.01)
+    assert [g["name"] for g in groups] == ["backbone", "head"]
+    assert [g["lr"] for g in groups] == [4e-6, 4e-5]
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert len(ids) == len(set(ids)) == sum(1 for _ in model.parameters())
+    names = {id(p): n for n, p in model.named_parameters()}
+    assert all(names[id(p)].startswith(backbone_prefixes(preset.family)) for p in groups[0]["params"])
+    classifier_ids = {id(p) for m in classifier_modules(model, preset.family) for p in m.parameters()}
+    assert classifier_ids <= {id(p) for p in groups[1]["params"]}
+
+
+def test_learning_rate_schedule_warms_up_then_decays():
+    factors = [lr_factor(step, 100, 10, "poly") for step in range(100)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert factors[10] == pytest.approx(1.0) and factors[-1] == pytest.approx(1 / 90)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
+    assert lr_factor(55, 100, 10, "cosine") == pytest.approx(0.5)
+    model = build_model(get_preset("upernet-convnext-tiny"), ClassTable())
+    optimizer, scheduler = make_optimizer(model, "upernet", 4e-6, 4e-5, 0.01, 100, 10, "poly")
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([4e-7, 4e-6])
+    for _ in range(10):
+        optimizer.step()
+        scheduler.step()
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([4e-6, 4e-5])
+
+
+@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "mask2former-swin-tiny"])
+def test_pretrained_keeps_backbone_and_replaces_classifier(name, tmp_path):
+    preset = get_preset(name)
+    other = ClassTable.from_names(["bg", "a", "b", "c", "d"])
+    donor = build_model(preset, other, seed=123)
+    donor.save_pretrained(tmp_path / "ade")
+    model = build_model(preset, ClassTable(), pretrained=tmp_path / "ade", seed=0)
+    donor_state = donor.state_dict()
+    classifier_names = {f"{prefix}.{n}" for prefix, module in model.named_modules()
+                        for m in classifier_modules(model, preset.family) if module is m for n, _ in m.named_parameters()}
+    kept = 0
+    for key, value in model.state_dict().items():
+        if key in classifier_names:
+            assert value.shape[0] in (11, 12) and value.shape != donor_state[key].shape
+        elif key in donor_state and donor_state[key].shape == value.shape:  # class-sized buffers differ
+            assert torch.equal(value, donor_state[key]), key
+            kept += 1
+    assert kept > 20 and classifier_names
+    assert model.config.num_labels == 11 and model.config.id2label[10] == "Clothing"
+
+
+def test_pretrained_errors(tmp_path):
+    preset = get_preset("upernet-convnext-tiny")
+    with pytest.raises(ContractError, match="no pretrained checkpoint here"):
+        build_model(preset, ClassTable(), pretrained=tmp_path / "missing")
+    build_model(get_preset("mask2former-swin-tiny"), ClassTable()).save_pretrained(tmp_path / "m2f")
+    with pytest.raises(ContractError, match="is a 'mask2former' checkpoint but preset upernet-convnext-tiny needs 'upernet'"):
+        build_model(preset, ClassTable(), pretrained=tmp_path / "m2f")
+
+
+def test_mask2former_targets_match_the_image_processor():
+    from transformers import Mask2FormerImageProcessorPil
+
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 4, (32, 32)).astype(np.uint8)
+    label[:3] = 255
+    masks, classes = mask2former_targets(torch.from_numpy(label).long()[None])
+    processor = Mask2FormerImageProcessorPil(do_resize=False, ignore_index=255, do_reduce_labels=False, do_normalize=False,
+                                             do_rescale=False)
+    expected = processor(images=[np.zeros((32, 32, 3), np.uint8)], segmentation_maps=[label], return_tensors="pt")
+    order = torch.argsort(expected["class_labels"][0])
+    assert torch.equal(classes[0], expected["class_labels"][0][order])
+    assert torch.equal(masks[0], expected["mask_labels"][0][order].float())
+
+
+def test_mask2former_matcher_runs_in_fp32_under_autocast():
+    preset = get_preset("mask2former-swin-tiny")
+    model = build_model(preset, ClassTable())
+    seen = []
+    original = model.criterion.matcher.forward
+
+    def spy(masks_queries_logits, class_queries_logits, mask_labels, class_labels):
+        seen.append((masks_queries_logits.dtype, class_queries_logits.dtype, torch.is_autocast_enabled("cpu")))
+        return original(masks_queries_logits, class_queries_logits, mask_labels, class_labels)
+
+    model.criterion.matcher.forward = spy
+    keep_matcher_in_fp32(model)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = training_loss(model, "mask2former", torch.randn(1, 3, 64, 64), torch.randint(0, 11, (1, 64, 64)))
+    assert torch.isfinite(loss)
+    assert seen and all(s == (torch.float32, torch.float32, False) for s in seen)

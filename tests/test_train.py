@@ -1,0 +1,105 @@
+"""train: learning on sample data, kill + resume, NaN guard, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from components.common.metrics import confusion_matrix, mean_iou
+from components.train.logic import TrainingDiverged, TrainParams, run_train
+from data_contracts.dataset import Dataset
+from data_contracts.errors import ContractError
+from data_contracts.model import ModelArtifact
+from data_contracts.split import Split
+
+
+def all_background_miou(dataset_dir, split_dir, fold) -> float:
+    dataset, fold_of = Dataset(dataset_dir), Split(split_dir).fold_of()
+    cm = sum(confusion_matrix(dataset.mask(i), np.zeros_like(dataset.mask(i)), 11) for i in dataset.image_ids if fold_of[i] == fold)
+    return mean_iou(cm)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset, epochs, schedule, factor", [
+    ("upernet-convnext-tiny", 60, "constant", 2.5),
+    ("mask2former-swin-tiny", 40, "poly", 1.5),
+])
+def test_tiny_models_learn_the_sample_data(learn_data, tmp_path, preset, epochs, schedule, factor):
+    dataset, split = learn_data
+    params = TrainParams(model=preset, fold=0, epochs=epochs, image_size=64, seed=0, schedule=schedule)
+    run_train([dataset], split, tmp_path / "model", params)
+    model = ModelArtifact(tmp_path / "model")
+    baseline = all_background_miou(dataset, split, 0)
+    best = model.card["metrics"]["val_miou"]
+    history = model.history().to_pandas()
+    assert len(history) == epochs and best == pytest.approx(history["val_miou"].max())
+    assert best > factor * baseline, f"{preset}: val mIoU {best:.3f} vs all-Background {baseline:.3f}"
+    assert model.card["training"]["lr_backbone"] == 1e-3 and model.card["best_epoch"] == int(history["val_miou"].idxmax()) + 1
+    assert {"lr_head", "train_loss", "iou_Background"} <= set(history.columns)
+
+
+def _train_cli(sample_dataset, sample_split, out, ckpt, *extra):
+    return [sys.executable, "-m", "components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
+            "--fold", "1", "--model", "upernet-convnext-tiny", "--epochs", "4", "--image-size", "64", "--batch-size", "4",
+            "--seed", "3", "--out", str(out), "--checkpoint-dir", str(ckpt), "--device", "cpu", *extra]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_weights(sample_dataset, sample_split, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
+    first = subprocess.run(_train_cli(sample_dataset, sample_split, tmp_path / "full", tmp_path / "ck_full"), env=env,
+                           capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    victim = subprocess.Popen(_train_cli(sample_dataset, sample_split, tmp_path / "resumed", tmp_path / "ck"), env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / "ck" / "last" / "state.json"
+    deadline = time.time() + 300
+    while not state.exists() and time.time() < deadline and victim.poll() is None:
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_after = json.loads(state.read_text())["epoch"]
+    assert killed_after < 4 and not (tmp_path / "resumed").exists()
+    result = subprocess.run(_train_cli(sample_dataset, sample_split, tmp_path / "resumed", tmp_path / "ck", "--resume"), env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"resuming from {tmp_path / 'ck'} after epoch {killed_after}" in result.stderr
+    full = load_file(str(tmp_path / "full" / "model.safetensors"))
+    resumed = load_file(str(tmp_path / "resumed" / "model.safetensors"))
+    assert full.keys() == resumed.keys()
+    for key in full:
+        assert np.array_equal(full[key].numpy(), resumed[key].numpy()), key
+    assert ModelArtifact(tmp_path / "full").history().to_pandas()["val_miou"].tolist() == \
+        ModelArtifact(tmp_path / "resumed").history().to_pandas()["val_miou"].tolist()
+    assert not (tmp_path / "ck").exists()  # removed after success
+
+
+def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path):
+    params = TrainParams(fold=0, epochs=3, image_size=64, lr_backbone=1e12, lr_head=1e12)
+    with pytest.raises(TrainingDiverged, match="loss became nan.*nothing was saved"):
+        run_train([sample_dataset], sample_split, tmp_path / "model", params)
+    assert not (tmp_path / "model").exists()
+
+
+def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, sample_split, tmp_path):
+    from components.ingest.logic import run_ingest
+    from components.split.logic import run_split
+
+    run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
+    with pytest.raises(ContractError, match="is unlabeled: training needs masks"):
+        run_train([sample_dataset, tmp_path / "test"], sample_split, tmp_path / "m", TrainParams(epochs=1))
+    with pytest.raises(ContractError, match="fold 7 does not exist"):
+        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(fold=7, epochs=1))
+    run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", tmp_path / "truth")
+    run_split(tmp_path / "truth", tmp_path / "other_split", 2)
+    with pytest.raises(ContractError, match="was made for dataset"):
+        run_train([sample_dataset], tmp_path / "other_split", tmp_path / "m", TrainParams(epochs=1))
+    assert not (tmp_path / "m").exists()
