@@ -26,7 +26,12 @@ run: $(STAMP)  ## make the sample data and run the pipeline stages on it (output
 	$(TRASHSEG) ingest --coco $(RUN_DIR)/data/train/annotations.json --images $(RUN_DIR)/data/train/images --out $(RUN_DIR)/train
 	$(TRASHSEG) ingest --coco $(RUN_DIR)/data/test/annotations.json --images $(RUN_DIR)/data/test/images --out $(RUN_DIR)/test
 	$(TRASHSEG) split --dataset $(RUN_DIR)/train --folds 5 --seed 42 --out $(RUN_DIR)/split
-	@echo "artifacts in $(RUN_DIR)"
+	$(TRASHSEG) train --dataset $(RUN_DIR)/train --split $(RUN_DIR)/split --fold 0 --model upernet-convnext-tiny --epochs 40 --out $(RUN_DIR)/model
+	$(TRASHSEG) infer --model $(RUN_DIR)/model --dataset $(RUN_DIR)/train --out $(RUN_DIR)/pred_train
+	$(TRASHSEG) evaluate --predictions $(RUN_DIR)/pred_train --dataset $(RUN_DIR)/train --split $(RUN_DIR)/split --fold 0 --out $(RUN_DIR)/metrics
+	$(TRASHSEG) infer --model $(RUN_DIR)/model --dataset $(RUN_DIR)/test --out $(RUN_DIR)/pred_test --tta flip
+	$(TRASHSEG) submit --predictions $(RUN_DIR)/pred_test --out $(RUN_DIR)/submission.csv
+	@echo "artifacts in $(RUN_DIR); validation metrics in $(RUN_DIR)/metrics/metrics.json"
 
 test: $(STAMP)  ## run the whole test suite (container tests skip themselves without a Docker engine)
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests

@@ -15,8 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "Clothing rare) as COCO: OUT/train, OUT/test (no annotations) and OUT/test_truth.",
     )
     parser.add_argument("--out", type=Path, required=True, help="directory to create")
-    parser.add_argument("--train-images", type=int, default=48, help="labeled images (default 48)")
-    parser.add_argument("--test-images", type=int, default=16, help="unlabeled test images (default 16)")
+    parser.add_argument("--train-images", type=int, default=96, help="labeled images (default 96)")
+    parser.add_argument("--test-images", type=int, default=24, help="unlabeled test images (default 24)")
     parser.add_argument("--size", type=int, default=128, help="image side in pixels (default 128; the competition used 512)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     add_overwrite(parser)

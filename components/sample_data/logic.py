@@ -44,7 +44,7 @@ def _write_split(root: Path, name: str, first_id: int, count: int, size: int, rn
     return images, annotations
 
 
-def run_sample_data(out: Path, train_images: int = 48, test_images: int = 16, size: int = 128, seed: int = 0,
+def run_sample_data(out: Path, train_images: int = 96, test_images: int = 24, size: int = 128, seed: int = 0,
                     overwrite: bool = False) -> Path:
     """Write ``out/train`` (labeled), ``out/test`` (unlabeled) and ``out/test_truth`` (the test's annotations).
 

@@ -1,0 +1,54 @@
+"""infer: TTA parsing, streaming predictions that validate, probabilities that agree with labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from components.infer.logic import TTA, InferParams, run_infer, view_size
+from components.train.logic import TrainParams, run_train
+from data_contracts.errors import ContractError
+from data_contracts.predictions import validate_predictions
+
+
+@pytest.fixture(scope="module")
+def tiny_model(sample_dataset, sample_split, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "model"
+    run_train([sample_dataset], sample_split, out, TrainParams(epochs=2, image_size=64, seed=1))
+    return out
+
+
+def test_tta_parsing():
+    assert TTA.parse("") == TTA()
+    assert TTA.parse("flip") == TTA(True, (1.0,))
+    assert TTA.parse("flip,scales=0.75,1.0,1.25") == TTA(True, (0.75, 1.0, 1.25))
+    assert TTA.parse("scales=0.5,1").views() == [(0.5, False), (1.0, False)]
+    with pytest.raises(ContractError, match="unknown item 'rotate'"):
+        TTA.parse("flip,rotate")
+    assert view_size(128, 0.75) == 96 and view_size(128, 1.25) == 160
+
+
+def test_predictions_cover_every_image_at_its_size(tiny_model, sample_root, tmp_path):
+    from components.ingest.logic import run_ingest
+
+    run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
+    run_infer(tiny_model, tmp_path / "test", tmp_path / "pred", InferParams(tta=TTA.parse("flip,scales=0.75,1.0"), batch_size=3,
+                                                                             save_probs=True))
+    predictions = validate_predictions(tmp_path / "pred")
+    assert predictions.image_ids == sorted(predictions.image_ids) and len(predictions.image_ids) == 8
+    for image_id in predictions.image_ids:
+        labels, probs = predictions.labels(image_id), predictions.probs(image_id)
+        assert labels.shape == (64, 64) and probs.shape == (11, 64, 64)
+        assert np.allclose(probs.sum(0), 1.0, atol=0.03)
+        chosen = np.take_along_axis(probs, labels[None].astype(np.int64), 0)[0]
+        assert (chosen >= probs.max(0) - 1.5 / 255).all()  # the label is the top class up to uint8 quantisation
+    assert predictions.manifest.extra["source"] == "model"
+
+
+def test_batching_does_not_change_predictions(tiny_model, sample_dataset, tmp_path):
+    a = run_infer(tiny_model, sample_dataset, tmp_path / "a", InferParams(batch_size=1))
+    b = run_infer(tiny_model, sample_dataset, tmp_path / "b", InferParams(batch_size=5))
+    pa, pb = validate_predictions(tmp_path / "a"), validate_predictions(tmp_path / "b")
+    mismatch = sum(int((pa.labels(i) != pb.labels(i)).sum()) for i in pa.image_ids)
+    assert mismatch <= 5  # float summation order only
+    assert a.rows == b.rows
