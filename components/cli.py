@@ -16,6 +16,9 @@ STAGE_CLIS = (
     "components.infer.cli",
     "components.evaluate.cli",
     "components.submit.cli",
+    "components.augment.cli",
+    "components.pseudo_label.cli",
+    "components.ensemble.cli",
 )
 
 

@@ -51,6 +51,11 @@ class SampleSource:
                 raise ContractError(dataset.path, "is unlabeled: training needs masks (pseudo-label it first)")
             if dataset.classes.names != first.classes.names:
                 raise ContractError(dataset.path, f"classes {list(dataset.classes.names)} differ from {first.path}'s", field="classes")
+        for dataset in self.datasets[1:]:
+            made_for = dataset.manifest.extra.get("fold")
+            if made_for is not None and (made_for != fold or dataset.manifest.extra.get("split_hash") != split.content_hash):
+                raise ContractError(dataset.path, f"was made from the training folds of fold {made_for} of another split or fold; "
+                                                  f"using it with fold {fold} would leak validation images into training", field="fold")
         fold_of = split.fold_of()
         missing = [i for i in first.image_ids if i not in fold_of]
         if missing:

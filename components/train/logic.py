@@ -22,6 +22,7 @@ from components.train import checkpoint
 from components.train.data import Sample, SampleSource, epoch_order, flip_decisions
 from components.train.optim import make_optimizer
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from data_contracts.classes import IGNORE_INDEX
 from data_contracts.errors import ContractError
 from data_contracts.model import HISTORY_FILE, write_model_manifest
 from data_contracts.split import Split
@@ -179,6 +180,9 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
                                            None if flips is None else flips[index], device)
             if device.type == "cuda" and preset.family == "upernet":
                 pixels = pixels.contiguous(memory_format=torch.channels_last)
+            if not bool((labels != IGNORE_INDEX).any()):
+                scheduler.step()  # nothing to learn from (all pixels ignored): keep the schedule in step
+                continue
             with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 loss = training_loss(model, preset.family, pixels, labels)
             if not torch.isfinite(loss):
@@ -197,6 +201,8 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
             seen += len(index)
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", img_s=f"{seen / (time.perf_counter() - started):.1f}")
+        if not losses:
+            raise ContractError(source.datasets[0].path, f"epoch {epoch} had no labeled pixel to train on")
         cm = validate(model, preset.family, source, source.validation, params.image_size, params.batch_size, device, amp_dtype)
         iou = iou_per_class(cm)
         record = {

@@ -1,0 +1,1 @@
+"""ensemble: pixel-wise hard (weighted) vote or soft (probability) vote over several predictions."""

@@ -1,0 +1,87 @@
+"""ensemble: combine predictions that cover the same images (matched by file name, never by row order)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from components.common.log import get_logger, progress
+from components.ensemble.vote import hard_vote, soft_vote
+from data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from data_contracts.errors import ContractError
+from data_contracts.predictions import Predictions, PredictionsWriter
+
+log = get_logger("trashseg.ensemble")
+
+
+def parse_weights(text: str | None, count: int) -> np.ndarray:
+    if not text:
+        return np.ones(count, dtype=np.int64)
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ContractError("--weights", f"not a comma-separated list of numbers: {text!r}", field="weights") from None
+    if len(values) != count:
+        raise ContractError("--weights", f"{len(values)} weights for {count} predictions", field="weights")
+    if any(v < 0 for v in values) or sum(values) <= 0:
+        raise ContractError("--weights", "weights must be non-negative with a positive sum", field="weights")
+    array = np.asarray(values)
+    return array.astype(np.int64) if np.all(array == np.round(array)) else array
+
+
+def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
+    """file_name -> the image id in each input; every mismatch is an error naming the image."""
+    first = inputs[0]
+    names = list(first.images["file_name"])
+    ids: dict[str, list[int]] = {name: [] for name in names}
+    for k, pred in enumerate(inputs):
+        if pred.classes.names != first.classes.names:
+            raise ContractError(pred.path, f"class list {list(pred.classes.names)} differs from {first.path}'s", field="classes")
+        rows = {str(r.file_name): r for r in pred.images.itertuples(index=False)}
+        for name in names:
+            if name not in rows:
+                raise ContractError(pred.path, f"has no prediction for image {name!r} (present in {first.path})", record=f"image {name!r}")
+        extra = sorted(set(rows) - set(names))
+        if extra:
+            raise ContractError(pred.path, f"predicts image {extra[0]!r}, which {first.path} lacks", record=f"image {extra[0]!r}")
+        ref = {str(r.file_name): r for r in first.images.itertuples(index=False)}
+        for name in names:
+            row = rows[name]
+            if (row.width, row.height) != (ref[name].width, ref[name].height):
+                raise ContractError(pred.path, f"size {row.width}x{row.height} differs from {ref[name].width}x{ref[name].height} in "
+                                    f"{first.path}", record=f"image {name!r}")
+            ids[name].append(int(row.image_id))
+    return ids
+
+
+def run_ensemble(prediction_dirs: list[Path], out: Path, method: str = "hard", weights: str | None = None,
+                 overwrite: bool = False) -> Manifest:
+    if len(prediction_dirs) < 2:
+        raise ContractError("--predictions", "an ensemble needs at least two predictions", field="predictions")
+    if method not in ("hard", "soft"):
+        raise ContractError("--method", f"unknown method {method!r} (hard or soft)", field="method")
+    prepare_output(Path(out), overwrite)
+    inputs = [Predictions(p) for p in prediction_dirs]
+    w = parse_weights(weights, len(inputs))
+    if method == "soft":
+        for pred in inputs:
+            if not pred.has_probs:
+                raise ContractError(pred.path, "soft voting needs probabilities (infer with --save-probs)", field="probs")
+    ids = check_alignment(inputs)
+    first = inputs[0]
+    log.info("%s vote of %d predictions over %d images, weights %s", method, len(inputs), len(ids), w.tolist())
+    with atomic_directory(Path(out), overwrite) as tmp:
+        writer = PredictionsWriter(tmp, first.classes, with_probs=method == "soft")
+        for name, per_input in progress(list(ids.items()), "ensemble"):
+            if method == "hard":
+                stacked = np.stack([pred.labels(i) for pred, i in zip(inputs, per_input)])
+                writer.add(per_input[0], name, hard_vote(stacked, w))
+            else:
+                probs = soft_vote([pred.probs(i) for pred, i in zip(inputs, per_input)], w)
+                writer.add(per_input[0], name, probs.argmax(0).astype(np.uint8), probs)
+        producer = {"stage": "ensemble", "params": {"method": method, "weights": w.tolist()}}
+        manifest = writer.finish(producer, {"source": "ensemble", "members": [p.content_hash for p in inputs],
+                                            "tie_rule": "earliest-listed model wins" if method == "hard" else "lowest class id"})
+    log.info("wrote ensemble %s", out)
+    return manifest

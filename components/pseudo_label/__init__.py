@@ -1,0 +1,1 @@
+"""pseudo-label: predictions on unlabeled images -> a training-only labeled dataset."""
