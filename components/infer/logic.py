@@ -23,6 +23,7 @@ from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
 from data_contracts.model import ModelArtifact
 from data_contracts.predictions import PredictionsWriter
+from data_contracts.split import Split
 
 log = get_logger("trashseg.infer")
 
@@ -111,7 +112,8 @@ def predict_batch(model, family: str, images: list[np.ndarray], base_size: int, 
 
 
 def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams | None = None,
-              overwrite: bool = False) -> Manifest:
+              split_dir: Path | None = None, fold: int | None = None, overwrite: bool = False) -> Manifest:
+    """Predict every image of the dataset, or with ``split_dir``/``fold`` only that fold's (the validation images)."""
     params = params or InferParams()
     prepare_output(Path(out), overwrite)
     artifact = ModelArtifact(model_dir)
@@ -123,6 +125,12 @@ def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams
     amp_dtype = pick_autocast_dtype(params.precision, device)
     model = artifact.load(device)
     ids = dataset.image_ids
+    if split_dir is not None:
+        split = Split(split_dir)
+        split.check_dataset(dataset.content_hash, dataset.path)
+        split.check_fold(int(fold if fold is not None else -1))
+        fold_of = split.fold_of()
+        ids = [i for i in ids if fold_of.get(i) == fold]
     log.info("predicting %d images with %s (%s) on %s, TTA %s", len(ids), model_dir, artifact.preset, device, params.tta)
     producer = {"stage": "infer", "params": {**asdict(params), "tta": asdict(params.tta)}}
     with atomic_directory(Path(out), overwrite) as tmp:

@@ -126,6 +126,21 @@ def _compatible(saved: dict, current: dict) -> None:
         raise ContractError("--resume", f"the checkpoint was made with other parameters: {diffs}", field="resume")
 
 
+def checkpoint_dir_for(root: str | Path, dataset_dirs: list, split_dir: Path, params: TrainParams) -> Path:
+    """A checkpoint directory keyed by the inputs' content and the parameters.
+
+    A retried task (same inputs) finds its own checkpoints; a run with other
+    inputs never picks up someone else's.
+    """
+    import hashlib
+
+    from data_contracts.artifact import read_manifest
+
+    hashes = [read_manifest(Path(d), "dataset", (1,), verify_hashes=False).content_hash for d in dataset_dirs]
+    key = json.dumps({"datasets": hashes, "split": Split(split_dir).content_hash, "params": asdict(params.resolved())}, sort_keys=True)
+    return Path(root) / f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
 def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: Path | None = None,
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
               overwrite: bool = False) -> Manifest:

@@ -1,0 +1,1 @@
+"""cv: cross-validated summary of per-fold evaluations."""

@@ -1,0 +1,28 @@
+"""kfp component: infer (GPU image)."""
+
+from kfp import dsl
+
+from pipelines.images import GPU_IMAGE
+
+
+@dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
+def infer_op(model: dsl.Input[dsl.Model], dataset: dsl.Input[dsl.Dataset], predictions: dsl.Output[dsl.Dataset],
+             split: dsl.Input[dsl.Dataset] = None, fold: int = -1, tta: str = "flip", save_probs: bool = True, batch_size: int = 8):
+    """Label maps (and probabilities) for a dataset, or for one fold of it.
+
+    Args:
+        model: Model artifact.
+        dataset: Dataset to predict.
+        predictions: The predictions artifact.
+        split: Optional split: with fold >= 0, predict only that fold's images.
+        fold: Fold to predict (-1 = every image).
+        tta: Test-time augmentation, e.g. 'flip,scales=0.75,1.0,1.25' ('' = none).
+        save_probs: Keep per-class probabilities (soft ensembles, pseudo-label confidence).
+        batch_size: Images per forward pass.
+    """
+    from components.common.kfp_io import publish
+    from components.infer.logic import TTA, InferParams, run_infer
+
+    subset = split.path if (split is not None and fold >= 0) else None
+    params = InferParams(tta=TTA.parse(tta), batch_size=batch_size, save_probs=save_probs)
+    publish(predictions, run_infer(model.path, dataset.path, predictions.path, params, subset, fold if subset else None))

@@ -1,0 +1,25 @@
+"""kfp component: split."""
+
+from kfp import dsl
+
+from pipelines.images import CPU_IMAGE
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def split_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Output[dsl.Dataset], report: dsl.Output[dsl.HTML],
+             folds: int = 5, seed: int = 42):
+    """StratifiedGroupKFold folds with an HTML table of each fold's class shares.
+
+    Args:
+        dataset: Dataset artifact.
+        split: The split artifact.
+        report: Per-fold class shares beside the whole set's.
+        folds: Number of folds.
+        seed: Shuffle seed.
+    """
+    from components.common.kfp_io import publish, write_html
+    from components.split.logic import run_split
+    from components.split.report import split_report
+
+    publish(split, run_split(dataset.path, split.path, folds, seed))
+    write_html(report, split_report(split.path))

@@ -1,0 +1,1 @@
+"""Kubeflow pipelines over the trashseg components: definitions, compiled YAML, local runs, cluster submission."""

@@ -1,0 +1,68 @@
+"""``trashseg pipeline``: compile, run locally with kfp.local, or submit to a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from components.common.cli import run_cli
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("pipeline", help="compile the Kubeflow pipelines, run one locally, or submit one to a cluster",
+                                   description="Kubeflow Pipelines (kfp 2.x): trashseg (main) and trashseg-cv (a model per fold).")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+
+    compile_parser = actions.add_parser("compile", help="write pipelines/compiled/*.yaml", description="Compile both pipelines to YAML.")
+    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled)")
+    compile_parser.set_defaults(func=lambda args: run_cli(_compile, args))
+
+    local = actions.add_parser("run-local", help="run a pipeline with kfp's local runner (caching on)",
+                               description="Run a pipeline through kfp.local on this machine. Without --data, sample data is "
+                                           "generated under the pipeline root. The tiny profile (default) trains the tiny preset.")
+    local.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
+    local.add_argument("--runner", choices=["subprocess", "docker"], default="subprocess",
+                       help="subprocess: this interpreter (default); docker: the project's images (make images)")
+    local.add_argument("--data", type=Path, help="directory with train/ and test/ (annotations.json + images/ each)")
+    local.add_argument("--pipeline-root", type=Path, default=Path("runs/kfp"), help="where runs and the cache go (default runs/kfp)")
+    local.add_argument("--profile", choices=["tiny", "report"], default="tiny",
+                       help="tiny: CPU-sized model and epochs (default); report: the pipeline's own defaults (GPU-sized)")
+    local.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a pipeline parameter (repeatable)")
+    local.add_argument("--no-cache", action="store_true", help="run every task even if a cached result exists")
+    local.set_defaults(func=lambda args: run_cli(_run_local, args))
+
+    submit = actions.add_parser("submit", help="upload a compiled pipeline and start a run on a Kubeflow cluster",
+                                description="Upload pipelines/compiled/PIPELINE.yaml with kfp.Client and start a run. The token "
+                                            "is read from KF_PIPELINES_TOKEN (or kfp's credentials) and never printed.")
+    submit.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
+    submit.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
+    submit.add_argument("--namespace", help="Kubeflow profile namespace")
+    submit.add_argument("--experiment", default="trashseg", help="experiment name (created if missing)")
+    submit.add_argument("--run-name", help="run name (default PIPELINE-TIMESTAMP)")
+    submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="pipeline parameter (repeatable)")
+    submit.set_defaults(func=lambda args: run_cli(_submit, args))
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def _compile(args: argparse.Namespace) -> None:
+    from pipelines.compile import COMPILED_DIR, compile_all
+
+    for path in compile_all(args.out_dir or COMPILED_DIR):
+        print(path)
+
+
+def _run_local(args: argparse.Namespace) -> None:
+    from pipelines.run_local import run_local
+    from pipelines.submit import parse_params
+
+    summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, parse_params(args.param), args.profile,
+                        caching=not args.no_cache)
+    print(json.dumps(summary, indent=2))
+
+
+def _submit(args: argparse.Namespace) -> None:
+    from pipelines.submit import parse_params, submit_pipeline
+
+    print(json.dumps(submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name),
+                     indent=2))

@@ -1,0 +1,108 @@
+"""Run a pipeline on this machine with kfp's own local runner (``kfp.local``), caching on.
+
+SubprocessRunner(use_venv=False) runs each lightweight component with this
+interpreter, where the project is installed; DockerRunner runs them in the
+project's images, which must exist locally (``make images``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from components.common.log import get_logger
+from data_contracts.errors import ContractError
+from pipelines.fingerprint import fingerprint
+
+log = get_logger("trashseg.pipeline")
+
+# Laptop-sized values for the sample data: the tiny preset learns in a minute or two on 2 cores.
+TINY_PROFILE: dict[str, Any] = {
+    "preset": "upernet-convnext-tiny", "epochs": 25, "lr_backbone": 1e-3, "lr_head": 3e-3, "image_size": 0,
+    "paste_counts": "Battery=8,Clothing=8", "tta": "flip", "folds": 5,
+}
+CV_TINY_PROFILE: dict[str, Any] = {
+    "preset": "upernet-convnext-tiny", "epochs": 15, "lr_backbone": 1e-3, "lr_head": 3e-3, "folds": 5, "fold_list": [0, 1],
+}
+
+
+def data_parameters(data_dir: Path) -> dict[str, str]:
+    """DATA/train and DATA/test, each annotations.json + images/ (the layout sample-data writes)."""
+    params = {}
+    for part in ("train", "test"):
+        coco, images = data_dir / part / "annotations.json", data_dir / part / "images"
+        if not coco.is_file() or not images.is_dir():
+            raise ContractError(data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)")
+        params.update({f"{part}_coco": str(coco.resolve()), f"{part}_images": str(images.resolve()),
+                       f"{part}_fingerprint": fingerprint(coco, images)})
+    return params
+
+
+def init_local(pipeline_root: Path, runner: str = "subprocess", caching: bool = True) -> None:
+    from kfp import local
+
+    if runner == "subprocess":
+        chosen = local.SubprocessRunner(use_venv=False)
+    elif runner == "docker":
+        check_images_present()
+        chosen = local.DockerRunner()
+    else:
+        raise ContractError("--runner", f"unknown runner {runner!r} (subprocess or docker)", field="runner")
+    local.init(runner=chosen, pipeline_root=str(pipeline_root), enable_caching=caching, raise_on_error=True)
+
+
+def check_images_present() -> None:
+    import docker
+
+    from pipelines.images import CPU_IMAGE, GPU_IMAGE
+
+    try:
+        client = docker.from_env()
+        for image in (CPU_IMAGE, GPU_IMAGE):
+            client.images.get(image)
+    except docker.errors.ImageNotFound as err:
+        raise ContractError("--runner docker", f"image missing locally ({err.explanation}); build it with `make images`") from None
+    except docker.errors.DockerException as err:
+        raise ContractError("--runner docker", f"no Docker engine reachable ({err})") from None
+
+
+def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline_root: Path = Path("runs/kfp"), runner: str = "subprocess",
+              params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True) -> dict[str, Any]:
+    """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
+    from pipelines.compile import pipelines as all_pipelines
+
+    pipeline_root = Path(pipeline_root).resolve()
+    pipeline_root.mkdir(parents=True, exist_ok=True)
+    known = all_pipelines()
+    if pipeline not in known:
+        raise ContractError("--pipeline", f"unknown pipeline {pipeline!r} ({', '.join(known)})", field="pipeline")
+    if data_dir is None:
+        from components.sample_data.logic import run_sample_data
+
+        data_dir = pipeline_root / "sample-data"
+        if not data_dir.exists():
+            run_sample_data(data_dir)
+    arguments: dict[str, Any] = {}
+    if profile == "tiny":
+        arguments.update(TINY_PROFILE if pipeline == "trashseg" else CV_TINY_PROFILE)
+    arguments.update(data_parameters(Path(data_dir)))
+    arguments.update(params or {})
+    init_local(pipeline_root, runner, caching)
+    before = set(pipeline_root.iterdir())
+    started = time.perf_counter()
+    log.info("running pipeline %s locally (%s runner, caching %s) with %s", pipeline, runner, "on" if caching else "off",
+             {k: v for k, v in arguments.items() if not k.endswith("fingerprint")})
+    task = known[pipeline](**arguments)
+    seconds = time.perf_counter() - started
+    new_runs = sorted((p for p in pipeline_root.iterdir() if p.is_dir() and p not in before and not p.name.startswith(".")),
+                      key=lambda p: p.stat().st_mtime)
+    outputs = {name: artifact.path for name, artifact in task.outputs.items()}
+    summary: dict[str, Any] = {"pipeline": pipeline, "run_dir": str(new_runs[-1]) if new_runs else None, "seconds": seconds,
+                               "outputs": outputs}
+    if "evaluation" in outputs:
+        summary["metrics"] = json.loads((Path(outputs["evaluation"]) / "metrics.json").read_text())
+    if "cv_metrics" in outputs:
+        summary["metrics"] = json.loads(Path(outputs["cv_metrics"]).read_text())
+    return summary

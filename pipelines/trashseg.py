@@ -1,0 +1,113 @@
+"""The main pipeline: ingest -> split -> augment -> train -> infer -> pseudo-label -> train again -> ensemble -> evaluate -> submit.
+
+Every knob is a pipeline parameter; defaults are the report's values and the
+real-size UperNet-ConvNeXt preset for GPU nodes. ``trashseg pipeline run-local``
+overrides them with the tiny preset for a laptop.
+"""
+
+from typing import NamedTuple
+
+from kfp import dsl
+
+from components.augment.component import augment_op
+from components.ensemble.component import ensemble_pair_op
+from components.evaluate.component import evaluate_op
+from components.infer.component import infer_op
+from components.ingest.component import ingest_op
+from components.pseudo_label.component import pseudo_label_op
+from components.split.component import split_op
+from components.submit.component import submit_op
+from components.train.component import train_op
+
+PIPELINE_NAME = "trashseg"
+
+
+def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTask:
+    """One GPU plus CPU and memory requests sized for the real presets at 512 px."""
+    return (task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
+            .set_cpu_request(cpu).set_memory_request(memory))
+
+
+def train_task(**kwargs) -> dsl.PipelineTask:
+    """Train with retries: a preempted GPU node resumes from the last epoch's checkpoint."""
+    task = gpu_task(train_op(**kwargs), "8", "32G")
+    return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
+
+
+@dsl.pipeline(name=PIPELINE_NAME, description="Semantic segmentation of recycling trash: the report's workflow end to end.")
+def trashseg_pipeline(
+    train_coco: str,
+    train_images: str,
+    test_coco: str,
+    test_images: str,
+    train_fingerprint: str = "",
+    test_fingerprint: str = "",
+    exif: str = "transpose",
+    folds: int = 5,
+    split_seed: int = 42,
+    fold: int = 0,
+    paste_classes: str = "Battery,Clothing",
+    paste_counts: str = "Battery=50,Clothing=100",
+    paste_scale: str = "0.5,1.5",
+    paste_rotate: float = 30.0,
+    preset: str = "upernet-convnext",
+    pretrained_dir: str = "",
+    epochs: int = 50,
+    batch_size: int = 0,
+    lr_backbone: float = 4e-6,
+    lr_head: float = 4e-5,
+    warmup_steps: int = 0,
+    schedule: str = "poly",
+    image_size: int = 0,
+    seed: int = 42,
+    max_steps_per_epoch: int = 0,
+    checkpoint_root: str = "",
+    tta: str = "flip",
+    pseudo_min_confidence: float = 0.0,
+    ensemble_method: str = "soft",
+    submission_size: int = 256,
+    downsample: str = "nearest",
+) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
+    train_data = ingest_op(coco_file=train_coco, images_dir=train_images, exif=exif, input_fingerprint=train_fingerprint)
+    train_data.set_display_name("ingest train")
+    test_data = ingest_op(coco_file=test_coco, images_dir=test_images, exif=exif, input_fingerprint=test_fingerprint)
+    test_data.set_display_name("ingest test")
+    split = split_op(dataset=train_data.outputs["dataset"], folds=folds, seed=split_seed)
+    augmented = augment_op(dataset=train_data.outputs["dataset"], split=split.outputs["split"], fold=fold, classes=paste_classes,
+                           counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
+    knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
+                 warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained_dir=pretrained_dir,
+                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch)
+
+    round1 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"], **knobs)
+    round1.set_display_name("train round 1")
+    test_pred1 = gpu_task(infer_op(model=round1.outputs["model"], dataset=test_data.outputs["dataset"], tta=tta, save_probs=True), "4", "16G")
+    test_pred1.set_display_name("infer test round 1")
+    pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_data.outputs["dataset"],
+                             min_confidence=pseudo_min_confidence, round_number=1)
+
+    round2 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"],
+                        pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
+    round2.set_display_name("train round 2")
+    test_pred2 = gpu_task(infer_op(model=round2.outputs["model"], dataset=test_data.outputs["dataset"], tta=tta, save_probs=True), "4", "16G")
+    test_pred2.set_display_name("infer test round 2")
+
+    val_preds = []
+    for name, trained in (("round 1", round1), ("round 2", round2)):
+        task = gpu_task(infer_op(model=trained.outputs["model"], dataset=train_data.outputs["dataset"], split=split.outputs["split"],
+                                 fold=fold, tta=tta, save_probs=True), "4", "16G")
+        task.set_display_name(f"infer validation {name}")
+        val_preds.append(task)
+    val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],
+                                    method=ensemble_method)
+    val_ensemble.set_display_name("ensemble validation")
+    evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_data.outputs["dataset"])
+    evaluate.set_display_name("evaluate validation fold")
+
+    test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
+                                     method=ensemble_method)
+    test_ensemble.set_display_name("ensemble test")
+    submission = submit_op(predictions=test_ensemble.outputs["ensembled"], size=submission_size, downsample=downsample)
+    outputs = NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset)
+    return outputs(submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"], model=round2.outputs["model"],
+                   test_predictions=test_ensemble.outputs["ensembled"])
