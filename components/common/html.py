@@ -34,7 +34,7 @@ def line_chart(series: dict[str, Sequence[float]], title: str, width: int = 480,
     lo, hi = min(values), max(values)
     span = (hi - lo) or 1.0
     count = max(len(s) for s in series.values())
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height + 30}'>",
+    parts = [f"<svg width='{width}' height='{height + 30}'>",
              f"<text x='5' y='14' font-size='13'>{html.escape(title)} ({lo:.3g} .. {hi:.3g})</text>"]
     for k, (name, s) in enumerate(series.items()):
         points = " ".join(f"{10 + i * (width - 20) / max(count - 1, 1):.1f},{20 + (height - 10) * (1 - (v - lo) / span):.1f}"

@@ -1,0 +1,245 @@
+"""kfp: compiled YAML in sync, components light and well-typed, each component and both pipelines run locally."""
+
+from __future__ import annotations
+
+import ast
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from kfp import dsl, local
+
+from data_contracts.submission import read_submission
+from pipelines.compile import COMPILED_DIR, compile_all
+from pipelines.images import CPU_IMAGE, GPU_IMAGE
+
+REPO = Path(__file__).resolve().parents[1]
+COMPONENT_FILES = sorted((REPO / "components").glob("*/component.py"))
+
+
+def test_compiled_pipelines_are_up_to_date(tmp_path):
+    written = compile_all(tmp_path)
+    for path in written:
+        checked_in = COMPILED_DIR / path.name
+        assert checked_in.is_file(), f"{checked_in} missing: run `trashseg pipeline compile`"
+        assert path.read_text() == checked_in.read_text(), f"{checked_in} is out of date: run `trashseg pipeline compile`"
+
+
+@pytest.mark.parametrize("path", COMPONENT_FILES, ids=lambda p: p.parent.name)
+def test_component_modules_import_only_kfp(path):
+    """Lightweight components ship only the function source: heavy imports belong inside the body."""
+    tree = ast.parse(path.read_text())
+    allowed = {"kfp", "typing", "pipelines.images"}
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            assert all(alias.name.split(".")[0] in allowed for alias in node.names), ast.unparse(node)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.module in allowed or node.module.split(".")[0] in allowed, ast.unparse(node)
+
+
+def _executors(name: str) -> dict:
+    return yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text())["deploymentSpec"]["executors"]
+
+
+def test_compiled_images_and_resources():
+    spec = yaml.safe_load((COMPILED_DIR / "trashseg.yaml").read_text())
+    executors = spec["deploymentSpec"]["executors"]
+    images = {name: ex["container"]["image"] for name, ex in executors.items()}
+    assert set(images.values()) == {CPU_IMAGE, GPU_IMAGE}
+    for name, executor in executors.items():
+        container = executor["container"]
+        command = " ".join(container.get("command", []))
+        assert "pip install" not in command  # install_kfp_package=False, no packages_to_install
+        if "train" in name or "infer" in name:
+            assert container["image"] == GPU_IMAGE
+            assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
+            assert container["resources"]["accelerator"]["resourceCount"] == "1"
+            assert "memoryRequest" in container["resources"] or "resourceMemoryRequest" in container["resources"]
+        else:
+            assert container["image"] == CPU_IMAGE
+    tasks = spec["root"]["dag"]["tasks"]
+    retried = [t for t, body in tasks.items() if "retryPolicy" in body]
+    assert sorted(retried) == ["train-op", "train-op-2"]
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["lr_backbone"]["defaultValue"] == 4e-6 and params["lr_head"]["defaultValue"] == 4e-5
+    assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
+
+
+def test_cv_pipeline_fans_out_over_folds():
+    spec = yaml.safe_load((COMPILED_DIR / "trashseg-cv.yaml").read_text())
+    tasks = spec["root"]["dag"]["tasks"]
+    loop = next(body for body in tasks.values() if "parameterIterator" in body)
+    assert loop["parameterIterator"]["items"]["inputParameter"] == "pipelinechannel--fold_list"
+
+
+def test_submit_to_a_cluster_sends_spec_parameters_and_experiment(monkeypatch, capsys, caplog):
+    from pipelines.submit import parse_params, submit_pipeline
+    from tests.kfp_fake_server import FakeKfp
+
+    monkeypatch.setenv("KF_PIPELINES_TOKEN", "s3cret-token-value")
+    caplog.set_level(logging.DEBUG)
+    with FakeKfp() as fake:
+        result = submit_pipeline(fake.url, "trashseg", parse_params(["fold=2", "preset=upernet-swin", "epochs=30"]), experiment="recycling")
+    assert result == {"pipeline_id": "p-1", "experiment_id": "e-1", "run_id": "r-1"}
+    by_path = {(r["method"], r["path"].split("?")[0]): r for r in fake.requests}
+    upload = by_path[("POST", "/apis/v2beta1/pipelines/upload")]
+    assert b"pipelineInfo" in upload["body"] and b"name: trashseg" in upload["body"]
+    assert json.loads(by_path[("POST", "/apis/v2beta1/experiments")]["body"])["display_name"] == "recycling"
+    run = json.loads(by_path[("POST", "/apis/v2beta1/runs")]["body"])
+    assert run["runtime_config"]["parameters"] == {"fold": 2, "preset": "upernet-swin", "epochs": 30}
+    assert run["experiment_id"] == "e-1" and run["pipeline_version_reference"]["pipeline_id"] == "p-1"
+    assert all(r["headers"].get("authorization") == "Bearer s3cret-token-value" for r in fake.requests)
+    out = capsys.readouterr()
+    assert "s3cret" not in out.out + out.err + caplog.text
+
+
+# ---- local runs ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def stage_artifacts(tmp_path_factory, learn_data):
+    """Artifacts made by the stages' plain functions, for running each component alone."""
+    from components.evaluate.logic import run_evaluate
+    from components.infer.logic import InferParams, run_infer
+    from components.train.logic import TrainParams, run_train
+
+    dataset, split = learn_data
+    root = tmp_path_factory.mktemp("stages")
+    run_train([dataset], split, root / "model", TrainParams(epochs=1, image_size=64))
+    run_infer(root / "model", dataset, root / "pred", InferParams(save_probs=True))
+    run_evaluate(root / "pred", dataset, root / "metrics")
+    return {"dataset": dataset, "split": split, "model": root / "model", "pred": root / "pred", "metrics": root / "metrics"}
+
+
+def _imported(path: Path, cls=dsl.Dataset):
+    return dsl.importer(artifact_uri=str(path), artifact_class=cls, reimport=False).output
+
+
+def _local(tmp_path: Path) -> None:
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
+
+
+def test_ingest_component_alone(sample_root, tmp_path):
+    from components.ingest.component import ingest_op
+    from data_contracts.dataset import validate_dataset
+
+    _local(tmp_path)
+    task = ingest_op(coco_file=str(sample_root / "train" / "annotations.json"), images_dir=str(sample_root / "train" / "images"))
+    artifact = task.outputs["dataset"]
+    dataset = validate_dataset(artifact.path)
+    assert artifact.metadata["content_hash"] == dataset.content_hash and len(dataset.image_ids) == 24
+
+
+COMPONENT_CASES = ["split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"]
+
+
+@pytest.mark.parametrize("case", COMPONENT_CASES)
+def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tmp_path):
+    from components.augment.component import augment_op
+    from components.ensemble.component import ensemble_pair_op
+    from components.evaluate.component import evaluate_op
+    from components.infer.component import infer_op
+    from components.pseudo_label.component import pseudo_label_op
+    from components.split.component import split_op
+    from components.submit.component import submit_op
+    from components.train.component import train_op
+
+    a = stage_artifacts
+    checks = {}
+
+    @dsl.pipeline(name=f"alone-{case.replace('_', '-')}")
+    def alone():
+        dataset = _imported(a["dataset"])
+        if case == "split":
+            split_op(dataset=dataset, folds=3, seed=1)
+        elif case == "augment":
+            augment_op(dataset=dataset, split=_imported(a["split"]), fold=0, counts="Battery=2,Clothing=2")
+        elif case == "train":
+            train_op(dataset=dataset, split=_imported(a["split"]), preset="upernet-convnext-tiny", epochs=1, lr_backbone=1e-3,
+                     lr_head=3e-3, image_size=64)
+        elif case == "infer":
+            infer_op(model=_imported(a["model"], dsl.Model), dataset=dataset, split=_imported(a["split"]), fold=1, tta="")
+        elif case == "evaluate":
+            evaluate_op(predictions=_imported(a["pred"]), dataset=dataset)
+        elif case == "pseudo_label":
+            pseudo_label_op(predictions=_imported(a["pred"]), dataset=dataset, min_confidence=0.5)
+        elif case == "ensemble_pair":
+            ensemble_pair_op(first=_imported(a["pred"]), second=_imported(a["pred"]), method="soft")
+        elif case == "submit":
+            submit_op(predictions=_imported(a["pred"]), size=32)
+
+    _local(tmp_path)
+    alone()
+    outputs = [p for p in (tmp_path / "root").rglob("*") if p.parent.name.endswith("-op") and p.name != "executor_output.json"]
+    assert outputs, "the component wrote nothing"
+    from data_contracts.artifact import read_manifest
+
+    for path in outputs:
+        if path.is_dir():
+            manifest = json.loads((path / "manifest.json").read_text())
+            read_manifest(path, manifest["contract"], (1,))  # every directory output is a valid contract
+        elif path.name == "submission":
+            rows = list(read_submission(path, 32, 11))
+            assert len(rows) == 72
+        elif path.name == "report":
+            html = path.read_text()
+            assert html.startswith("<!DOCTYPE html>") and "http://" not in html and "https://" not in html
+
+
+def _task_log(capfd, caplog) -> tuple[set[str], set[str]]:
+    """(tasks served from cache, tasks executed) from kfp.local's console output and log records."""
+    import re
+
+    out, err = capfd.readouterr()
+    text = re.sub(r"\x1b\[[0-9;]*m", "", out + err + "\n".join(r.getMessage() for r in caplog.records))
+    caplog.clear()
+    cached = set(re.findall(r"Task (\S+) cache hit", text))
+    ran = set(re.findall(r"Task '([^']+)' finished with status SUCCESS", text))
+    return cached, ran
+
+
+@pytest.mark.slow
+def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path, capfd, caplog):
+    import shutil
+
+    from pipelines.run_local import run_local
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_root, data)
+    caplog.set_level(logging.INFO)
+    params = {"epochs": 2, "folds": 3, "paste_counts": "Battery=2,Clothing=2"}
+    first = run_local("trashseg", data, tmp_path / "root", params=params)
+    rows = list(read_submission(Path(first["outputs"]["submission"]), 256, 11))
+    assert len(rows) == 8 and 0 <= first["metrics"]["miou"] <= 1
+    cached, ran = _task_log(capfd, caplog)
+    assert not cached and len(ran) == 15
+
+    second = run_local("trashseg", data, tmp_path / "root", params=params)
+    cached, ran = _task_log(capfd, caplog)
+    assert len(cached) == 15 and not ran
+    assert second["outputs"]["submission"] == first["outputs"]["submission"]
+
+    # Change one training image's content (same name, same size): train-side stages rerun, the test ingest does not.
+    from PIL import Image
+
+    image_path = sorted((data / "train" / "images").iterdir())[0]
+    pixels = np.asarray(Image.open(image_path)).copy()
+    pixels[:8, :8] = 255 - pixels[:8, :8]
+    Image.fromarray(pixels).save(image_path, quality=92)
+    run_local("trashseg", data, tmp_path / "root", params=params)
+    cached, ran = _task_log(capfd, caplog)
+    assert cached == {"ingest-op-2"}
+    assert len(ran) == 14 and "ingest-op" in ran
+
+
+@pytest.mark.slow
+def test_cv_pipeline_runs_a_model_per_fold_locally(sample_root, tmp_path):
+    from pipelines.run_local import run_local
+
+    summary = run_local("trashseg-cv", sample_root, tmp_path / "root", params={"epochs": 1, "folds": 3, "fold_list": [0, 1]})
+    assert summary["metrics"]["folds"] == 2
+    assert summary["metrics"]["cv_miou_min"] <= summary["metrics"]["cv_miou_mean"] <= summary["metrics"]["cv_miou_max"]
+    rows = list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))
+    assert len(rows) == 8
