@@ -58,7 +58,18 @@ def _run_local(args: argparse.Namespace) -> None:
 
     summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, parse_params(args.param), args.profile,
                         caching=not args.no_cache)
-    print(json.dumps(summary, indent=2))
+    summary_path = Path(args.pipeline_root) / f"last-{args.pipeline}.json"
+    summary_path.write_text(json.dumps(summary, indent=2))
+    print(f"\n=== pipeline {summary['pipeline']} finished in {summary['seconds']:.0f} s ===")
+    for name, path in summary["outputs"].items():
+        print(f"  {name:17s} {path}")
+    metrics = summary.get("metrics", {})
+    for key in ("miou", "mean_image_miou", "pixel_accuracy", "cv_miou_mean", "cv_miou_std"):
+        if key in metrics:
+            print(f"  {key:17s} {metrics[key]:.4f}")
+    for name, value in metrics.get("per_class_iou", {}).items():
+        print(f"    IoU {name:13s} {'-' if value is None else f'{value:.3f}'}")
+    print(f"  summary          {summary_path}")
 
 
 def _submit(args: argparse.Namespace) -> None:
