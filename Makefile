@@ -7,7 +7,7 @@ TRASHSEG := $(VENV)/bin/trashseg
 RUN_DIR ?= runs/kfp
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run run-cv test test-fast test-containers bench compile clean
+.PHONY: help setup run run-cv test test-fast test-containers images base-image bench compile clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -32,8 +32,22 @@ compile: $(STAMP)  ## recompile pipelines/compiled/*.yaml
 test: $(STAMP)  ## run the whole test suite (container tests skip themselves without a Docker engine)
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests
 
-test-fast: $(STAMP)  ## the suite without slow training tests
+test-fast: $(STAMP)  ## the suite without slow training and container tests
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests -m "not slow and not containers"
+
+test-containers: $(STAMP)  ## only the container tests (needs a running Docker engine and debootstrap)
+	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests -m containers
+
+CPU_BASE ?=
+GPU_BASE ?=
+images: $(STAMP)  ## build trashseg-cpu and trashseg-gpu (wheelhouse on the host; CPU_BASE=/GPU_BASE= override the bases)
+	$(PY) docker/build_images.py --kind all $(if $(CPU_BASE),--cpu-base $(CPU_BASE)) $(if $(GPU_BASE),--gpu-base $(GPU_BASE))
+
+base-image:  ## make a Debian bookworm base image locally with debootstrap (for machines without registry access)
+	docker/make_base.sh trashseg-base:bookworm
+
+bench: $(STAMP)  ## run the benchmarks; figures in bench/results/latest.json and a table on stdout
+	TRASHSEG_PROGRESS=0 $(PY) -m bench.run
 
 clean:  ## remove .venv and runs/
 	rm -rf $(VENV) runs

@@ -47,10 +47,23 @@ def init_local(pipeline_root: Path, runner: str = "subprocess", caching: bool = 
         chosen = local.SubprocessRunner(use_venv=False)
     elif runner == "docker":
         check_images_present()
-        chosen = local.DockerRunner()
+        chosen = docker_runner()
     else:
         raise ContractError("--runner", f"unknown runner {runner!r} (subprocess or docker)", field="runner")
     local.init(runner=chosen, pipeline_root=str(pipeline_root), enable_caching=caching, raise_on_error=True)
+
+
+def docker_runner():
+    """kfp's DockerRunner, the container running as this user so it can write the mounted pipeline root.
+
+    (On a cluster the images run as their own non-root user; locally the
+    pipeline root is a host directory owned by whoever runs the pipeline.)
+    """
+    import os
+
+    from kfp import local
+
+    return local.DockerRunner(user=f"{os.getuid()}:{os.getgid()}", environment={"HOME": "/tmp", "TRASHSEG_PROGRESS": "0"})
 
 
 def check_images_present() -> None:
@@ -87,6 +100,9 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
     arguments: dict[str, Any] = {}
     if profile == "tiny":
         arguments.update(TINY_PROFILE if pipeline == "trashseg" else CV_TINY_PROFILE)
+    if runner == "docker" and pipeline_root not in Path(data_dir).resolve().parents:
+        raise ContractError(data_dir, f"with --runner docker the data must be under the pipeline root {pipeline_root} "
+                                      "(the only directory kfp's DockerRunner mounts into the containers)", field="data")
     arguments.update(data_parameters(Path(data_dir)))
     arguments.update(params or {})
     init_local(pipeline_root, runner, caching)

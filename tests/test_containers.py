@@ -1,0 +1,168 @@
+"""Container tests: the CPU image built from a locally made Debian base, every component run inside it
+as the compiled pipeline runs it (kfp's DockerRunner), and the main pipeline end to end on the images.
+
+Selected with ``-m containers`` (``make test-containers``); skipped, with the reason, where no Docker
+engine answers or no base image can be made. ``.ci/run`` installs Debian's docker.io and starts dockerd.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from kfp import dsl, local
+
+from data_contracts.artifact import read_manifest
+from data_contracts.submission import read_submission
+from pipelines.images import CPU_IMAGE, GPU_IMAGE
+
+pytestmark = pytest.mark.containers
+REPO = Path(__file__).resolve().parents[1]
+BASE_IMAGE = "trashseg-base:bookworm"
+TIMINGS: dict[str, float] = {}
+
+
+def _build_module():
+    spec = importlib.util.spec_from_file_location("build_images", REPO / "docker" / "build_images.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as err:  # noqa: BLE001 - any failure to reach the engine means: skip, and say why
+        pytest.skip(f"no Docker engine reachable ({err}); .ci/run installs docker.io and starts dockerd")
+    return client
+
+
+@pytest.fixture(scope="session")
+def images(docker_client):
+    """Build (or reuse) the base and the CPU image; the CPU image is also tagged as the GPU one for local runs."""
+    import docker
+
+    try:
+        docker_client.images.get(BASE_IMAGE)
+    except docker.errors.ImageNotFound:
+        if shutil.which("debootstrap") is None:
+            pytest.skip("no base image and no debootstrap to make one (apt-get install debootstrap)")
+        started = time.perf_counter()
+        subprocess.run([str(REPO / "docker" / "make_base.sh"), BASE_IMAGE], check=True)
+        TIMINGS["base_image_s"] = time.perf_counter() - started
+    build = _build_module()
+    TIMINGS["cpu_image_build_s"] = build.build_image("cpu", [CPU_IMAGE, GPU_IMAGE], BASE_IMAGE)
+    print(f"\ncontainer build times: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
+    return CPU_IMAGE
+
+
+def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client, images):
+    script = ("id -u; python3 -c 'import kfp, torch; print(kfp.__version__, torch.__version__)'; "
+              "ls /tmp/wheels /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true")
+    output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
+    uid, kfp_version, torch_version, leftovers, secrets = output
+    assert uid != "0"
+    assert kfp_version == "2.17.3" and torch_version.startswith("2.13.0")
+    assert leftovers == "0" and secrets == "0"
+
+
+def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
+    from components.augment.component import augment_op
+    from components.ensemble.component import ensemble_pair_op
+    from components.evaluate.component import evaluate_op
+    from components.infer.component import infer_op
+    from components.ingest.component import ingest_op
+    from components.pseudo_label.component import pseudo_label_op
+    from components.split.component import split_op
+    from components.submit.component import submit_op
+    from components.train.component import train_op
+
+    def imported(name, cls=dsl.Dataset):
+        return dsl.importer(artifact_uri=str(inputs[name]), artifact_class=cls, reimport=False).output
+
+    @dsl.pipeline(name=f"container-{case.replace('_', '-')}")
+    def alone():
+        if case == "ingest":
+            ingest_op(coco_file=str(inputs["coco"]), images_dir=str(inputs["images"]))
+            return
+        dataset = imported("dataset")
+        if case == "split":
+            split_op(dataset=dataset, folds=3, seed=1)
+        elif case == "augment":
+            augment_op(dataset=dataset, split=imported("split"), fold=0, counts="Battery=2,Clothing=2")
+        elif case == "train":
+            train_op(dataset=dataset, split=imported("split"), preset="upernet-convnext-tiny", epochs=1, lr_backbone=1e-3,
+                     lr_head=3e-3, image_size=64)
+        elif case == "infer":
+            infer_op(model=imported("model", dsl.Model), dataset=dataset, tta="flip")
+        elif case == "evaluate":
+            evaluate_op(predictions=imported("pred"), dataset=dataset)
+        elif case == "pseudo_label":
+            pseudo_label_op(predictions=imported("pred"), dataset=dataset, min_confidence=0.5)
+        elif case == "ensemble_pair":
+            ensemble_pair_op(first=imported("pred"), second=imported("pred"), method="hard")
+        elif case == "submit":
+            submit_op(predictions=imported("pred"), size=32)
+
+    from pipelines.run_local import docker_runner
+
+    local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
+    alone()
+
+
+@pytest.fixture(scope="module")
+def container_inputs(tmp_path_factory, learn_data, sample_root):
+    """Inputs inside the pipeline root: the only directory the DockerRunner mounts."""
+    from components.infer.logic import InferParams, run_infer
+    from components.train.logic import TrainParams, run_train
+
+    root = tmp_path_factory.mktemp("containers").resolve()
+    inputs = root / "inputs"
+    dataset, split = learn_data
+    shutil.copytree(dataset, inputs / "dataset")
+    shutil.copytree(split, inputs / "split")
+    shutil.copytree(sample_root / "train", inputs / "coco")
+    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(epochs=1, image_size=64))
+    run_infer(inputs / "model", inputs / "dataset", inputs / "pred", InferParams(save_probs=True))
+    return root, {"dataset": inputs / "dataset", "split": inputs / "split", "model": inputs / "model", "pred": inputs / "pred",
+                  "coco": inputs / "coco" / "annotations.json", "images": inputs / "coco" / "images"}
+
+
+@pytest.mark.parametrize("case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"])
+def test_component_runs_in_the_image(case, images, container_inputs):
+    root, inputs = container_inputs
+    started = time.perf_counter()
+    _run_alone(case, root, inputs)
+    TIMINGS[f"component_{case}_s"] = time.perf_counter() - started
+    runs = list(root.glob(f"container-{case.replace('_', '-')}-*"))
+    outputs = [p for run in runs for p in run.rglob("*") if p.parent.name.endswith("-op") and p.name != "executor_output.json"]
+    assert outputs, f"{case} wrote nothing"
+    for path in outputs:
+        if path.is_dir():
+            contract = json.loads((path / "manifest.json").read_text())["contract"]
+            read_manifest(path, contract, (1,))  # validated on the host
+        elif path.name == "submission":
+            assert len(list(read_submission(path, 32, 11))) == 72
+
+
+def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
+    from pipelines.run_local import run_local
+
+    root = tmp_path.resolve() / "root"
+    shutil.copytree(sample_root, root / "data")
+    started = time.perf_counter()
+    summary = run_local("trashseg", root / "data", root, runner="docker",
+                        params={"epochs": 1, "folds": 3, "paste_counts": "Battery=2,Clothing=2"})
+    TIMINGS["main_pipeline_docker_s"] = time.perf_counter() - started
+    assert len(list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))) == 8
+    assert 0 <= summary["metrics"]["miou"] <= 1
+    print(f"\ncontainer timings: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
