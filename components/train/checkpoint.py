@@ -68,6 +68,9 @@ def load_last(root: Path, model: torch.nn.Module, optimizer, scheduler, scaler) 
 
 
 def save_best(root: Path, model: torch.nn.Module) -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # one bar per epoch is noise; train has its own
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".best.tmp-", dir=root))
     model.save_pretrained(tmp, safe_serialization=True)

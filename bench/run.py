@@ -1,0 +1,63 @@
+"""``make bench``: every benchmark in one run, figures to bench/results/latest.json and a Markdown table."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from bench.common import RESULTS, markdown_table
+
+
+def main() -> int:
+    os.environ.setdefault("TRASHSEG_PROGRESS", "0")
+    from bench import bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_tricks
+
+    only = set(sys.argv[1:])
+    steps = {"submit": bench_submit.run, "ensemble": bench_ensemble.run, "ingest": bench_ingest.run, "infer": bench_infer.run,
+             "pipeline": bench_pipeline.run, "tricks": bench_tricks.run}
+    for name, step in steps.items():
+        if not only or name in only:
+            print(f"== {name}", flush=True)
+            step()
+    print(report())
+    return 0
+
+
+def report() -> str:
+    data = json.loads((RESULTS / "latest.json").read_text())
+    rows = []
+    if "submit" in data:
+        s = data["submit"]
+        rows.append({"benchmark": "submit 819 x 256^2", "ours": f"{s['ours_s']:.2f} s", "baseline": f"{s['baseline_s']:.2f} s",
+                     "baseline/ours": s["speedup"], "same output": s["identical"]})
+    if "ensemble" in data:
+        e = data["ensemble"]
+        rows.append({"benchmark": f"hard vote {e['models']} x {e['images']} x {e['size']}^2", "ours": f"{e['ours_total_s']:.1f} s",
+                     "baseline": f"{e['baseline_total_s_estimated']:.0f} s (est.)", "baseline/ours": e["speedup"],
+                     "same output": f"{100 * e['agreement_where_defined']:.1f}% where defined"})
+    for key, value in data.get("ingest", {}).items():
+        if isinstance(value, dict):
+            rows.append({"benchmark": f"ingest masks, {value['dataset']}", "ours": f"{value['ours_images_per_s']:.0f} img/s",
+                         "baseline": f"{value['baseline_images_per_s']:.0f} img/s", "baseline/ours": value["speedup"],
+                         "same output": value["identical"]})
+    if "infer" in data:
+        i = data["infer"]
+        top = max(r["images"] for r in i["runs"])
+        by = {(r["method"], r["images"]): r for r in i["runs"]}
+        rows.append({"benchmark": f"infer {top} images (tiny UperNet)", "ours": f"{by[('ours', top)]['images_per_s']:.1f} img/s, "
+                     f"{by[('ours', top)]['max_rss_mb']:.0f} MB", "baseline": f"{by[('pipeline', top)]['images_per_s']:.1f} img/s, "
+                     f"{by[('pipeline', top)]['max_rss_mb']:.0f} MB", "baseline/ours": 1 / i["speedup_at_max"],
+                     "same output": f"{100 * i['label_agreement_first_images']:.1f}% pixels"})
+    if "pipeline_overhead" in data:
+        p = data["pipeline_overhead"]
+        rows.append({"benchmark": "kfp.local overhead (main pipeline)", "ours": f"{p['kfp_local_s']:.0f} s",
+                     "baseline": f"{p['direct_s']:.0f} s direct", "baseline/ours": p["direct_s"] / p["kfp_local_s"],
+                     "same output": f"overhead {100 * p['overhead_share']:.0f}%"})
+    machine = data.get("machine", {})
+    head = f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit {machine.get('commit')}\n\n"
+    return head + markdown_table(rows, ["benchmark", "ours", "baseline", "baseline/ours", "same output"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
