@@ -19,6 +19,7 @@ STAGE_CLIS = (
     "components.augment.cli",
     "components.pseudo_label.cli",
     "components.ensemble.cli",
+    "components.view.cli",
     "pipelines.cli",
 )
 

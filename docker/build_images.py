@@ -36,7 +36,9 @@ def git_commit() -> str:
 def wheelhouse(out: Path = BUILD / "wheelhouse") -> Path:
     """Wheels of the project and every pinned dependency (cp311, manylinux); reused when complete."""
     out.mkdir(parents=True, exist_ok=True)
-    marker = out / ".complete"
+    import hashlib
+
+    marker = out / f".complete-{hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:16]}"  # new pins, new wheelhouse
     for old in out.glob("trashseg-*.whl"):
         old.unlink()
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)], check=True)

@@ -1,0 +1,1 @@
+"""view: a Streamlit app to look at predictions beside the image and the ground truth."""
