@@ -156,3 +156,42 @@ def test_viewer_renders_in_headless_chromium(viewed):
             browser.close()
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
+    """The split, training and evaluation reports (Output[HTML] in Kubeflow) open in a plain browser with no network."""
+    import re
+
+    from components.evaluate.logic import run_evaluate
+    from components.evaluate.report import evaluation_report
+    from components.infer.logic import InferParams, run_infer
+    from components.split.report import split_report
+    from components.train.logic import TrainParams, run_train
+    from components.train.report import training_report
+    from tests.cdp import Browser, chromium_path
+
+    dataset, split = learn_data
+    run_train([dataset], split, tmp_path / "model", TrainParams(epochs=2, image_size=64))
+    run_infer(tmp_path / "model", dataset, tmp_path / "pred", InferParams())
+    run_evaluate(tmp_path / "pred", dataset, tmp_path / "metrics")
+    pages = {"split": split_report(split), "training": training_report(tmp_path / "model"),
+             "evaluation": evaluation_report(tmp_path / "metrics", tmp_path / "pred", dataset)}
+    for name, html in pages.items():
+        assert not re.search(r"(src|href)=['\"]?(https?:)?//", html), f"{name} report links outside itself"
+        assert "<script" not in html
+        (tmp_path / f"{name}.html").write_text(html)
+    assert pages["evaluation"].count("data:image/png;base64,") == 18  # 6 worst images x (image, truth, prediction)
+    chromium = chromium_path()
+    if chromium is None:
+        pytest.skip("no chromium to render the reports")
+    browser = Browser(chromium)
+    try:
+        for name in pages:
+            browser.open((tmp_path / f"{name}.html").as_uri())
+            assert browser.wait_for("document.readyState === 'complete'", timeout=30)
+            assert browser.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+            assert browser.evaluate("document.querySelectorAll('table').length") >= 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.screenshot(ARTIFACTS / "evaluation_report.png")
+    finally:
+        browser.close()
