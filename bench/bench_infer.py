@@ -59,7 +59,15 @@ def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: s
     seconds = time.perf_counter() - started
     np.savez(Path(out_dir) / f"{method}{count}.npz", *first)
     return {"method": method, "images": len(ids), "seconds": seconds, "images_per_s": len(ids) / seconds,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's high-water RSS (VmHWM; unlike ru_maxrss it is not inherited from the parent across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
@@ -72,12 +80,17 @@ def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_sample_data(root / "data", train_images=max(counts), test_images=1, size=512, seed=5)
-        run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
-        run_split(root / "ds", root / "split", 5, 42)
-        run_train([root / "ds"], root / "split", root / "model", TrainParams(epochs=1, max_steps_per_epoch=5, image_size=128))
+        coco = json.loads((root / "data/train/annotations.json").read_text())
+        for count in counts:  # one dataset per size, so both methods predict exactly `count` images
+            keep = {image["id"] for image in coco["images"][:count]}
+            sliced = {**coco, "images": coco["images"][:count], "annotations": [a for a in coco["annotations"] if a["image_id"] in keep]}
+            (root / f"coco{count}.json").write_text(json.dumps(sliced))
+            run_ingest(root / f"coco{count}.json", root / "data/train/images", root / f"ds{count}")
+        run_split(root / f"ds{counts[0]}", root / "split", 5, 42)
+        run_train([root / f"ds{counts[0]}"], root / "split", root / "model", TrainParams(epochs=1, max_steps_per_epoch=5, image_size=128))
         for count in counts:
             for method in ("pipeline", "ours"):
-                result = subprocess.run([sys.executable, "-m", "bench.bench_infer", "worker", method, str(count), str(root / "ds"),
+                result = subprocess.run([sys.executable, "-m", "bench.bench_infer", "worker", method, str(count), str(root / f"ds{count}"),
                                          str(root / "model"), str(root)], capture_output=True, text=True, check=True,
                                         env={"TRASHSEG_PROGRESS": "0", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "2"})
                 figures["runs"].append(json.loads(result.stdout.strip().splitlines()[-1]))
@@ -93,23 +106,12 @@ def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
 
 
 def _plot(figures: dict, counts) -> None:
-    """Memory vs images as a PNG (matplotlib when present; else skipped)."""
-    try:
-        import matplotlib
+    """Peak memory vs number of images, both methods, as bench/results/infer_memory.png."""
+    from bench.common import RESULTS, line_plot_png
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return
-    fig, ax = plt.subplots(figsize=(5, 3))
-    for method in ("ours", "pipeline"):
-        runs = [r for r in figures["runs"] if r["method"] == method]
-        ax.plot([r["images"] for r in runs], [r["max_rss_mb"] for r in runs], marker="o", label=method)
-    ax.set_xlabel("images")
-    ax.set_ylabel("peak RSS (MB)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(Path(__file__).resolve().parent / "results" / "infer_memory.png", dpi=100)
+    series = {method: [(r["images"], r["max_rss_mb"]) for r in figures["runs"] if r["method"] == method] for method in ("ours", "pipeline")}
+    RESULTS.mkdir(exist_ok=True)
+    line_plot_png(series, RESULTS / "infer_memory.png", "peak memory of inference", "images", "MB")
 
 
 if __name__ == "__main__":
