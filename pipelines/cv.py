@@ -39,6 +39,7 @@ def trashseg_cv_pipeline(
     image_size: int = 0,
     seed: int = 42,
     max_steps_per_epoch: int = 0,
+    train_augment: str = "",
     checkpoint_root: str = "",
     tta: str = "flip",
     ensemble_method: str = "hard",
@@ -54,7 +55,7 @@ def trashseg_cv_pipeline(
         trained = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], preset=preset, fold=fold, epochs=epochs,
                              batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head, warmup_steps=warmup_steps,
                              schedule=schedule, image_size=image_size, seed=seed, pretrained_dir=pretrained_dir,
-                             checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch)
+                             checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment)
         validation = gpu_task(infer_op(model=trained.outputs["model"], dataset=train_data.outputs["dataset"], split=split.outputs["split"],
                                        fold=fold, tta=tta, save_probs=False), "4", "16G")
         evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_data.outputs["dataset"])

@@ -61,6 +61,7 @@ def trashseg_pipeline(
     image_size: int = 0,
     seed: int = 42,
     max_steps_per_epoch: int = 0,
+    train_augment: str = "",
     checkpoint_root: str = "",
     tta: str = "flip",
     pseudo_min_confidence: float = 0.0,
@@ -77,7 +78,7 @@ def trashseg_pipeline(
                            counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
     knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
                  warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained_dir=pretrained_dir,
-                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch)
+                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment)
 
     round1 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"], **knobs)
     round1.set_display_name("train round 1")

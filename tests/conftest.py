@@ -105,3 +105,18 @@ def coco_case(tmp_path) -> CocoCase:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Report the container stage's build and run times (collected by tests/test_containers.py)."""
+    import json
+    import sys
+
+    module = sys.modules.get("tests.test_containers")
+    timings = getattr(module, "TIMINGS", None)
+    if timings:
+        terminalreporter.write_sep("-", "container build and run times (s)")
+        terminalreporter.write_line(json.dumps({k: round(v, 1) for k, v in timings.items()}))
+        out = REPO / "build" / "test-artifacts"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "container_timings.json").write_text(json.dumps(timings, indent=1))

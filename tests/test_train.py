@@ -103,3 +103,21 @@ def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, 
     with pytest.raises(ContractError, match="was made for dataset"):
         run_train([sample_dataset], tmp_path / "other_split", tmp_path / "m", TrainParams(epochs=1))
     assert not (tmp_path / "m").exists()
+
+
+def test_optional_augmentations_are_deterministic_and_keep_class_ids(learn_data, tmp_path):
+    from components.train.photometric import AUGMENTATIONS, augment, parse_augmentations
+
+    dataset = Dataset(learn_data[0])
+    image_id = dataset.image_ids[0]
+    image, mask = dataset.image(image_id), dataset.mask(image_id)
+    a = augment(image, mask, AUGMENTATIONS, np.random.default_rng([1, 2, 3]))
+    b = augment(image, mask, AUGMENTATIONS, np.random.default_rng([1, 2, 3]))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert a[0].shape == image.shape and a[1].shape == mask.shape and not np.array_equal(a[0], image)
+    assert set(np.unique(a[1])) <= set(np.unique(mask))  # nearest resampling: no new class ids
+    with pytest.raises(ContractError, match="unknown augmentation 'blur'"):
+        parse_augmentations("noise,blur")
+    params = TrainParams(fold=0, epochs=1, image_size=64, augment=parse_augmentations("brightness_contrast,random_resized_crop"))
+    run_train([learn_data[0]], learn_data[1], tmp_path / "m", params)
+    assert ModelArtifact(tmp_path / "m").card["training"]["augment"] == ["brightness_contrast", "random_resized_crop"]

@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--image-size", type=int, help="train and validate at this square size (default: the preset's)")
     parser.add_argument("--seed", type=int, default=42, help="seed for weights, order and flips (default 42)")
     parser.add_argument("--no-hflip", action="store_true", help="turn off random horizontal flips")
+    parser.add_argument("--augment", default="", help="extra training augmentations, comma-separated: brightness_contrast, "
+                                                      "hue_saturation, noise, random_resized_crop (default none, as the report)")
     parser.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                         help="autocast dtype; auto = bf16 on GPUs that support it, fp32 on CPU")
@@ -53,12 +55,13 @@ def _run(args: argparse.Namespace) -> None:
     if not (args.dataset and args.split and args.out):
         args.parser.error("--dataset, --split and --out are required")
     from components.train.logic import TrainParams, run_train
+    from components.train.photometric import parse_augmentations
 
     params = TrainParams(
         model=args.model, fold=args.fold, epochs=args.epochs, batch_size=args.batch_size, lr_backbone=args.lr_backbone,
         lr_head=args.lr_head, warmup_steps=args.warmup_steps, schedule=args.schedule, weight_decay=args.weight_decay,
         image_size=args.image_size, seed=args.seed, hflip=not args.no_hflip, device=args.device, precision=args.precision,
-        max_steps_per_epoch=args.max_steps_per_epoch,
+        max_steps_per_epoch=args.max_steps_per_epoch, augment=parse_augmentations(args.augment),
     )
     run_train(args.dataset, args.split, args.out, params, args.pretrained, args.checkpoint_dir, args.resume,
               args.keep_checkpoints, overwrite=args.overwrite)

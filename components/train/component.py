@@ -11,7 +11,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
              augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
              preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 4e-6,
              lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly", image_size: int = 0, seed: int = 42,
-             pretrained_dir: str = "", checkpoint_root: str = "", max_steps_per_epoch: int = 0):
+             pretrained_dir: str = "", checkpoint_root: str = "", max_steps_per_epoch: int = 0, augment: str = ""):
     """Train a preset on all folds but ``fold`` (+ optional training-only datasets); the best epoch is the model.
 
     Args:
@@ -36,16 +36,18 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         checkpoint_root: Persistent directory (a mounted volume) for per-epoch checkpoints, so a retried task on a new
             node resumes; '' = beside the output (enough for local runs).
         max_steps_per_epoch: Cap on steps per epoch (0 = all).
+        augment: Extra training augmentations, comma-separated ('' = none, as the report).
     """
     from components.common.kfp_io import log_metrics, publish, write_html
     from components.train.logic import TrainParams, checkpoint_dir_for, run_train
+    from components.train.photometric import parse_augmentations
     from components.train.report import training_report
     from data_contracts.model import ModelArtifact
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
     params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone, lr_head=lr_head,
                          warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
-                         max_steps_per_epoch=max_steps_per_epoch)
+                         max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment))
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
     manifest = run_train(datasets, split.path, model.path, params, pretrained_dir or None, checkpoints, resume=True, overwrite=True)
     publish(model, manifest)

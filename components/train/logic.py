@@ -18,7 +18,7 @@ from components.common.metrics import confusion_matrix, iou_per_class, mean_iou,
 from components.models.build import build_model
 from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, keep_matcher_in_fp32, normalise, probabilities_per_image, training_loss
 from components.models.presets import get_preset
-from components.train import checkpoint
+from components.train import checkpoint, photometric
 from components.train.data import Sample, SampleSource, epoch_order, flip_decisions
 from components.train.optim import make_optimizer
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
@@ -54,6 +54,7 @@ class TrainParams:
     device: str = "auto"
     precision: str = "auto"
     max_steps_per_epoch: int = 0  # 0 = whole epoch; a cap for quick runs and benchmarks
+    augment: tuple[str, ...] = ()  # photometric/crop augmentations (components.train.photometric), off by default
 
     def resolved(self) -> "TrainParams":
         preset = get_preset(self.model)
@@ -88,12 +89,15 @@ def pick_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | N
 
 
 def batch_tensors(source: SampleSource, samples: list[Sample], size: int, flips: np.ndarray | None,
-                  device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+                  device: torch.device, augmentations: tuple[str, ...] = (), rngs: list[np.random.Generator] | None = None,
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     images, masks = [], []
     for k, sample in enumerate(samples):
         image, mask = source.pair(sample, size)
         if flips is not None and flips[k]:
             image, mask = image[:, ::-1], mask[:, ::-1]
+        if augmentations:
+            image, mask = photometric.augment(np.ascontiguousarray(image), np.ascontiguousarray(mask), augmentations, rngs[k])
         images.append(image)
         masks.append(mask)
     pixels = torch.from_numpy(np.ascontiguousarray(np.stack(images))).to(device)
@@ -167,7 +171,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     optimizer, scheduler = make_optimizer(model, preset.family, params.lr_backbone, params.lr_head, params.weight_decay,
                                           steps_per_epoch * params.epochs, params.warmup_steps, params.schedule)
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    run_params = {**asdict(params), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
+    run_params = {**asdict(params), "augment": list(params.augment), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
                   "pretrained": str(pretrained) if pretrained else None}
 
     state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "history": [], "params": run_params}
@@ -191,8 +195,9 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         bar = progress(range(steps_per_epoch), f"epoch {epoch}/{params.epochs}", unit="step")
         for step in bar:
             index = order[step * params.batch_size:(step + 1) * params.batch_size]
+            rngs = [np.random.default_rng([params.seed, epoch, 2, int(i)]) for i in index] if params.augment else None
             pixels, labels = batch_tensors(source, [source.train[i] for i in index], params.image_size,
-                                           None if flips is None else flips[index], device)
+                                           None if flips is None else flips[index], device, tuple(params.augment), rngs)
             if device.type == "cuda" and preset.family == "upernet":
                 pixels = pixels.contiguous(memory_format=torch.channels_last)
             if not bool((labels != IGNORE_INDEX).any()):
