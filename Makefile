@@ -47,6 +47,7 @@ base-image:  ## make a Debian bookworm base image locally with debootstrap (for 
 	docker/make_base.sh trashseg-base:bookworm
 
 bench: $(STAMP)  ## run the benchmarks; figures in bench/results/latest.json and a table on stdout
+	$(VENV)/bin/pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
 	TRASHSEG_PROGRESS=0 $(PY) -m bench.run
 
 clean:  ## remove .venv and runs/

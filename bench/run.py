@@ -11,11 +11,11 @@ from bench.common import RESULTS, markdown_table
 
 def main() -> int:
     os.environ.setdefault("TRASHSEG_PROGRESS", "0")
-    from bench import bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_tricks
+    from bench import bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_train, bench_tricks
 
     only = set(sys.argv[1:])
     steps = {"submit": bench_submit.run, "ensemble": bench_ensemble.run, "ingest": bench_ingest.run, "infer": bench_infer.run,
-             "pipeline": bench_pipeline.run, "tricks": bench_tricks.run}
+             "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run}
     for name, step in steps.items():
         if not only or name in only:
             print(f"== {name}", flush=True)
@@ -49,6 +49,10 @@ def report() -> str:
                      f"{by[('ours', top)]['max_rss_mb']:.0f} MB", "baseline": f"{by[('pipeline', top)]['images_per_s']:.1f} img/s, "
                      f"{by[('pipeline', top)]['max_rss_mb']:.0f} MB", "baseline/ours": i["speedup_at_max"],
                      "same output": f"{100 * i['label_agreement_first_images']:.1f}% pixels"})
+    if "train" in data:
+        t = data["train"]
+        rows.append({"benchmark": f"train step, {t['model']}, batch {t['batch']} at {t['image_size']} px", "ours": f"{t['ours_images_per_s']:.1f} img/s",
+                     "baseline": f"{t['trainer_images_per_s']:.1f} img/s (Trainer)", "baseline/ours": t["speedup"], "same output": "n/a"})
     if "pipeline_overhead" in data:
         p = data["pipeline_overhead"]
         rows.append({"benchmark": "kfp.local overhead (main pipeline)", "ours": f"{p['kfp_local_s']:.0f} s",

@@ -1,0 +1,85 @@
+"""train: our training loop vs the transformers Trainer with the semantic-segmentation example's preprocessing.
+
+Same model (tiny UperNet), same images, batch size and image size, the same number of steps, CPU. The baseline
+decodes each image with PIL, flips at random and runs the image processor per sample (as the official example's
+on-the-fly transform does), then trains with Trainer; ours is `trashseg train` restricted to the same steps.
+Throughput is training images per second as each reports it (ours: the epoch's training loop; Trainer:
+train_samples_per_second). Needs `accelerate` (Trainer's dependency): pip install accelerate.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench.common import save
+
+BATCH, SIZE, STEPS = 8, 128, 30
+
+
+class ExampleStyleDataset:
+    """What the official example feeds Trainer: PIL image + mask -> image processor -> pixel_values, labels."""
+
+    def __init__(self, dataset, ids, processor, seed: int = 0):
+        self.dataset, self.ids, self.processor = dataset, ids, processor
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int) -> dict:
+        from PIL import Image, ImageOps
+
+        image_id = self.ids[index]
+        image = Image.open(io.BytesIO(self.dataset.image_bytes(image_id))).convert("RGB")
+        mask = Image.fromarray(self.dataset.mask(image_id))
+        if self.rng.random() < 0.5:
+            image, mask = ImageOps.mirror(image), ImageOps.mirror(mask)
+        encoded = self.processor(images=image, segmentation_maps=mask, return_tensors="pt")
+        return {"pixel_values": encoded["pixel_values"][0], "labels": encoded["labels"][0].long()}
+
+
+def run() -> dict:
+    from transformers import SegformerImageProcessorPil, Trainer, TrainingArguments
+
+    from components.ingest.logic import run_ingest
+    from components.models.build import build_model
+    from components.models.presets import get_preset
+    from components.sample_data.logic import run_sample_data
+    from components.split.logic import run_split
+    from components.train.logic import TrainParams, run_train
+    from data_contracts.classes import ClassTable
+    from data_contracts.dataset import Dataset
+    from data_contracts.model import ModelArtifact
+    from data_contracts.split import Split
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        run_sample_data(root / "data", train_images=300, test_images=1, size=512, seed=7)
+        run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
+        run_split(root / "ds", root / "split", 5, 42)
+        params = TrainParams(epochs=1, batch_size=BATCH, image_size=SIZE, max_steps_per_epoch=STEPS, hflip=True)
+        run_train([root / "ds"], root / "split", root / "ours", params)
+        ours_ips = float(ModelArtifact(root / "ours").history().to_pandas()["images_per_second"].iloc[0])
+
+        dataset = Dataset(root / "ds")
+        fold_of = Split(root / "split").fold_of()
+        train_ids = [i for i in dataset.image_ids if fold_of[i] != 0]
+        processor = SegformerImageProcessorPil(do_resize=True, size={"height": SIZE, "width": SIZE}, do_reduce_labels=False)
+        model = build_model(get_preset(params.model), ClassTable(), seed=0)
+        args = TrainingArguments(output_dir=str(root / "trainer"), per_device_train_batch_size=BATCH, max_steps=STEPS,
+                                 learning_rate=3e-3, use_cpu=True, report_to=[], save_strategy="no", logging_strategy="no",
+                                 dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True)
+        result = Trainer(model=model, args=args, train_dataset=ExampleStyleDataset(dataset, train_ids, processor)).train()
+        trainer_ips = float(result.metrics["train_samples_per_second"])
+    figures = {"batch": BATCH, "image_size": SIZE, "steps": STEPS, "model": params.model, "ours_images_per_s": ours_ips,
+               "trainer_images_per_s": trainer_ips, "speedup": ours_ips / trainer_ips}
+    save("train", figures)
+    return figures
+
+
+if __name__ == "__main__":
+    print(run())
