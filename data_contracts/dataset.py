@@ -42,7 +42,7 @@ IMAGES_FILE = "images.parquet"
 ANNOTATIONS_FILE = "annotations.parquet"
 CLASSES_FILE = "classes.parquet"
 MASKS_FILE = "masks.npz"
-IMAGES_PER_ROW_GROUP = 32  # lets readers fetch one image's bytes without reading them all
+IMAGES_PER_ROW_GROUP = 1  # one image per row group: random access reads exactly one image's bytes
 
 IMAGES_SCHEMA = pa.schema([
     ("image_id", pa.int64()),

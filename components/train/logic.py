@@ -223,12 +223,13 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
                 bar.set_postfix(loss=f"{losses[-1]:.3f}", img_s=f"{seen / (time.perf_counter() - started):.1f}")
         if not losses:
             raise ContractError(source.datasets[0].path, f"epoch {epoch} had no labeled pixel to train on")
+        train_seconds = time.perf_counter() - started
         cm = validate(model, preset.family, source, source.validation, params.image_size, params.batch_size, device, amp_dtype)
         iou = iou_per_class(cm)
         record = {
             "epoch": epoch, "train_loss": float(np.mean(losses)), "val_miou": mean_iou(cm), "val_pixel_accuracy": pixel_accuracy(cm),
             "lr_backbone": optimizer.param_groups[0]["lr"], "lr_head": optimizer.param_groups[1]["lr"],
-            "seconds": time.perf_counter() - started, "images_per_second": seen / (time.perf_counter() - started),
+            "seconds": time.perf_counter() - started, "images_per_second": seen / train_seconds,
             **{f"iou_{name}": (None if np.isnan(v) else float(v)) for name, v in zip(source.classes.names, iou)},
         }
         state["history"].append(record)
