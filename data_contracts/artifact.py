@@ -64,6 +64,16 @@ class Manifest:
         }
 
 
+class ArtifactView:
+    """What every opened artifact offers: its manifest and the content hash that keys caching."""
+
+    manifest: Manifest
+
+    @property
+    def content_hash(self) -> str:
+        return self.manifest.content_hash
+
+
 def write_manifest(directory: Path, manifest: Manifest) -> Manifest:
     """Hash the payload files now present and write the manifest (sorted keys: deterministic)."""
     manifest.files = {name: sha256_file(directory / name) for name in sorted(manifest.files)}

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.artifact import Manifest, read_manifest, write_manifest
+from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
 from data_contracts.classes import IGNORE_INDEX, ClassTable
 from data_contracts.errors import ContractError
 from data_contracts.images import decode_image
@@ -174,7 +174,7 @@ def check_mask(mask: np.ndarray, width: int, height: int, num_classes: int, file
         raise ContractError(file, f"mask values {bad.tolist()} are neither class ids 0..{num_classes - 1} nor {IGNORE_INDEX}", record=where)
 
 
-class Dataset:
+class Dataset(ArtifactView):
     """A dataset artifact opened for reading: tables in memory, image bytes and masks on demand."""
 
     def __init__(self, path: Path, *, verify_hashes: bool = True):
@@ -190,10 +190,6 @@ class Dataset:
         self._parquet: pq.ParquetFile | None = None
         self._group_starts: list[int] = []
         self._masks = NpzReader(self.path / MASKS_FILE) if self.labeled else None
-
-    @property
-    def content_hash(self) -> str:
-        return self.manifest.content_hash
 
     @property
     def image_ids(self) -> list[int]:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import Manifest, read_manifest, write_manifest
+from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
 from data_contracts.tables import read_table, write_table
 
 CONTRACT = "metrics"
@@ -59,7 +59,7 @@ def write_metrics(directory: Path, summary: dict[str, Any], per_class: pd.DataFr
     return write_manifest(directory, manifest)
 
 
-class Metrics:
+class Metrics(ArtifactView):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.manifest = read_manifest(self.path, CONTRACT, (VERSION,))

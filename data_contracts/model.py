@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from data_contracts.artifact import Manifest, read_manifest, write_manifest
+from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
 from data_contracts.classes import ClassTable
 from data_contracts.errors import ContractError
 
@@ -40,7 +40,7 @@ def write_model_manifest(directory: Path, card: dict[str, Any], producer: dict[s
     return write_manifest(directory, manifest)
 
 
-class ModelArtifact:
+class ModelArtifact(ArtifactView):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.manifest = read_manifest(self.path, CONTRACT, (VERSION,))
@@ -54,10 +54,6 @@ class ModelArtifact:
         self.image_size = int(self.card["image_size"])
         self.mean = tuple(self.card["normalisation"]["mean"])
         self.std = tuple(self.card["normalisation"]["std"])
-
-    @property
-    def content_hash(self) -> str:
-        return self.manifest.content_hash
 
     def load(self, device: str = "cpu"):
         """The transformers model, in eval mode, from the local directory only."""

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import Manifest, read_manifest, write_manifest
+from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
 from data_contracts.classes import ClassTable
 from data_contracts.errors import ContractError
 from data_contracts.npz import NpzReader, NpzWriter
@@ -78,7 +78,7 @@ class PredictionsWriter:
         return write_manifest(self.directory, manifest)
 
 
-class Predictions:
+class Predictions(ArtifactView):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.manifest = read_manifest(self.path, CONTRACT, (VERSION,))
@@ -89,10 +89,6 @@ class Predictions:
         self._probs = NpzReader(self.path / PROBS_FILE) if self.has_probs else None
         if self.images["image_id"].duplicated().any():
             raise ContractError(self.path / IMAGES_FILE, "duplicate image ids", field="image_id")
-
-    @property
-    def content_hash(self) -> str:
-        return self.manifest.content_hash
 
     @property
     def image_ids(self) -> list[int]:

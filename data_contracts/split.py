@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import Manifest, read_manifest, write_manifest
+from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
 from data_contracts.errors import ContractError
 from data_contracts.tables import read_table, write_table
 
@@ -39,7 +39,7 @@ STATS_SCHEMA = pa.schema([
 ])
 
 
-class Split:
+class Split(ArtifactView):
     def __init__(self, path: Path):
         self.path = Path(path)
         self.manifest = read_manifest(self.path, CONTRACT, (VERSION,))
@@ -54,10 +54,6 @@ class Split:
                                 record=f"image {bad['image_id'].iloc[0]}", field="fold")
         if self.folds["image_id"].duplicated().any():
             raise ContractError(self.path / FOLDS_FILE, "an image appears twice", field="image_id")
-
-    @property
-    def content_hash(self) -> str:
-        return self.manifest.content_hash
 
     def fold_of(self) -> dict[int, int]:
         return dict(zip(self.folds["image_id"].astype(int), self.folds["fold"].astype(int)))

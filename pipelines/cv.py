@@ -8,10 +8,9 @@ from components.cv.component import cv_summary_op
 from components.ensemble.component import ensemble_op
 from components.evaluate.component import evaluate_op
 from components.infer.component import infer_op
-from components.ingest.component import ingest_op
 from components.split.component import split_op
 from components.submit.component import submit_op
-from pipelines.trashseg import gpu_task, train_task
+from pipelines.trashseg import gpu_task, ingest_both, train_task
 
 PIPELINE_NAME = "trashseg-cv"
 
@@ -46,10 +45,7 @@ def trashseg_cv_pipeline(
     submission_size: int = 256,
     downsample: str = "nearest",
 ) -> NamedTuple("Outputs", submission=dsl.Artifact, cv_metrics=dsl.Metrics, test_predictions=dsl.Dataset):
-    train_data = ingest_op(coco_file=train_coco, images_dir=train_images, exif=exif, input_fingerprint=train_fingerprint)
-    train_data.set_display_name("ingest train")
-    test_data = ingest_op(coco_file=test_coco, images_dir=test_images, exif=exif, input_fingerprint=test_fingerprint)
-    test_data.set_display_name("ingest test")
+    train_data, test_data = ingest_both(train_coco, train_images, test_coco, test_images, train_fingerprint, test_fingerprint, exif)
     split = split_op(dataset=train_data.outputs["dataset"], folds=folds, seed=split_seed)
     with dsl.ParallelFor(fold_list) as fold:
         trained = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], preset=preset, fold=fold, epochs=epochs,

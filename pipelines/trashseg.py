@@ -28,6 +28,15 @@ def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTask:
             .set_cpu_request(cpu).set_memory_request(memory))
 
 
+def ingest_both(train_coco, train_images, test_coco, test_images, train_fingerprint, test_fingerprint, exif):
+    """The two ingest tasks every pipeline starts with (the labeled training set and the unlabeled test set)."""
+    train_data = ingest_op(coco_file=train_coco, images_dir=train_images, exif=exif, input_fingerprint=train_fingerprint)
+    train_data.set_display_name("ingest train")
+    test_data = ingest_op(coco_file=test_coco, images_dir=test_images, exif=exif, input_fingerprint=test_fingerprint)
+    test_data.set_display_name("ingest test")
+    return train_data, test_data
+
+
 def train_task(**kwargs) -> dsl.PipelineTask:
     """Train with retries: a preempted GPU node resumes from the last epoch's checkpoint."""
     task = gpu_task(train_op(**kwargs), "8", "32G")
@@ -69,10 +78,7 @@ def trashseg_pipeline(
     submission_size: int = 256,
     downsample: str = "nearest",
 ) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
-    train_data = ingest_op(coco_file=train_coco, images_dir=train_images, exif=exif, input_fingerprint=train_fingerprint)
-    train_data.set_display_name("ingest train")
-    test_data = ingest_op(coco_file=test_coco, images_dir=test_images, exif=exif, input_fingerprint=test_fingerprint)
-    test_data.set_display_name("ingest test")
+    train_data, test_data = ingest_both(train_coco, train_images, test_coco, test_images, train_fingerprint, test_fingerprint, exif)
     split = split_op(dataset=train_data.outputs["dataset"], folds=folds, seed=split_seed)
     augmented = augment_op(dataset=train_data.outputs["dataset"], split=split.outputs["split"], fold=fold, classes=paste_classes,
                            counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
