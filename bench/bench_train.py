@@ -77,11 +77,37 @@ def run() -> dict:
                                  dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True)
         result = Trainer(model=model, args=args, train_dataset=ExampleStyleDataset(dataset, train_ids, processor)).train()
         trainer_ips = float(result.metrics["train_samples_per_second"])
-    figures = {"batch": BATCH, "image_size": SIZE, "steps": STEPS * EPOCHS, "epochs": EPOCHS, "model": params.model,
+    figures_sweep = batch_sweep()
+    figures = {"batch_sweep": figures_sweep, "batch": BATCH, "image_size": SIZE, "steps": STEPS * EPOCHS, "epochs": EPOCHS, "model": params.model,
                "ours_images_per_s": ours_ips, "ours_images_per_s_by_epoch": per_epoch,
                "trainer_images_per_s": trainer_ips, "speedup": ours_ips / trainer_ips}
     save("train", figures)
+    from bench.common import RESULTS, line_plot_png
+
+    line_plot_png({"ours (tiny UperNet, 128 px)": [(b, v) for b, v in figures_sweep.items()]}, RESULTS / "train_throughput_vs_batch.png",
+                  "training throughput", "batch size", "img/s")
     return figures
+
+
+def batch_sweep(batches: tuple[int, ...] = (2, 4, 8, 16), steps: int = 12) -> dict[int, float]:
+    """Our training throughput (second epoch, decoded pairs cached) as the batch size grows."""
+    from components.ingest.logic import run_ingest
+    from components.sample_data.logic import run_sample_data
+    from components.split.logic import run_split
+    from components.train.logic import TrainParams, run_train
+    from data_contracts.model import ModelArtifact
+
+    sweep = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        run_sample_data(root / "data", train_images=max(batches) * steps * 5 // 4 + 8, test_images=1, size=256, seed=8)
+        run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
+        run_split(root / "ds", root / "split", 5, 42)
+        for batch in batches:
+            params = TrainParams(epochs=2, batch_size=batch, image_size=SIZE, max_steps_per_epoch=steps)
+            run_train([root / "ds"], root / "split", root / f"m{batch}", params)
+            sweep[batch] = float(ModelArtifact(root / f"m{batch}").history().to_pandas()["images_per_second"].iloc[-1])
+    return sweep
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ def get_logger(name: str) -> logging.Logger:
 
 
 def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "img") -> Iterator[T]:
-    """A tqdm bar on stderr; silent when TRASHSEG_PROGRESS=0 (CI logs, kfp tasks)."""
-    disable = os.environ.get("TRASHSEG_PROGRESS", "1") == "0"
+    """A tqdm bar on stderr when it is a terminal (logs of kfp tasks and CI stay readable).
+
+    TRASHSEG_PROGRESS=1 forces bars on, TRASHSEG_PROGRESS=0 forces them off.
+    """
+    setting = os.environ.get("TRASHSEG_PROGRESS")
+    disable = None if setting is None else setting == "0"  # None: tqdm turns itself off when stderr is not a TTY
     return iter(tqdm(items, desc=desc, total=total, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True))
