@@ -147,7 +147,6 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
     from components.train.component import train_op
 
     a = stage_artifacts
-    checks = {}
 
     @dsl.pipeline(name=f"alone-{case.replace('_', '-')}")
     def alone():

@@ -11,7 +11,6 @@ import torch
 from components.augment.logic import AugmentParams, run_augment
 from components.ensemble.logic import run_ensemble
 from components.ensemble.vote import hard_vote, soft_vote
-from components.models.build import build_model
 from components.models.forward import training_loss
 from components.models.presets import get_preset
 from components.pseudo_label.logic import run_pseudo_label

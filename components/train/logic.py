@@ -265,8 +265,3 @@ def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainPara
     log.info("wrote model %s: best epoch %d, val mIoU %.4f", out, state["best_epoch"], state["best_miou"])
     return manifest
 
-
-def history_json(model_dir: Path) -> str:
-    import pyarrow.parquet as pq
-
-    return json.dumps(pq.read_table(Path(model_dir) / HISTORY_FILE).to_pylist(), indent=1)

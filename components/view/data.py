@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from components.common.metrics import confusion_matrix, iou_per_class, mean_iou
-from components.submit.resize import resize_nearest
 from data_contracts.classes import ClassTable
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
