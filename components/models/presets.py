@@ -64,8 +64,10 @@ def _mask2former(backbone, queries, hidden, decoder_layers, encoder_layers, feed
     def make(num_labels: int):
         from transformers import Mask2FormerConfig
 
+        # feature_size (pixel decoder width) = hidden_dim: the transformer module then needs no input projection
+        # (a projection conv there fails under bf16/fp16 autocast on CUDA, seen with transformers 5.17).
         return Mask2FormerConfig(backbone_config=backbone(), num_labels=num_labels, num_queries=queries, hidden_dim=hidden,
-                                 mask_feature_size=hidden, decoder_layers=decoder_layers, encoder_layers=encoder_layers,
+                                 feature_size=hidden, mask_feature_size=hidden, decoder_layers=decoder_layers, encoder_layers=encoder_layers,
                                  dim_feedforward=feedforward, encoder_feedforward_dim=feedforward, num_attention_heads=8 if hidden >= 128 else 4)
     return make
 

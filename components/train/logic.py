@@ -173,6 +173,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
     run_params = {**asdict(params), "augment": list(params.augment), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
                   "pretrained": str(pretrained) if pretrained else None}
+    ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32"}
 
     state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "history": [], "params": run_params}
     if resume:
@@ -240,19 +241,19 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         state["epoch"] = epoch
         checkpoint.save_last(checkpoint_dir, model, optimizer, scheduler, scaler, state)
 
-    manifest = _write_model(out, checkpoint_dir, state, params, preset, source, overwrite)
+    manifest = _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite)
     if not keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return manifest
 
 
 def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainParams, preset, source: SampleSource,
-                 overwrite: bool) -> Manifest:
+                 ran_on: dict, overwrite: bool) -> Manifest:
     best = state["history"][state["best_epoch"] - 1]
     card = {
         "preset": preset.name, "family": preset.family, "classes": source.classes.to_records(),
         "image_size": params.image_size, "normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-        "training": state["params"], "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
+        "training": {**state["params"], **ran_on}, "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
         "metrics": {k: v for k, v in best.items() if k != "epoch"},
     }
     with atomic_directory(out, overwrite) as tmp:
