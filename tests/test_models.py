@@ -136,3 +136,10 @@ def test_mask2former_matcher_runs_in_fp32_under_autocast():
         loss = training_loss(model, "mask2former", torch.randn(1, 3, 64, 64), torch.randint(0, 11, (1, 64, 64)))
     assert torch.isfinite(loss)
     assert seen and all(s == (torch.float32, torch.float32, False) for s in seen)
+
+
+@pytest.mark.parametrize("name", [n for n, p in PRESETS.items() if p.family == "mask2former"])
+def test_mask2former_presets_need_no_input_projection(name):
+    """A projection conv in the transformer module fails under CUDA autocast (seen on an H100): keep widths equal."""
+    config = get_preset(name).make_config(11)
+    assert config.feature_size == config.hidden_dim == config.mask_feature_size
