@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
+from components.common.errors import TrainingDiverged
 from data_contracts.errors import ContractError
 
 
@@ -20,9 +21,7 @@ def run_cli(action: Callable[[argparse.Namespace], object], args: argparse.Names
     except ContractError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except RuntimeError as err:
-        if type(err).__name__ != "TrainingDiverged":
-            raise
+    except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
     return 0

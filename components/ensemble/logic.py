@@ -35,7 +35,8 @@ def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
     first = inputs[0]
     names = list(first.images["file_name"])
     ids: dict[str, list[int]] = {name: [] for name in names}
-    for k, pred in enumerate(inputs):
+    ref = {str(r.file_name): r for r in first.images.itertuples(index=False)}
+    for pred in inputs:
         if pred.classes.names != first.classes.names:
             raise ContractError(pred.path, f"class list {list(pred.classes.names)} differs from {first.path}'s", field="classes")
         rows = {str(r.file_name): r for r in pred.images.itertuples(index=False)}
@@ -45,7 +46,6 @@ def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
         extra = sorted(set(rows) - set(names))
         if extra:
             raise ContractError(pred.path, f"predicts image {extra[0]!r}, which {first.path} lacks", record=f"image {extra[0]!r}")
-        ref = {str(r.file_name): r for r in first.images.itertuples(index=False)}
         for name in names:
             row = rows[name]
             if (row.width, row.height) != (ref[name].width, ref[name].height):

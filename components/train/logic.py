@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
+from components.common.errors import TrainingDiverged
 from components.common.log import get_logger, progress
 from components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from components.models.build import build_model
@@ -29,10 +30,6 @@ from data_contracts.split import Split
 from data_contracts.tables import write_table
 
 log = get_logger("trashseg.train")
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite: stop instead of saving garbage."""
 
 
 @dataclass
