@@ -242,3 +242,53 @@ def test_cv_pipeline_runs_a_model_per_fold_locally(sample_root, tmp_path):
     assert summary["metrics"]["cv_miou_min"] <= summary["metrics"]["cv_miou_mean"] <= summary["metrics"]["cv_miou_max"]
     rows = list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))
     assert len(rows) == 8
+
+
+@pytest.mark.slow
+def test_retried_train_task_resumes_from_its_checkpoint(learn_data, tmp_path, capfd, caplog):
+    """Kill the train task's process after its first checkpoint (a preempted node): kfp retries, training resumes."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import psutil
+
+    from components.train.component import train_op
+
+    dataset, split = learn_data
+    checkpoints = tmp_path / "checkpoints"
+
+    @dsl.pipeline(name="retry-train")
+    def retried():
+        task = train_op(dataset=_imported(dataset), split=_imported(split), preset="upernet-convnext-tiny", epochs=4, lr_backbone=1e-3,
+                        lr_head=3e-3, image_size=64, checkpoint_root=str(checkpoints))
+        task.set_retry(num_retries=2)
+
+    killed = {}
+
+    def preempt():
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            if any(checkpoints.glob("*/last/state.json")):
+                # the task's shell and its Python both carry executor_main in their command line: kill both at once
+                victims = [c for c in psutil.Process().children(recursive=True) if "executor_main" in " ".join(c.cmdline())]
+                for victim in victims:
+                    os.kill(victim.pid, signal.SIGKILL)
+                if victims:
+                    killed["pids"] = [v.pid for v in victims]
+                    return
+            time.sleep(0.05)
+
+    caplog.set_level(logging.INFO)
+    watcher = threading.Thread(target=preempt, daemon=True)
+    watcher.start()
+    _local(tmp_path)
+    retried()
+    watcher.join(timeout=5)
+    out, err = capfd.readouterr()
+    text = out + err + "\n".join(r.getMessage() for r in caplog.records)
+    assert killed, "the train task was never preempted"
+    assert "resuming from" in text and "after epoch" in text, text[-3000:]
+    models = list((tmp_path / "root").rglob("train-op/model/trashseg_model.json"))
+    assert models and json.loads(models[0].read_text())["epochs_run"] == 4
