@@ -231,6 +231,11 @@ class Dataset(ArtifactView):
         for image_id in self.image_ids:
             yield image_id, self.image(image_id)
 
+    def reopen(self) -> None:
+        """New file handles for a forked process (a data-loader worker): forked handles share one file offset."""
+        self._parquet = None
+        self._masks = NpzReader(self.path / MASKS_FILE) if self.labeled else None
+
     def close(self) -> None:
         if self._masks is not None:
             self._masks.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable, TypeVar
 
 from tqdm import tqdm
 
@@ -22,11 +22,11 @@ def get_logger(name: str) -> logging.Logger:
     return logger
 
 
-def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "img") -> Iterator[T]:
+def progress(items: Iterable[T], desc: str, total: int | None = None, unit: str = "img") -> Iterable[T]:
     """A tqdm bar on stderr when it is a terminal (logs of kfp tasks and CI stay readable).
 
     TRASHSEG_PROGRESS=1 forces bars on, TRASHSEG_PROGRESS=0 forces them off.
     """
     setting = os.environ.get("TRASHSEG_PROGRESS")
     disable = None if setting is None else setting == "0"  # None: tqdm turns itself off when stderr is not a TTY
-    return iter(tqdm(items, desc=desc, total=total, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True))
+    return tqdm(items, desc=desc, total=total, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True)

@@ -38,6 +38,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto (GPU if present), cpu, cuda, cuda:N")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
                         help="autocast dtype; auto = bf16 on GPUs that support it, fp32 on CPU")
+    parser.add_argument("--compile", choices=["auto", "on", "off"], default="auto",
+                        help="torch.compile the model; auto = on CUDA devices, off on CPU (default auto)")
+    parser.add_argument("--workers", type=int, default=-1,
+                        help="data-loader worker processes (-1 = 0 on CPU, up to 8 on a GPU; default -1)")
     parser.add_argument("--max-steps-per-epoch", type=int, default=0, help="cap steps per epoch (0 = all)")
     parser.add_argument("--checkpoint-dir", type=Path, help="where per-epoch checkpoints go (default OUT.checkpoints)")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint if there is one")
@@ -62,6 +66,7 @@ def _run(args: argparse.Namespace) -> None:
         lr_head=args.lr_head, warmup_steps=args.warmup_steps, schedule=args.schedule, weight_decay=args.weight_decay,
         image_size=args.image_size, seed=args.seed, hflip=not args.no_hflip, device=args.device, precision=args.precision,
         max_steps_per_epoch=args.max_steps_per_epoch, augment=parse_augmentations(args.augment),
+        compile=args.compile, workers=args.workers,
     )
     run_train(args.dataset, args.split, args.out, params, args.pretrained, args.checkpoint_dir, args.resume,
               args.keep_checkpoints, overwrite=args.overwrite)

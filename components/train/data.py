@@ -84,6 +84,11 @@ class SampleSource:
         dataset = self.datasets[sample.source]
         return dataset.image(sample.image_id), dataset.mask(sample.image_id)
 
+    def reopen(self) -> None:
+        """Reopen every dataset's files (called in each data-loader worker after fork)."""
+        for dataset in self.datasets:
+            dataset.reopen()
+
     def hashes(self) -> list[str]:
         return [d.content_hash for d in self.datasets]
 

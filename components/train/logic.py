@@ -17,15 +17,16 @@ from components.common.errors import TrainingDiverged
 from components.common.log import get_logger, progress
 from components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from components.models.build import build_model
-from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, keep_matcher_in_fp32, normalise, probabilities_per_image, training_loss
+from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, normalise, probabilities_per_image
 from components.models.presets import get_preset
-from components.train import checkpoint, photometric
-from components.train.data import Sample, SampleSource, epoch_order, flip_decisions
-from components.train.optim import make_optimizer
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.classes import IGNORE_INDEX
+from components.train import checkpoint, distributed
+from components.train.data import Sample, SampleSource
+from components.train.loader import EpochBatches, default_workers, make_loader, to_device
+from components.train.optim import make_optimizer, scaled_lr
+from components.train.step import StepSettings, TrainStep, prepare_model
+from data_contracts.artifact import Manifest, atomic_directory, prepare_output, read_manifest
 from data_contracts.errors import ContractError
-from data_contracts.model import HISTORY_FILE, write_model_manifest
+from data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
 from data_contracts.split import Split
 from data_contracts.tables import write_table
 
@@ -52,14 +53,18 @@ class TrainParams:
     precision: str = "auto"
     max_steps_per_epoch: int = 0  # 0 = whole epoch; a cap for quick runs and benchmarks
     augment: tuple[str, ...] = ()  # photometric/crop augmentations (components.train.photometric), off by default
+    compile: str = "auto"  # torch.compile the model: auto = on CUDA, "on", "off"
+    workers: int = -1  # data-loader worker processes; -1 = 0 on CPU, up to 8 on a GPU
 
     def resolved(self) -> "TrainParams":
+        """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
         preset = get_preset(self.model)
+        batch = self.batch_size or preset.batch_size
         return replace(
             self,
-            batch_size=self.batch_size or preset.batch_size,
-            lr_backbone=self.lr_backbone if self.lr_backbone is not None else preset.lr_backbone,
-            lr_head=self.lr_head if self.lr_head is not None else preset.lr_head,
+            batch_size=batch,
+            lr_backbone=self.lr_backbone if self.lr_backbone is not None else scaled_lr(preset.lr_backbone, preset.batch_size, batch),
+            lr_head=self.lr_head if self.lr_head is not None else scaled_lr(preset.lr_head, preset.batch_size, batch),
             image_size=self.image_size or preset.image_size,
         )
 
@@ -85,23 +90,6 @@ def pick_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | N
     raise ContractError("--precision", f"unknown precision {precision!r} (auto, fp32, bf16, fp16)", field="precision")
 
 
-def batch_tensors(source: SampleSource, samples: list[Sample], size: int, flips: np.ndarray | None,
-                  device: torch.device, augmentations: tuple[str, ...] = (), rngs: list[np.random.Generator] | None = None,
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    images, masks = [], []
-    for k, sample in enumerate(samples):
-        image, mask = source.pair(sample, size)
-        if flips is not None and flips[k]:
-            image, mask = image[:, ::-1], mask[:, ::-1]
-        if augmentations:
-            image, mask = photometric.augment(np.ascontiguousarray(image), np.ascontiguousarray(mask), augmentations, rngs[k])
-        images.append(image)
-        masks.append(mask)
-    pixels = torch.from_numpy(np.ascontiguousarray(np.stack(images))).to(device)
-    labels = torch.from_numpy(np.ascontiguousarray(np.stack(masks))).to(device).long()
-    return normalise(pixels), labels
-
-
 @torch.no_grad()
 def validate(model, family: str, source: SampleSource, samples: list[Sample], size: int, batch_size: int,
              device: torch.device, amp_dtype: torch.dtype | None) -> np.ndarray:
@@ -121,7 +109,7 @@ def validate(model, family: str, source: SampleSource, samples: list[Sample], si
 
 
 def _compatible(saved: dict, current: dict) -> None:
-    ignore = {"epochs", "device", "precision"}
+    ignore = {"epochs", "device", "precision", "compile", "workers"}
     diffs = {k: (saved.get(k), v) for k, v in current.items() if k not in ignore and saved.get(k) != v}
     if diffs:
         raise ContractError("--resume", f"the checkpoint was made with other parameters: {diffs}", field="resume")
@@ -135,8 +123,6 @@ def checkpoint_dir_for(root: str | Path, dataset_dirs: list, split_dir: Path, pa
     """
     import hashlib
 
-    from data_contracts.artifact import read_manifest
-
     hashes = [read_manifest(Path(d), "dataset", (1,), verify_hashes=False).content_hash for d in dataset_dirs]
     key = json.dumps({"datasets": hashes, "split": Split(split_dir).content_hash, "params": asdict(params.resolved())}, sort_keys=True)
     return Path(root) / f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
@@ -145,103 +131,127 @@ def checkpoint_dir_for(root: str | Path, dataset_dirs: list, split_dir: Path, pa
 def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: Path | None = None,
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
               overwrite: bool = False) -> Manifest:
+    """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``)."""
     params = params.resolved()
     preset = get_preset(params.model)
+    world = distributed.world_from_env()
+    if params.batch_size % world.size:
+        raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
+                                            f"(the global batch is split evenly; use a multiple of {world.size})", field="batch_size")
     out = Path(out)
     prepare_output(out, overwrite)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
-    device = pick_device(params.device)
+    device = distributed.rank_device(world, pick_device(params.device))
+    distributed.start(world, device)
+    if not world.is_main:
+        log.setLevel("WARNING")  # one rank speaks
+    try:
+        manifest = _train(source, split_dir, out, params, preset, world, device, pretrained, checkpoint_dir, resume, overwrite)
+        distributed.barrier(world)
+    finally:
+        distributed.stop(world)
+    if world.is_main and not keep_checkpoints:
+        shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return manifest if manifest is not None else ModelArtifact(out).manifest
+
+
+def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, preset, world: distributed.World,
+           device: torch.device, pretrained: Path | None, checkpoint_dir: Path, resume: bool, overwrite: bool) -> Manifest | None:
+    """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(params.precision, device)
-    model = build_model(preset, source.classes, pretrained, seed=params.seed).to(device)
-    if preset.family == "mask2former":
-        keep_matcher_in_fp32(model)
-    if device.type == "cuda" and preset.family == "upernet":
-        model = model.to(memory_format=torch.channels_last)
+    settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and preset.family == "upernet",
+                            compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"))
+    core = build_model(preset, source.classes, pretrained, seed=params.seed).to(device)
+    core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)
 
     # Drop the last partial batch: a batch of one breaks batch norm in the pooling head.
     steps_per_epoch = max(1, len(source.train) // params.batch_size)
     if params.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, params.max_steps_per_epoch)
-    optimizer, scheduler = make_optimizer(model, preset.family, params.lr_backbone, params.lr_head, params.weight_decay,
-                                          steps_per_epoch * params.epochs, params.warmup_steps, params.schedule)
+    optimizer, scheduler = make_optimizer(core, preset.family, params.lr_backbone, params.lr_head, params.weight_decay,
+                                          steps_per_epoch * params.epochs, params.warmup_steps, params.schedule,
+                                          fused=device.type == "cuda")
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
     run_params = {**asdict(params), "augment": list(params.augment), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
                   "pretrained": str(pretrained) if pretrained else None}
-    ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32"}
+    ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32",
+              "compiled": settings.compile, "processes": world.size}
 
     state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "history": [], "params": run_params}
     if resume:
-        restored = checkpoint.load_last(checkpoint_dir, model, optimizer, scheduler, scaler)
+        restored = checkpoint.load_last(checkpoint_dir, core, optimizer, scheduler, scaler)
         if restored is not None:
             _compatible(restored["params"], run_params)
             state = {**restored, "params": run_params}
             log.info("resuming from %s after epoch %d (best mIoU %.4f)", checkpoint_dir, state["epoch"], state["best_miou"])
-    elif (checkpoint_dir / checkpoint.LAST).exists():
+    elif (checkpoint_dir / checkpoint.LAST).exists() and world.is_main:
         log.info("ignoring existing checkpoints in %s (pass --resume to continue from them)", checkpoint_dir)
         shutil.rmtree(checkpoint_dir)
+    model = distributed.wrap(core, world, device, preset.family)
+    step = TrainStep(model, settings, optimizer, scheduler, scaler)
+    batches = EpochBatches(len(source.train), params.batch_size, steps_per_epoch, params.seed, params.hflip, world)
+    workers = default_workers(device, world.local_size) if params.workers < 0 else params.workers
+    loader = make_loader(source, params.image_size, batches, params.seed, tuple(params.augment), workers, device)
+    validation = distributed.strided(source.validation, world)
 
-    log.info("training %s on %d images (+%d validation, fold %d) for %d epochs on %s%s", params.model, len(source.train),
-             len(source.validation), params.fold, params.epochs, device, f" with {amp_dtype} autocast" if amp_dtype else "")
+    log.info("training %s on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.model, len(source.train),
+             len(source.validation), params.fold, params.epochs, device, f" with {amp_dtype} autocast" if amp_dtype else "",
+             f", {world.size} processes" if world.distributed else "")
     for epoch in range(state["epoch"] + 1, params.epochs + 1):
         model.train()
-        order = epoch_order(len(source.train), params.seed, epoch)
-        flips = flip_decisions(len(source.train), params.seed, epoch) if params.hflip else None
-        losses, started, seen = [], time.perf_counter(), 0
-        bar = progress(range(steps_per_epoch), f"epoch {epoch}/{params.epochs}", unit="step")
-        for step in bar:
-            index = order[step * params.batch_size:(step + 1) * params.batch_size]
-            rngs = [np.random.default_rng([params.seed, epoch, 2, int(i)]) for i in index] if params.augment else None
-            pixels, labels = batch_tensors(source, [source.train[i] for i in index], params.image_size,
-                                           None if flips is None else flips[index], device, tuple(params.augment), rngs)
-            if device.type == "cuda" and preset.family == "upernet":
-                pixels = pixels.contiguous(memory_format=torch.channels_last)
-            if not bool((labels != IGNORE_INDEX).any()):
-                scheduler.step()  # nothing to learn from (all pixels ignored): keep the schedule in step
-                continue
-            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                loss = training_loss(model, preset.family, pixels, labels)
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch}, step {step + 1}: nothing was saved. "
-                                       "Lower --lr-head/--lr-backbone or use --precision fp32.")
-            optimizer.zero_grad(set_to_none=True)
-            if scaler is not None:
-                scaler.scale(loss).backward()
-                scaler.step(optimizer)
-                scaler.update()
-            else:
-                loss.backward()
-                optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            seen += len(index)
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", img_s=f"{seen / (time.perf_counter() - started):.1f}")
-        if not losses:
+        batches.set_epoch(epoch)
+        started = time.perf_counter()
+        epoch_losses, seen = _train_epoch(step, loader, epoch, params.epochs, steps_per_epoch, world, device)
+        if epoch_losses is None:
             raise ContractError(source.datasets[0].path, f"epoch {epoch} had no labeled pixel to train on")
+        finite = torch.isfinite(epoch_losses)
+        if not bool(finite.all()):
+            bad = int((~finite).nonzero()[0])
+            raise TrainingDiverged(f"loss became {float(epoch_losses[bad])} at epoch {epoch}, step {bad + 1}: nothing was saved. "
+                                   "Lower --lr-head/--lr-backbone or use --precision fp32.")
         train_seconds = time.perf_counter() - started
-        cm = validate(model, preset.family, source, source.validation, params.image_size, params.batch_size, device, amp_dtype)
+        local_cm = validate(core, preset.family, source, validation, params.image_size, max(1, params.batch_size // world.size),
+                            device, amp_dtype)
+        cm = distributed.sum_array(local_cm, world)
         iou = iou_per_class(cm)
         record = {
-            "epoch": epoch, "train_loss": float(np.mean(losses)), "val_miou": mean_iou(cm), "val_pixel_accuracy": pixel_accuracy(cm),
+            "epoch": epoch, "train_loss": float(epoch_losses.double().mean()), "val_miou": mean_iou(cm), "val_pixel_accuracy": pixel_accuracy(cm),
             "lr_backbone": optimizer.param_groups[0]["lr"], "lr_head": optimizer.param_groups[1]["lr"],
-            "seconds": time.perf_counter() - started, "images_per_second": seen / train_seconds,
+            "seconds": time.perf_counter() - started, "images_per_second": seen * world.size / train_seconds,
             **{f"iou_{name}": (None if np.isnan(v) else float(v)) for name, v in zip(source.classes.names, iou)},
         }
         state["history"].append(record)
         log.info("epoch %d: loss %.4f, val mIoU %.4f (%.1f s)", epoch, record["train_loss"], record["val_miou"], record["seconds"])
-        if record["val_miou"] > state["best_miou"]:
+        improved = record["val_miou"] > state["best_miou"]
+        if improved:
             state.update(best_miou=record["val_miou"], best_epoch=epoch)
-            checkpoint.save_best(checkpoint_dir, model)
         state["epoch"] = epoch
-        checkpoint.save_last(checkpoint_dir, model, optimizer, scheduler, scaler, state)
+        if world.is_main:  # one writer; the other ranks hold the same weights
+            if improved:
+                checkpoint.save_best(checkpoint_dir, core)
+            checkpoint.save_last(checkpoint_dir, core, optimizer, scheduler, scaler, state)
+    return _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite) if world.is_main else None
 
-    manifest = _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite)
-    if not keep_checkpoints:
-        shutil.rmtree(checkpoint_dir, ignore_errors=True)
-    return manifest
+
+def _train_epoch(step: TrainStep, loader, epoch: int, epochs: int, steps: int, world: distributed.World,
+                 device: torch.device) -> tuple[torch.Tensor | None, int]:
+    """One pass over the loader: the step losses (mean over ranks, on the CPU) and the images this rank saw."""
+    losses, seen, started = [], 0, time.perf_counter()
+    bar = progress(loader, f"epoch {epoch}/{epochs}", total=steps, unit="step")
+    for pixels, labels, labeled in bar:
+        if not distributed.all_ranks(labeled, world, device):
+            step.skip()
+            continue
+        losses.append(step(*to_device(pixels, labels, device)))
+        seen += len(labels)
+        if hasattr(bar, "set_postfix") and len(losses) % 20 == 0:  # one host sync per 20 steps, for the bar only
+            bar.set_postfix(loss=f"{float(losses[-1]):.3f}", img_s=f"{seen * world.size / (time.perf_counter() - started):.1f}")
+    if not losses:
+        return None, seen
+    return distributed.mean_tensor(torch.stack(losses).float(), world).cpu(), seen  # the epoch's one host sync
 
 
 def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainParams, preset, source: SampleSource,

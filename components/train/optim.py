@@ -42,8 +42,21 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str, pow
     raise ValueError(f"unknown schedule {schedule!r} (poly, cosine, constant)")
 
 
+def scaled_lr(base_lr: float, base_batch: int, batch: int) -> float:
+    """The preset's learning rate moved to another batch size by the square-root rule.
+
+    For Adam-type optimizers, lr proportional to sqrt(batch) keeps the update's
+    noise scale (Malladi et al., 2022, "On the SDEs and scaling rules for adaptive
+    gradient algorithms"); the linear rule of SGD overshoots with AdamW.
+    An explicitly given learning rate is never scaled.
+    """
+    return base_lr * math.sqrt(batch / base_batch)
+
+
 def make_optimizer(model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float,
-                   total_steps: int, warmup_steps: int, schedule: str):
-    optimizer = torch.optim.AdamW(parameter_groups(model, family, lr_backbone, lr_head, weight_decay))
+                   total_steps: int, warmup_steps: int, schedule: str, fused: bool = False):
+    """AdamW + schedule. ``fused`` (GPU) updates every parameter in one kernel; the CPU keeps the reference
+    implementation, so resumed CPU runs stay bit-identical to their checkpoints."""
+    optimizer = torch.optim.AdamW(parameter_groups(model, family, lr_backbone, lr_head, weight_decay), fused=fused)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, schedule))
     return optimizer, scheduler
