@@ -161,8 +161,12 @@ def largest_batch(preset_name: str, size: int, device: torch.device, memory_frac
 
 
 def measure_preset(preset_name: str, device: torch.device, size: int, warmup: int, steps: int,
-                   variants: tuple[str, ...] = VARIANTS, batch: int | None = None) -> list[dict]:
-    """One record per variant: images/s, FLOPs per image, TFLOP/s, MFU, peak memory, losses."""
+                   variants: tuple[str, ...] = VARIANTS, batch: int | None = None, out: Path | None = None) -> list[dict]:
+    """One record per variant: images/s, FLOPs per image, TFLOP/s, MFU, peak memory, losses.
+
+    Each record is appended to ``out`` as soon as it is measured: a run stopped by its time limit
+    (a long compile) keeps the variants before it.
+    """
     preset = get_preset(preset_name)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     peak = peak_tflops(name) if device.type == "cuda" else None
@@ -222,11 +226,19 @@ def measure_preset(preset_name: str, device: torch.device, size: int, warmup: in
             if "infer_tflop_s" in record:
                 record["infer_mfu"] = record["infer_tflop_s"] / peak
         records.append(record)
+        _append(out, [record])
         print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in record.items() if k != "losses"}), flush=True)
         del step
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     return records
+
+
+def _append(out: Path | None, records: list[dict]) -> None:
+    if out:
+        with open(out, "a") as handle:
+            for record in records:
+                handle.write(json.dumps(record) + "\n")
 
 
 def one_process_ddp(model: torch.nn.Module, device: torch.device, family: str) -> torch.nn.Module:
@@ -323,18 +335,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path("/tmp/trashseg-real-train"))
     args = parser.parse_args(argv)
     if args.what == "preset":
-        records = measure_preset(args.name, torch.device(args.device), args.size, args.warmup, args.steps,
-                                 tuple(args.variants.split(",")), args.batch)
+        measure_preset(args.name, torch.device(args.device), args.size, args.warmup, args.steps,
+                       tuple(args.variants.split(",")), args.batch, args.out)
+        return 0
     elif args.what == "loader":
         records = measure_loader(args.dataset, args.split, args.size, args.batch, args.batches,
                                  tuple(int(w) for w in args.workers.split(",")))
     else:
         records = [real_train(args.dataset, args.split, args.work / "model", args.model, args.size, args.epochs, args.batch,
                               args.lr, args.compile)]
-    if args.out:
-        with open(args.out, "a") as handle:
-            for record in records:
-                handle.write(json.dumps(record) + "\n")
+    _append(args.out, records)
     return 0
 
 

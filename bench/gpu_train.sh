@@ -7,7 +7,7 @@
 # .gpu_data:
 #   trashseg ingest --coco ../shared/data/taco-trash11/annotations.json --images ../shared/data/taco-trash11/images --out .gpu_data/taco
 #   trashseg split --dataset .gpu_data/taco --folds 5 --out .gpu_data/taco_split
-# Then: python -m bench.gpu_train_report $OUT/gpu_train.jsonl > bench/results/gpu_train_<device>.json
+# Then: python -m bench.gpu_train_report $OUT/gpu_train.jsonl --json bench/results/gpu_train_<device>.json
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0 PYTHONPATH=$PWD
