@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from data_contracts.errors import ContractError
 
 MANIFEST_NAME = "manifest.json"
 
 
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def sha256_file(path: Path) -> str:
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def check_payload_name(manifest_path: Path, name: str) -> None:
+    """Payload files are plain names inside the artifact: no separators, no '..', nothing hidden.
+
+    A manifest listing ``../../etc/hostname`` would otherwise make a reader hash and
+    trust a file outside the artifact.
+    """
+    if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
+        raise ContractError(manifest_path, f"payload file name {name!r} is not a plain file name inside the artifact", field="files")
 
 
 def content_hash(file_hashes: dict[str, str]) -> str:
@@ -107,7 +117,10 @@ def read_manifest(directory: Path, contract: str, supported_versions: tuple[int,
     if manifest.content_hash != data["content_hash"]:
         raise ContractError(path, "content_hash does not match the listed file hashes", field="content_hash")
     for name, expected in manifest.files.items():
+        check_payload_name(path, name)
         payload = directory / name
+        if payload.is_symlink():
+            raise ContractError(payload, "is a symbolic link: artifact payloads must be files inside the artifact", field="files")
         if not payload.is_file():
             raise ContractError(payload, "payload file listed in the manifest is missing")
         if verify_hashes and sha256_file(payload) != expected:
@@ -115,27 +128,114 @@ def read_manifest(directory: Path, contract: str, supported_versions: tuple[int,
     return manifest
 
 
-def prepare_output(out: Path, overwrite: bool) -> Path:
-    """Check the destination before any work: never replace a user's data silently."""
+def _overlaps(out: Path, other: Path) -> bool:
+    out, other = out.resolve(), other.resolve()
+    return out == other or other in out.parents or out in other.parents
+
+
+def check_not_an_input(out: Path, inputs: Iterable[Path]) -> None:
+    """An output equal to, inside, or containing an input would destroy it: refused, --overwrite or not."""
+    for given in inputs:
+        if given is not None and _overlaps(Path(out), Path(given)):
+            raise ContractError(out, f"overlaps the input {given}: an output may not be, contain or sit inside an input "
+                                     "(choose another --out)", field="out")
+
+
+def _previous_artifact_contract(out: Path) -> str | None:
+    try:
+        return json.loads((out / MANIFEST_NAME).read_text()).get("contract")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+TEMP_MARK = ".tmp-"
+
+
+def temp_prefix(out: Path) -> str:
+    """Temporaries beside ``out`` carry the host and PID that made them, so a later run can tell stale ones."""
+    return f".{out.name}{TEMP_MARK}{socket.gethostname()}-{os.getpid()}-"
+
+
+def remove_stale_temporaries(out: Path, max_age_s: float = 24 * 3600) -> list[Path]:
+    """Delete temporaries of ``out`` left by killed runs: this host's whose process is gone, any host's older than a day."""
+    removed = []
+    host = socket.gethostname()
+    for candidate in out.parent.glob(f".{glob.escape(out.name)}{TEMP_MARK}*"):
+        rest = candidate.name[len(f".{out.name}{TEMP_MARK}"):]
+        made_by, _, pid_text = rest.rpartition("-")[0].rpartition("-")
+        try:
+            stale = time.time() - candidate.lstat().st_mtime > max_age_s
+            if made_by == host and pid_text.isdigit() and not stale:
+                stale = not _alive(int(pid_text))
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(candidate, ignore_errors=True) if candidate.is_dir() else candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def check_writable(directory: Path) -> None:
+    """Prove a file can be made in ``directory`` (or its nearest existing ancestor, which is not changed).
+
+    A read-only location then fails before the work, not after a training epoch.
+    """
+    existing = Path(directory).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ContractError(directory, f"cannot be created: {existing} is a file, not a directory", field="out")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ContractError(directory, f"cannot write the output here ({err.strerror or err})", field="out") from None
+
+
+def prepare_output(out: Path, overwrite: bool, contract: str | None = None, inputs: Iterable[Path] = ()) -> Path:
+    """Check the destination before any work: never an input, never a user's data, writable, no stale temporaries.
+
+    ``--overwrite`` replaces only a previous artifact of the same ``contract``
+    (its manifest says so); any other existing, non-empty path is refused.
+    """
     out = Path(out)
-    if out.exists():
-        if out.is_dir() and not any(out.iterdir()):
+    check_not_an_input(out, inputs)
+    if out.exists() or out.is_symlink():
+        if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+            check_writable(out.parent)
             return out
         if not overwrite:
             raise ContractError(out, "already exists and is not empty; pass --overwrite to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+        if contract is not None and (out.is_symlink() or not out.is_dir() or _previous_artifact_contract(out) != contract):
+            raise ContractError(out, f"is not a previous '{contract}' artifact: --overwrite replaces only those (choose another --out)",
+                                field="out")
+    check_writable(out.parent)
+    if out.parent.is_dir():
+        remove_stale_temporaries(out)
     return out
 
 
 @contextlib.contextmanager
-def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
+def atomic_directory(out: Path, overwrite: bool = False, contract: str | None = None, inputs: Iterable[Path] = ()) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; rename it to ``out`` only on success.
 
-    A failure anywhere inside leaves nothing at ``out`` (and removes the temporary
-    directory), so no stage ever reads a half-written artifact.
+    A failure anywhere inside (an interrupt included) leaves nothing at ``out`` and
+    removes the temporary directory, so no stage ever reads a half-written artifact.
     """
-    out = prepare_output(Path(out), overwrite)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    out = prepare_output(Path(out), overwrite, contract, inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), dir=out.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; artifacts are shared like any output
@@ -151,13 +251,24 @@ def atomic_directory(out: Path, overwrite: bool = False) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_file(out: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Like :func:`atomic_directory` for a single file (a submission CSV)."""
+def atomic_file(out: Path, overwrite: bool = False, inputs: Iterable[Path] = (), looks_like: bytes | None = None) -> Iterator[Path]:
+    """Like :func:`atomic_directory` for a single file (a submission CSV).
+
+    With ``--overwrite`` an existing file is replaced only if it starts with
+    ``looks_like`` (a previous output of the same kind), never a directory.
+    """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise ContractError(out, "already exists; pass --overwrite to replace it")
+    check_not_an_input(out, inputs)
+    if out.exists() or out.is_symlink():
+        if not overwrite:
+            raise ContractError(out, "already exists; pass --overwrite to replace it")
+        if out.is_dir() or out.is_symlink() or (looks_like is not None and not _starts_with(out, looks_like)):
+            raise ContractError(out, "is not a previous output of this kind: --overwrite replaces only those (choose another --out)",
+                                field="out")
+    check_writable(out.parent)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.tmp-", dir=out.parent)
+    remove_stale_temporaries(out)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(out), dir=out.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -167,3 +278,11 @@ def atomic_file(out: Path, overwrite: bool = False) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(prefix)) == prefix
+    except OSError:
+        return False

@@ -89,19 +89,39 @@ class Predictions(ArtifactView):
         self._probs = NpzReader(self.path / PROBS_FILE) if self.has_probs else None
         if self.images["image_id"].duplicated().any():
             raise ContractError(self.path / IMAGES_FILE, "duplicate image ids", field="image_id")
+        self._size_of = {int(r.image_id): (int(r.height), int(r.width)) for r in self.images.itertuples(index=False)}
 
     @property
     def image_ids(self) -> list[int]:
         return [int(i) for i in self.images["image_id"]]
 
+    def _size(self, image_id: int) -> tuple[int, int]:
+        try:
+            return self._size_of[int(image_id)]
+        except KeyError:
+            raise ContractError(self.path / IMAGES_FILE, "no such image", record=f"image {image_id}") from None
+
     def labels(self, image_id: int) -> np.ndarray:
-        return self._labels[str(int(image_id))]
+        """The (H, W) uint8 label map, checked where it is read: size from images.parquet, values in the class table."""
+        size, labels = self._size(image_id), self._labels[str(int(image_id))]
+        where = f"image {image_id}"
+        if labels.dtype != np.uint8 or labels.shape != size:
+            raise ContractError(self.path / LABELS_FILE, f"label map {labels.dtype}{labels.shape} differs from images.parquet's "
+                                                         f"uint8{size}", record=where)
+        if labels.size and int(labels.max()) >= self.classes.num_classes:
+            raise ContractError(self.path / LABELS_FILE, f"class {int(labels.max())} outside 0..{self.classes.num_classes - 1}",
+                                record=where)
+        return labels
 
     def probs(self, image_id: int) -> np.ndarray:
         """(C, H, W) float32 probabilities."""
         if self._probs is None:
             raise ContractError(self.path, "has no probabilities (run infer with --save-probs)", record=f"image {image_id}")
-        return dequantise_probs(self._probs[str(int(image_id))])
+        stored = self._probs[str(int(image_id))]
+        if stored.dtype != np.uint8 or stored.shape != (self.classes.num_classes, *self._size(image_id)):
+            raise ContractError(self.path / PROBS_FILE, f"probabilities {stored.dtype}{stored.shape} of the wrong type or shape",
+                                record=f"image {image_id}")
+        return dequantise_probs(stored)
 
     def close(self) -> None:
         self._labels.close()
@@ -116,13 +136,8 @@ def read_predictions(path: Path) -> Predictions:
 def validate_predictions(path: Path) -> Predictions:
     """Full check: every listed image has a label map of its size with valid classes."""
     predictions = Predictions(path)
-    for row in predictions.images.itertuples(index=False):
-        labels = predictions.labels(row.image_id)
-        where = f"image {row.image_id}"
-        if labels.shape != (row.height, row.width) or labels.dtype != np.uint8:
-            raise ContractError(predictions.path / LABELS_FILE, f"label map {labels.dtype}{labels.shape} differs from ({row.height}, {row.width})", record=where)
-        if labels.size and int(labels.max()) >= predictions.classes.num_classes:
-            raise ContractError(predictions.path / LABELS_FILE, f"class {int(labels.max())} out of range", record=where)
-        if predictions.has_probs and predictions._probs[str(row.image_id)].shape != (predictions.classes.num_classes, row.height, row.width):
-            raise ContractError(predictions.path / PROBS_FILE, "probabilities of the wrong shape", record=where)
+    for image_id in predictions.image_ids:
+        predictions.labels(image_id)
+        if predictions.has_probs:
+            predictions.probs(image_id)
     return predictions

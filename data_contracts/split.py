@@ -69,6 +69,22 @@ class Split(ArtifactView):
                                 field="dataset_hash")
 
 
+    def partition(self, dataset_hash: str, dataset_path: Path, image_ids: list[int], fold: int) -> tuple[list[int], list[int]]:
+        """(training ids, validation ids) of ``fold``, in the dataset's order: the one place that checks the pair.
+
+        The split must belong to the dataset, the fold must exist, and every image of
+        the dataset must have a fold: an image the split does not know is an error
+        naming it (never silently dropped or added to either side).
+        """
+        self.check_dataset(dataset_hash, dataset_path)
+        self.check_fold(fold)
+        fold_of = self.fold_of()
+        unknown = [i for i in image_ids if i not in fold_of]
+        if unknown:
+            raise ContractError(self.path / FOLDS_FILE, f"has no fold for image {unknown[0]} of {dataset_path}", record=f"image {unknown[0]}")
+        return [i for i in image_ids if fold_of[i] != fold], [i for i in image_ids if fold_of[i] == fold]
+
+
 def write_split(directory: Path, folds: pd.DataFrame, stats: pd.DataFrame, num_folds: int, seed: int,
                 dataset_hash: str, producer: dict[str, Any]) -> Manifest:
     directory = Path(directory)

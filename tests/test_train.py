@@ -82,9 +82,19 @@ def test_killed_run_resumes_to_the_same_weights(sample_dataset, sample_split, tm
     assert not (tmp_path / "ck").exists()  # removed after success
 
 
-def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path):
-    params = TrainParams(fold=0, epochs=3, image_size=64, lr_backbone=1e12, lr_head=1e12)
-    with pytest.raises(TrainingDiverged, match="loss became nan.*nothing was saved"):
+def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, monkeypatch):
+    import components.train.step as step_module
+
+    real_loss, calls = step_module.training_loss, []
+
+    def loss_that_turns_nan(*args, **kwargs):  # the real loss, made NaN from the 2nd step on (as a blown-up lr would)
+        calls.append(1)
+        loss = real_loss(*args, **kwargs)
+        return loss * float("nan") if len(calls) >= 2 else loss
+
+    monkeypatch.setattr(step_module, "training_loss", loss_that_turns_nan)
+    params = TrainParams(fold=0, epochs=3, image_size=64)
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch \d, step \d: nothing was saved"):
         run_train([sample_dataset], sample_split, tmp_path / "model", params)
     assert not (tmp_path / "model").exists()
 

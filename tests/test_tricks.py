@@ -166,10 +166,32 @@ def test_ignored_pixels_do_not_count_in_the_loss():
     assert torch.allclose(loss, manual, atol=1e-5)
 
 
-def test_pseudo_labeled_images_never_validate(learn_data, sample_root, tmp_path):
+def test_validation_images_never_train(learn_data, tmp_path):
+    """No training-only dataset may carry a validation image (recognised by its bytes), however it was made."""
+    import numpy as np
+
     from components.train.data import SampleSource
+    from data_contracts.errors import ContractError
+    from data_contracts.predictions import PredictionsWriter
 
     dataset_dir, split_dir = learn_data
-    source = SampleSource([dataset_dir, dataset_dir], Split(split_dir), 0)
-    assert all(s.source == 0 for s in source.validation)
-    assert sum(1 for s in source.train if s.source == 1) == len(Dataset(dataset_dir).image_ids)
+    dataset, split = Dataset(dataset_dir), Split(split_dir)
+    validation = [i for i in dataset.image_ids if split.fold_of()[i] == 0]
+    with pytest.raises(ContractError, match=rf"image {validation[0]}: holds validation image {validation[0]} of .*fold 0"):
+        SampleSource([dataset_dir, dataset_dir], split, 0)
+    # pseudo-labels made on the validation images (an unlabeled copy of them) are refused the same way
+    (tmp_path / "pred").mkdir()
+    writer = PredictionsWriter(tmp_path / "pred", dataset.classes, with_probs=False)
+    for image_id in dataset.image_ids:
+        record = dataset.record(image_id)
+        writer.add(image_id, str(record["file_name"]), np.zeros((int(record["height"]), int(record["width"])), np.uint8))
+    writer.finish({"stage": "test"})
+    run_pseudo_label(tmp_path / "pred", dataset_dir, tmp_path / "pseudo")
+    with pytest.raises(ContractError, match="holds validation image"):
+        SampleSource([dataset_dir, tmp_path / "pseudo"], split, 0)
+    # other images (copy-paste scenes made on the training folds) are welcome, and only ever train
+    run_augment(dataset_dir, split_dir, tmp_path / "other", AugmentParams(fold=0, counts={"Battery": 2, "Clothing": 2}))
+    source = SampleSource([dataset_dir, tmp_path / "other"], split, 0)
+    assert all(s.source == 0 for s in source.validation) and len(source.validation) == len(validation)
+    assert sum(1 for s in source.train if s.source == 1) == len(Dataset(tmp_path / "other").image_ids)
+

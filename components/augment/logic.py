@@ -22,8 +22,10 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
+from components.common import checks
 from components.common.log import get_logger, progress
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
 from data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
 from data_contracts.errors import ContractError
 from data_contracts.split import Split
@@ -39,6 +41,22 @@ class AugmentParams:
     scale: tuple[float, float] = (0.5, 1.5)
     rotate: float = 30.0
     seed: int = 42
+
+    def check(self) -> None:
+        """Refuse values outside their ranges before anything is read."""
+        checks.number("--fold", self.fold, low=0, high=1000, integer=True)
+        if not self.classes or any(not name for name in self.classes):
+            raise ContractError("--classes", f"{','.join(self.classes)!r} needs one or more class names, comma-separated", field="classes")
+        for name, count in (self.counts or {}).items():
+            checks.number(f"--count {name}", count, low=0, high=100_000, integer=True)
+        if len(self.scale) != 2:
+            raise ContractError("--scale", f"{self.scale!r} is not MIN,MAX", field="scale")
+        for value in self.scale:
+            checks.number("--scale", value, low=0, high=10, low_open=True)
+        if self.scale[0] > self.scale[1]:
+            raise ContractError("--scale", f"{self.scale[0]:g},{self.scale[1]:g}: MIN must not exceed MAX", field="scale")
+        checks.number("--rotate", self.rotate, low=0, high=180)
+        checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)
 
 
 def parse_counts(text: str | None) -> dict[str, int] | None:
@@ -75,17 +93,14 @@ def encode_png(pixels: np.ndarray) -> bytes:
 
 
 def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentParams, overwrite: bool = False) -> Manifest:
-    prepare_output(Path(out), overwrite)
+    params.check()
+    inputs = [Path(dataset_dir), Path(split_dir)]
+    prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
     dataset, split = Dataset(dataset_dir), Split(split_dir)
     if not dataset.labeled:
         raise ContractError(dataset_dir, "copy-paste needs a labeled dataset")
-    split.check_dataset(dataset.content_hash, dataset.path)
-    split.check_fold(params.fold)
     lo, hi = params.scale
-    if not 0 < lo <= hi:
-        raise ContractError("--scale", f"need 0 < min <= max, got {lo},{hi}", field="scale")
-    fold_of = split.fold_of()
-    train_ids = sorted(i for i in dataset.image_ids if fold_of[i] != params.fold)
+    train_ids = sorted(split.partition(dataset.content_hash, dataset.path, dataset.image_ids, params.fold)[0])
     class_ids = {}
     for name in params.classes:
         class_id = dataset.classes.id_of(name)
@@ -103,7 +118,7 @@ def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentPa
     next_ann_id = int(dataset.annotations["id"].max()) + 1 if len(dataset.annotations) else 1
     rows, made = [], 0
     producer = {"stage": "augment", "params": {**asdict(params), "counts": counts}}
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, inputs) as tmp:
         writer = DatasetWriter(tmp, dataset.classes, labeled=True, producer=producer)
         for name, class_id in class_ids.items():
             pieces = collect_pieces(dataset, set(train_ids), class_id)

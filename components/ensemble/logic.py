@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from components.ensemble.vote import hard_vote, soft_vote
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.errors import ContractError
+from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
 from data_contracts.predictions import Predictions, PredictionsWriter
 
 log = get_logger("trashseg.ensemble")
@@ -24,7 +26,9 @@ def parse_weights(text: str | None, count: int) -> np.ndarray:
         raise ContractError("--weights", f"not a comma-separated list of numbers: {text!r}", field="weights") from None
     if len(values) != count:
         raise ContractError("--weights", f"{len(values)} weights for {count} predictions", field="weights")
-    if any(v < 0 for v in values) or sum(values) <= 0:
+    for value in values:
+        checks.number("--weights", value, low=0, high=1e6)
+    if sum(values) <= 0:
         raise ContractError("--weights", "weights must be non-negative with a positive sum", field="weights")
     array = np.asarray(values)
     return array.astype(np.int64) if np.all(array == np.round(array)) else array
@@ -59,11 +63,10 @@ def run_ensemble(prediction_dirs: list[Path], out: Path, method: str = "hard", w
                  overwrite: bool = False) -> Manifest:
     if len(prediction_dirs) < 2:
         raise ContractError("--predictions", "an ensemble needs at least two predictions", field="predictions")
-    if method not in ("hard", "soft"):
-        raise ContractError("--method", f"unknown method {method!r} (hard or soft)", field="method")
-    prepare_output(Path(out), overwrite)
+    checks.choice("--method", method, ("hard", "soft"))
+    w = parse_weights(weights, len(prediction_dirs))
+    prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, prediction_dirs)
     inputs = [Predictions(p) for p in prediction_dirs]
-    w = parse_weights(weights, len(inputs))
     if method == "soft":
         for pred in inputs:
             if not pred.has_probs:
@@ -71,7 +74,7 @@ def run_ensemble(prediction_dirs: list[Path], out: Path, method: str = "hard", w
     ids = check_alignment(inputs)
     first = inputs[0]
     log.info("%s vote of %d predictions over %d images, weights %s", method, len(inputs), len(ids), w.tolist())
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, PREDICTIONS_CONTRACT, prediction_dirs) as tmp:
         writer = PredictionsWriter(tmp, first.classes, with_probs=method == "soft")
         for name, per_input in progress(list(ids.items()), "ensemble"):
             if method == "hard":

@@ -18,6 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", type=Path, help="split artifact (with --fold: score that fold only)")
     parser.add_argument("--fold", type=int, help="fold to score")
     parser.add_argument("--out", type=Path, required=True, help="metrics directory to create")
+    parser.add_argument("--subset", action="store_true",
+                        help="score only the images that have predictions (default: every image of the set needs one)")
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
@@ -25,4 +27,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from components.evaluate.logic import run_evaluate
 
-    run_evaluate(args.predictions, args.dataset, args.out, args.split, args.fold, overwrite=args.overwrite)
+    run_evaluate(args.predictions, args.dataset, args.out, args.split, args.fold, overwrite=args.overwrite, subset=args.subset)

@@ -12,12 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from components.common.metrics import (class_accuracy, confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou,
                                        pixel_accuracy)
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
+from data_contracts.metrics import CONTRACT as METRICS_CONTRACT
 from data_contracts.metrics import write_metrics
 from data_contracts.predictions import Predictions
 from data_contracts.split import Split
@@ -25,33 +27,43 @@ from data_contracts.split import Split
 log = get_logger("trashseg.evaluate")
 
 
-def select_images(predictions: Predictions, dataset: Dataset, split: Split | None, fold: int | None) -> list[int]:
-    ids = predictions.image_ids
-    if split is not None:
-        split.check_dataset(dataset.content_hash, dataset.path)
-        if fold is None:
-            raise ContractError("--fold", "a split needs a fold to evaluate on", field="fold")
-        split.check_fold(fold)
-        fold_of = split.fold_of()
-        ids = [i for i in ids if fold_of.get(i) == fold]
+def select_images(predictions: Predictions, dataset: Dataset, split: Split | None, fold: int | None,
+                  subset: bool = False) -> tuple[list[int], int]:
+    """(ids to score, size of the set asked for): the whole dataset, or the fold's validation images.
+
+    Every image of that set needs a prediction, or the score would silently cover
+    fewer images than the user thinks; ``subset`` scores the predicted ones and says so.
+    """
     known = set(dataset.image_ids)
-    for image_id in ids:
+    for image_id in predictions.image_ids:
         if image_id not in known:
             raise ContractError(predictions.path, f"image {image_id} is not in dataset {dataset.path}", record=f"image {image_id}")
+    wanted = dataset.image_ids if split is None else split.partition(dataset.content_hash, dataset.path, dataset.image_ids, fold)[1]
+    predicted = set(predictions.image_ids)
+    missing = [i for i in wanted if i not in predicted]
+    if missing and not subset:
+        raise ContractError(predictions.path, f"has no prediction for image {missing[0]} of {dataset.path} ({len(missing)} of "
+                                              f"{len(wanted)} images missing); pass --subset to score only the predicted ones",
+                            record=f"image {missing[0]}")
+    ids = [i for i in wanted if i in predicted]
     if not ids:
         raise ContractError(predictions.path, "no predicted image to evaluate (check --split/--fold)")
-    return ids
+    return ids, len(wanted)
 
 
 def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir: Path | None = None, fold: int | None = None,
-                 overwrite: bool = False) -> Manifest:
-    prepare_output(Path(out), overwrite)
+                 overwrite: bool = False, subset: bool = False) -> Manifest:
+    checks.together("--fold", fold, "--split", split_dir)
+    inputs = [Path(predictions_dir), Path(dataset_dir), *([Path(split_dir)] if split_dir else [])]
+    prepare_output(Path(out), overwrite, METRICS_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)
     if not dataset.labeled:
         raise ContractError(dataset_dir, "has no ground truth (unlabeled dataset)")
     if predictions.classes.names != dataset.classes.names:
         raise ContractError(predictions_dir, "class list differs from the dataset's", field="classes")
-    ids = select_images(predictions, dataset, Split(split_dir) if split_dir else None, fold)
+    ids, set_size = select_images(predictions, dataset, Split(split_dir) if split_dir else None, fold, subset)
+    if len(ids) < set_size:
+        log.warning("scoring a subset: %d of %d images have predictions (--subset)", len(ids), set_size)
     n = dataset.classes.num_classes
     total = np.zeros((n, n), dtype=np.int64)
     per_image = []
@@ -72,11 +84,13 @@ def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir:
         "miou": mean_iou(total), "mean_image_miou": float(np.nanmean(per_image_df["miou"])),
         "pixel_accuracy": pixel_accuracy(total), "mean_class_accuracy": mean_class_accuracy(total),
         "per_class_iou": dict(zip(dataset.classes.names, map(float, iou))), "images": len(ids),
+        "images_in_set": set_size, "subset": len(ids) < set_size,
     }
     producer = {"stage": "evaluate", "params": {"fold": fold, "split": str(split_dir) if split_dir else None}}
     extra = {"predictions_hash": predictions.content_hash, "dataset_hash": dataset.content_hash}
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, METRICS_CONTRACT, inputs) as tmp:
         manifest = write_metrics(tmp, summary, per_class, per_image_df, total, producer, extra)
-    log.info("mIoU %.4f over %d images (pixel accuracy %.4f); per class: %s", summary["miou"], len(ids), summary["pixel_accuracy"],
+    log.info("mIoU %.4f over %d%s images (pixel accuracy %.4f); per class: %s", summary["miou"], len(ids),
+             f" of {set_size}" if summary["subset"] else "", summary["pixel_accuracy"],
              ", ".join(f"{name} {v:.3f}" for name, v in zip(dataset.classes.names, iou) if not np.isnan(v)))
     return manifest

@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from components.models.forward import normalise, probabilities_per_image
 from components.train.data import resize_pair
@@ -22,6 +23,7 @@ from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
 from data_contracts.model import ModelArtifact
+from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
 from data_contracts.predictions import PredictionsWriter
 from data_contracts.split import Split
 
@@ -48,6 +50,8 @@ class TTA:
             if part == "flip":
                 flip = True
             elif part.startswith("scales="):
+                if not _is_number(part.split("=", 1)[1]):
+                    raise ContractError("--tta", f"{part!r}: scales must be numbers (scales=S1,S2,...)", field="tta")
                 scales = [float(part.split("=", 1)[1])]
                 while k + 1 < len(parts) and _is_number(parts[k + 1]):
                     k += 1
@@ -55,8 +59,8 @@ class TTA:
             elif part:
                 raise ContractError("--tta", f"unknown item {part!r} (use flip and/or scales=S1,S2,...)", field="tta")
             k += 1
-        if any(s <= 0 for s in scales):
-            raise ContractError("--tta", "scales must be positive", field="tta")
+        for scale in scales:
+            checks.number("--tta scales", scale, low=0, high=4, low_open=True)
         return cls(flip, tuple(scales))
 
     def views(self) -> list[tuple[float, bool]]:
@@ -78,6 +82,12 @@ class InferParams:
     device: str = "auto"
     precision: str = "auto"
     save_probs: bool = False
+
+    def check(self) -> None:
+        """Refuse values outside their ranges before anything is read."""
+        checks.number("--batch-size", self.batch_size, low=1, high=4096, integer=True)
+        checks.device("--device", self.device)
+        checks.choice("--precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
 
 
 def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
@@ -115,7 +125,10 @@ def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams
               split_dir: Path | None = None, fold: int | None = None, overwrite: bool = False) -> Manifest:
     """Predict every image of the dataset, or with ``split_dir``/``fold`` only that fold's (the validation images)."""
     params = params or InferParams()
-    prepare_output(Path(out), overwrite)
+    params.check()
+    checks.together("--fold", fold, "--split", split_dir)
+    inputs = [Path(model_dir), Path(dataset_dir), *([Path(split_dir)] if split_dir is not None else [])]
+    prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs)
     artifact = ModelArtifact(model_dir)
     dataset = Dataset(dataset_dir)
     if dataset.classes.names != artifact.classes.names:
@@ -126,14 +139,10 @@ def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams
     model = artifact.load(device)
     ids = dataset.image_ids
     if split_dir is not None:
-        split = Split(split_dir)
-        split.check_dataset(dataset.content_hash, dataset.path)
-        split.check_fold(int(fold if fold is not None else -1))
-        fold_of = split.fold_of()
-        ids = [i for i in ids if fold_of.get(i) == fold]
+        ids = Split(split_dir).partition(dataset.content_hash, dataset.path, ids, fold)[1]
     log.info("predicting %d images with %s (%s) on %s, TTA %s", len(ids), model_dir, artifact.preset, device, params.tta)
     producer = {"stage": "infer", "params": {**asdict(params), "tta": asdict(params.tta)}}
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs) as tmp:
         writer = PredictionsWriter(tmp, artifact.classes, params.save_probs)
         bar = progress(_batches(ids, params.batch_size), "infer", total=-(-len(ids) // params.batch_size), unit="batch")
         for batch_ids in bar:

@@ -24,6 +24,7 @@ from components.ingest.coco import CocoAnnotation, CocoImage, read_coco
 from components.ingest.masks import paint_semantic_mask, to_rle
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.classes import ClassTable
+from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
 from data_contracts.dataset import DatasetWriter, ImageEntry
 from data_contracts.errors import ContractError
 from data_contracts.images import DEFAULT_MAX_PIXELS, oriented_size
@@ -112,7 +113,7 @@ def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable
     if params.exif not in ("transpose", "ignore"):
         raise ContractError(coco_path, f"unknown EXIF policy {params.exif!r} (use transpose or ignore)", field="exif")
     coco_path, images_dir = Path(coco_path), Path(images_dir)
-    prepare_output(Path(out), overwrite)
+    prepare_output(Path(out), overwrite, DATASET_CONTRACT, [coco_path, images_dir])
     coco = read_coco(coco_path, classes)
     if not images_dir.is_dir():
         raise ContractError(images_dir, "images directory not found")
@@ -121,7 +122,7 @@ def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable
              "labeled" if labeled else "unlabeled")
     producer = {"stage": "ingest", "params": {**asdict(params), "coco_file": coco_path.name}}
     all_rows: list[dict] = []
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, [coco_path, images_dir]) as tmp:
         writer = DatasetWriter(tmp, classes, labeled, producer)
         for image in progress(coco.images, "ingest"):
             data, orientation = read_image_file(resolve_image_path(images_dir, image, coco_path), image, coco_path, params)

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.classes import IGNORE_INDEX
+from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
 from data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
 from data_contracts.errors import ContractError
 from data_contracts.predictions import Predictions
@@ -32,9 +34,10 @@ def pseudo_mask(labels: np.ndarray, probs: np.ndarray | None, min_confidence: fl
 
 def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, min_confidence: float = 0.0, round_number: int = 1,
                      overwrite: bool = False) -> Manifest:
-    if not 0.0 <= min_confidence <= 1.0:
-        raise ContractError("--min-confidence", f"must be within 0..1, got {min_confidence}", field="min_confidence")
-    prepare_output(Path(out), overwrite)
+    checks.number("--min-confidence", min_confidence, low=0, high=1)
+    checks.number("--round", round_number, low=1, high=1000, integer=True)
+    inputs = [Path(predictions_dir), Path(dataset_dir)]
+    prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)
     if min_confidence > 0 and not predictions.has_probs:
         raise ContractError(predictions_dir, "--min-confidence needs probabilities (infer with --save-probs)", field="probs")
@@ -52,7 +55,7 @@ def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, min_co
     labeled_by = {"predictions_hash": predictions.content_hash, "model_hash": predictions.manifest.extra.get("model_hash"),
                   "source": predictions.manifest.extra.get("source"), "round": round_number, "min_confidence": min_confidence}
     ignored = total = 0
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, inputs) as tmp:
         writer = DatasetWriter(tmp, dataset.classes, labeled=True,
                                producer={"stage": "pseudo-label", "params": {"min_confidence": min_confidence, "round": round_number}})
         for record in progress(list(dataset.images.itertuples(index=False)), "pseudo-label"):

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
+from data_contracts.split import CONTRACT as SPLIT_CONTRACT
 from data_contracts.split import WHOLE_SET, write_split
 
 log = get_logger("trashseg.split")
@@ -91,9 +93,9 @@ def format_fold_table(stats: pd.DataFrame) -> str:
 
 
 def run_split(dataset_dir: Path, out: Path, num_folds: int = 5, seed: int = 42, overwrite: bool = False) -> Manifest:
-    if num_folds < 2:
-        raise ContractError(dataset_dir, f"--folds must be at least 2, got {num_folds}", field="folds")
-    prepare_output(Path(out), overwrite)
+    checks.number("--folds", num_folds, low=2, high=100, integer=True)
+    checks.number("--seed", seed, low=0, high=checks.SEED_MAX, integer=True)
+    prepare_output(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir])
     dataset = Dataset(dataset_dir)
     if len(dataset.image_ids) < num_folds:
         raise ContractError(dataset_dir, f"{len(dataset.image_ids)} images cannot fill {num_folds} folds: need at least one image per fold",
@@ -103,7 +105,7 @@ def run_split(dataset_dir: Path, out: Path, num_folds: int = 5, seed: int = 42, 
     stats = fold_statistics(dataset, fold_of, num_folds)
     log.info("annotation share per class (%%), whole set and each validation fold:\n%s", format_fold_table(stats))
     producer = {"stage": "split", "params": {"folds": num_folds, "seed": seed}}
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir]) as tmp:
         manifest = write_split(tmp, folds, stats, num_folds, seed, dataset.content_hash, producer)
     log.info("wrote split %s: %s images per fold", out, np.bincount(folds["fold"], minlength=num_folds).tolist())
     return manifest

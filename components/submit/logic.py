@@ -4,27 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from components.common import checks
 from components.common.log import get_logger, progress
 from components.submit.resize import downsample
-from data_contracts.artifact import Manifest, atomic_directory, atomic_file, prepare_output
+from data_contracts.artifact import Manifest, atomic_directory, atomic_file, check_not_an_input, prepare_output
 from data_contracts.classes import ClassTable
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
+from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
 from data_contracts.predictions import Predictions, PredictionsWriter
-from data_contracts.submission import read_submission, write_submission
+from data_contracts.submission import HEADER, read_submission, write_submission
 
 log = get_logger("trashseg.submit")
 
 
 def run_submit(predictions_dir: Path, out_csv: Path, size: int = 256, method: str = "nearest", overwrite: bool = False) -> int:
     """One row per image in the predictions' (= the dataset's) order; returns the row count."""
-    if method not in ("nearest", "mode"):
-        raise ContractError("--downsample", f"unknown method {method!r} (nearest or mode)", field="downsample")
+    checks.number("--size", size, low=1, high=4096, integer=True)
+    checks.choice("--downsample", method, ("nearest", "mode"))
+    inputs = [Path(predictions_dir)]
+    check_not_an_input(Path(out_csv), inputs)
     predictions = Predictions(predictions_dir)
+    if not predictions.image_ids:
+        raise ContractError(predictions_dir, "holds no image: nothing to submit", field="images")
     n = predictions.classes.num_classes
     rows = ((str(r.file_name), downsample(predictions.labels(r.image_id), size, method, n))
             for r in progress(list(predictions.images.itertuples(index=False)), "submit"))
-    with atomic_file(Path(out_csv), overwrite) as tmp:
+    with atomic_file(Path(out_csv), overwrite, inputs, looks_like=",".join(HEADER).encode()) as tmp:
         count = write_submission(tmp, rows)
     log.info("wrote %d rows (%dx%d, %s) to %s", count, size, size, method, out_csv)
     return count
@@ -32,17 +38,27 @@ def run_submit(predictions_dir: Path, out_csv: Path, size: int = 256, method: st
 
 def run_decode(csv_path: Path, out: Path, size: int = 256, dataset_dir: Path | None = None, overwrite: bool = False) -> Manifest:
     """CSV -> predictions at size x size. With a dataset, rows are matched to its images by file_name."""
-    prepare_output(Path(out), overwrite)
+    checks.number("--size", size, low=1, high=4096, integer=True)
+    inputs = [Path(csv_path), *([Path(dataset_dir)] if dataset_dir else [])]
+    prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs)
     dataset = Dataset(dataset_dir) if dataset_dir else None
     classes = dataset.classes if dataset else ClassTable()
     by_name = {str(r.file_name): int(r.image_id) for r in dataset.images.itertuples(index=False)} if dataset else {}
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs) as tmp:
         writer = PredictionsWriter(tmp, classes, with_probs=False)
+        decoded: set[str] = set()
         for row_number, (file_name, labels) in enumerate(read_submission(csv_path, size, classes.num_classes)):
             if dataset is not None and file_name not in by_name:
                 raise ContractError(csv_path, f"image {file_name!r} is not in dataset {dataset_dir}", record=f"row {row_number + 2}",
                                     field="image_id")
             writer.add(by_name.get(file_name, row_number), file_name, labels)
+            decoded.add(file_name)
+        if not decoded:
+            raise ContractError(csv_path, "has a header but no rows: nothing to decode", record="row 2")
+        missing = [name for name in by_name if name not in decoded]
+        if missing:
+            raise ContractError(csv_path, f"has no row for image {missing[0]!r} of {dataset_dir} ({len(missing)} of {len(by_name)} "
+                                          "images missing)", field="image_id")
         extra = {"source": "csv", "csv": Path(csv_path).name, **({"dataset_hash": dataset.content_hash} if dataset else {})}
         manifest = writer.finish({"stage": "submit-decode", "params": {"size": size}}, extra)
     log.info("decoded %s into predictions %s", csv_path, out)

@@ -8,12 +8,13 @@ mid-write still resumes from the previous complete epoch.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
@@ -33,18 +34,28 @@ def _replace_dir(tmp: Path, final: Path) -> None:
         os.replace(tmp, final)
 
 
-def save_last(root: Path, model: torch.nn.Module, optimizer, scheduler, scaler, state: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _temporary(root: Path, prefix: str) -> Iterator[Path]:
+    """A temporary directory under ``root``, removed if the write is interrupted (SIGTERM, a full disk)."""
     root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".last.tmp-", dir=root))
-    save_model(model, str(tmp / "model.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else {}}, tmp / "optimizer.pt")
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
-    save_file(rng, str(tmp / "rng.safetensors"))
-    (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
-    _replace_dir(tmp, root / LAST)
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # renamed away on success, so this only removes leftovers
+
+
+def save_last(root: Path, model: torch.nn.Module, optimizer, scheduler, scaler, state: dict[str, Any]) -> None:
+    with _temporary(root, ".last.tmp-") as tmp:
+        save_model(model, str(tmp / "model.safetensors"))
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict() if scaler is not None else {}}, tmp / "optimizer.pt")
+        rng = {"torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})
+        save_file(rng, str(tmp / "rng.safetensors"))
+        (tmp / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+        _replace_dir(tmp, root / LAST)
 
 
 def load_last(root: Path, model: torch.nn.Module, optimizer, scheduler, scaler) -> dict[str, Any] | None:
@@ -71,7 +82,6 @@ def save_best(root: Path, model: torch.nn.Module) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # one bar per epoch is noise; train has its own
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".best.tmp-", dir=root))
-    model.save_pretrained(tmp, safe_serialization=True)
-    _replace_dir(tmp, root / BEST)
+    with _temporary(root, ".best.tmp-") as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        _replace_dir(tmp, root / BEST)

@@ -44,8 +44,6 @@ class SampleSource:
             raise ContractError("--dataset", "at least one dataset is needed", field="dataset")
         self.datasets = [Dataset(path) for path in dataset_dirs]
         first = self.datasets[0]
-        split.check_fold(fold)
-        split.check_dataset(first.content_hash, first.path)
         for dataset in self.datasets:
             if not dataset.labeled:
                 raise ContractError(dataset.path, "is unlabeled: training needs masks (pseudo-label it first)")
@@ -56,12 +54,10 @@ class SampleSource:
             if made_for is not None and (made_for != fold or dataset.manifest.extra.get("split_hash") != split.content_hash):
                 raise ContractError(dataset.path, f"was made from the training folds of fold {made_for} of another split or fold; "
                                                   f"using it with fold {fold} would leak validation images into training", field="fold")
-        fold_of = split.fold_of()
-        missing = [i for i in first.image_ids if i not in fold_of]
-        if missing:
-            raise ContractError(split.path, f"has no fold for image {missing[0]} of {first.path}", record=f"image {missing[0]}")
-        self.train = [Sample(0, i) for i in first.image_ids if fold_of[i] != fold]
-        self.validation = [Sample(0, i) for i in first.image_ids if fold_of[i] == fold]
+        train_ids, validation_ids = split.partition(first.content_hash, first.path, first.image_ids, fold)
+        self.train = [Sample(0, i) for i in train_ids]
+        self.validation = [Sample(0, i) for i in validation_ids]
+        _refuse_validation_images(first, set(validation_ids), self.datasets[1:], fold)
         for source, dataset in enumerate(self.datasets[1:], start=1):
             self.train.extend(Sample(source, i) for i in dataset.image_ids)
         self.classes = first.classes
@@ -91,6 +87,22 @@ class SampleSource:
 
     def hashes(self) -> list[str]:
         return [d.content_hash for d in self.datasets]
+
+
+def _refuse_validation_images(first: Dataset, validation_ids: set[int], extra: list[Dataset], fold: int) -> None:
+    """No training-only dataset may hold a validation image, recognised by its bytes' sha256 (ids can be renumbered).
+
+    Catches the same dataset passed twice, a pseudo-labeled copy of validation images,
+    or any other artifact that carries them.
+    """
+    hashes = first.images.set_index("image_id")["sha256"]
+    validation = {str(hashes[i]): i for i in validation_ids}
+    for dataset in extra:
+        for image_id, digest in zip(dataset.images["image_id"], dataset.images["sha256"]):
+            if str(digest) in validation:
+                raise ContractError(dataset.path, f"holds validation image {validation[str(digest)]} of {first.path} (fold {fold}, "
+                                                  "same bytes): training on it would leak the validation fold into training",
+                                    record=f"image {int(image_id)}")
 
 
 def epoch_order(num_samples: int, seed: int, epoch: int) -> np.ndarray:

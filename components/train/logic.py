@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
+from components.common import checks
 from components.common.errors import TrainingDiverged
 from components.common.log import get_logger, progress
 from components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
@@ -24,8 +25,9 @@ from components.train.data import Sample, SampleSource
 from components.train.loader import EpochBatches, default_workers, make_loader, to_device
 from components.train.optim import make_optimizer, scaled_lr
 from components.train.step import StepSettings, TrainStep, prepare_model
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output, read_manifest
+from data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
 from data_contracts.errors import ContractError
+from data_contracts.model import CONTRACT as MODEL_CONTRACT
 from data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
 from data_contracts.split import Split
 from data_contracts.tables import write_table
@@ -55,6 +57,32 @@ class TrainParams:
     augment: tuple[str, ...] = ()  # photometric/crop augmentations (components.train.photometric), off by default
     compile: str = "auto"  # torch.compile the model: auto = on CUDA, "on", "off"
     workers: int = -1  # data-loader worker processes; -1 = 0 on CPU, up to 8 on a GPU
+
+    def check(self) -> None:
+        """Refuse any value outside its range before anything is read (exit code 2, one line)."""
+        from components.train.photometric import AUGMENTATIONS
+
+        get_preset(self.model)
+        checks.number("--fold", self.fold, low=0, high=1000, integer=True)
+        checks.number("--epochs", self.epochs, low=1, high=100_000, integer=True)
+        if self.batch_size is not None:
+            checks.number("--batch-size", self.batch_size, low=1, high=4096, integer=True)
+        for name, value in (("--lr-backbone", self.lr_backbone), ("--lr-head", self.lr_head)):
+            if value is not None:
+                checks.number(name, value, low=0, high=1, low_open=True)
+        checks.number("--warmup-steps", self.warmup_steps, low=0, high=10_000_000, integer=True)
+        checks.choice("--schedule", self.schedule, ("poly", "cosine", "constant"))
+        checks.number("--weight-decay", self.weight_decay, low=0, high=1)
+        if self.image_size is not None:
+            checks.number("--image-size", self.image_size, low=32, high=4096, integer=True)
+        checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)
+        checks.device("--device", self.device)
+        checks.choice("--precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
+        checks.number("--max-steps-per-epoch", self.max_steps_per_epoch, low=0, high=10_000_000, integer=True)
+        for name in self.augment:
+            checks.choice("--augment", name, AUGMENTATIONS)
+        checks.choice("--compile", self.compile, ("auto", "on", "off"))
+        checks.number("--workers", self.workers, low=-1, high=64, integer=True)
 
     def resolved(self) -> "TrainParams":
         """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
@@ -132,6 +160,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
               overwrite: bool = False) -> Manifest:
     """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``)."""
+    params.check()
     params = params.resolved()
     preset = get_preset(params.model)
     world = distributed.world_from_env()
@@ -139,8 +168,11 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
                                             f"(the global batch is split evenly; use a multiple of {world.size})", field="batch_size")
     out = Path(out)
-    prepare_output(out, overwrite)
+    inputs = [*map(Path, dataset_dirs), Path(split_dir), *([Path(pretrained)] if pretrained else [])]
+    prepare_output(out, overwrite, MODEL_CONTRACT, inputs)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    check_not_an_input(checkpoint_dir, inputs)
+    check_writable(checkpoint_dir)
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
@@ -149,7 +181,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
     try:
-        manifest = _train(source, split_dir, out, params, preset, world, device, pretrained, checkpoint_dir, resume, overwrite)
+        manifest = _train(source, split_dir, out, params, preset, world, device, pretrained, checkpoint_dir, resume, overwrite, inputs)
         distributed.barrier(world)
     finally:
         distributed.stop(world)
@@ -159,7 +191,8 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
 
 
 def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, preset, world: distributed.World,
-           device: torch.device, pretrained: Path | None, checkpoint_dir: Path, resume: bool, overwrite: bool) -> Manifest | None:
+           device: torch.device, pretrained: Path | None, checkpoint_dir: Path, resume: bool, overwrite: bool,
+           inputs: list[Path]) -> Manifest | None:
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(params.precision, device)
     settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and preset.family == "upernet",
@@ -233,7 +266,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
             if improved:
                 checkpoint.save_best(checkpoint_dir, core)
             checkpoint.save_last(checkpoint_dir, core, optimizer, scheduler, scaler, state)
-    return _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite) if world.is_main else None
+    return _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite, inputs) if world.is_main else None
 
 
 def _train_epoch(step: TrainStep, loader, epoch: int, epochs: int, steps: int, world: distributed.World,
@@ -255,7 +288,7 @@ def _train_epoch(step: TrainStep, loader, epoch: int, epochs: int, steps: int, w
 
 
 def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainParams, preset, source: SampleSource,
-                 ran_on: dict, overwrite: bool) -> Manifest:
+                 ran_on: dict, overwrite: bool, inputs: list[Path]) -> Manifest:
     best = state["history"][state["best_epoch"] - 1]
     card = {
         "preset": preset.name, "family": preset.family, "classes": source.classes.to_records(),
@@ -263,7 +296,7 @@ def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainPara
         "training": {**state["params"], **ran_on}, "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
         "metrics": {k: v for k, v in best.items() if k != "epoch"},
     }
-    with atomic_directory(out, overwrite) as tmp:
+    with atomic_directory(out, overwrite, MODEL_CONTRACT, inputs) as tmp:
         for name in ("config.json", "model.safetensors"):
             shutil.copy2(checkpoint_dir / checkpoint.BEST / name, tmp / name)
         history = pd.DataFrame(state["history"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,14 +21,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dataset", type=Path, required=True, help="dataset artifact (labeled: ground truth is shown)")
     parser.add_argument("--predictions", type=Path, action="append", required=True,
                         help="predictions artifact or submission CSV; repeat to compare")
-    parser.add_argument("--port", type=int, default=8501, help="port on localhost (default 8501)")
+    parser.add_argument("--port", type=int, default=8501, help="port on localhost, 1024..65535 (default 8501)")
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
 
 def _run(args: argparse.Namespace) -> None:
+    from components.common import checks
     from data_contracts.dataset import Dataset
     from data_contracts.errors import ContractError
 
+    checks.number("--port", args.port, low=1024, high=65535, integer=True)
     Dataset(args.dataset)  # check inputs before starting a server
     for path in args.predictions:
         if not path.exists():
@@ -39,4 +40,7 @@ def _run(args: argparse.Namespace) -> None:
     app = Path(__file__).with_name("app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", "127.0.0.1", "--server.port", str(args.port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    raise SystemExit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the server (no child): SIGTERM or Ctrl-C to `trashseg view` reaches Streamlit itself, and nothing is orphaned.
+    os.execve(sys.executable, command, env)
