@@ -234,7 +234,7 @@ def atomic_directory(out: Path, overwrite: bool = False, contract: str | None = 
     removes the temporary directory, so no stage ever reads a half-written artifact.
     """
     out = prepare_output(Path(out), overwrite, contract, inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(out.parent)
     tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(out), dir=out.parent))
     try:
         yield tmp
@@ -247,6 +247,7 @@ def atomic_directory(out: Path, overwrite: bool = False, contract: str | None = 
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _remove_if_empty(created)
         raise
 
 
@@ -266,7 +267,7 @@ def atomic_file(out: Path, overwrite: bool = False, inputs: Iterable[Path] = (),
             raise ContractError(out, "is not a previous output of this kind: --overwrite replaces only those (choose another --out)",
                                 field="out")
     check_writable(out.parent)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    created = _make_parents(out.parent)
     remove_stale_temporaries(out)
     fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(out), dir=out.parent)
     os.close(fd)
@@ -277,6 +278,7 @@ def atomic_file(out: Path, overwrite: bool = False, inputs: Iterable[Path] = (),
         os.replace(tmp, out)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        _remove_if_empty(created)
         raise
 
 
@@ -286,3 +288,22 @@ def _starts_with(path: Path, prefix: bytes) -> bool:
             return handle.read(len(prefix)) == prefix
     except OSError:
         return False
+
+
+def _make_parents(directory: Path) -> list[Path]:
+    """mkdir -p, returning the directories it made (deepest last), so a failed write can take them back."""
+    missing = []
+    current = Path(directory)
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    return list(reversed(missing))
+
+
+def _remove_if_empty(created: list[Path]) -> None:
+    for directory in reversed(created):
+        try:
+            directory.rmdir()
+        except OSError:
+            return

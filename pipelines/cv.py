@@ -54,7 +54,8 @@ def trashseg_cv_pipeline(
                              checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment)
         validation = gpu_task(infer_op(model=trained.outputs["model"], dataset=train_data.outputs["dataset"], split=split.outputs["split"],
                                        fold=fold, tta=tta, save_probs=False), "4", "16G")
-        evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_data.outputs["dataset"])
+        evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_data.outputs["dataset"],
+                                split=split.outputs["split"], fold=fold)
         test_pred = gpu_task(infer_op(model=trained.outputs["model"], dataset=test_data.outputs["dataset"], tta=tta,
                                       save_probs=True), "4", "16G")
     summary = cv_summary_op(fold_results=dsl.Collected(evaluated.outputs["results"]))

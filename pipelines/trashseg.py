@@ -108,7 +108,8 @@ def trashseg_pipeline(
     val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],
                                     method=ensemble_method)
     val_ensemble.set_display_name("ensemble validation")
-    evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_data.outputs["dataset"])
+    evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_data.outputs["dataset"],
+                           split=split.outputs["split"], fold=fold)
     evaluate.set_display_name("evaluate validation fold")
 
     test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],

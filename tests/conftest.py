@@ -18,6 +18,25 @@ REPO = Path(__file__).resolve().parents[1]
 TACO = REPO.parent / "shared" / "data" / "taco-trash11"
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_running():
+    """Fail a test that leaves a child process or a listening port behind (servers, loaders, launchers)."""
+    import psutil
+
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    yield
+    new = [p for p in me.children(recursive=True) if p.pid not in before]
+    _, alive = psutil.wait_procs(new, timeout=10)  # a child that is exiting gets a moment
+    alive = [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    listening = [c for c in me.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+    described = [f"{p.pid} {' '.join(p.cmdline()[:4])}" for p in alive]
+    for process in alive:
+        process.kill()
+    assert not alive, f"the test left processes running: {described}"
+    assert not listening, f"the test left ports listening: {[c.laddr for c in listening]}"
+
+
 @pytest.fixture(scope="session")
 def sample_root(tmp_path_factory) -> Path:
     """The project's own synthetic data (small: 24 train, 8 test images at 64 px)."""

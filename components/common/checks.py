@@ -50,7 +50,7 @@ def together(first: str, first_value: object, second: str, second_value: object)
     """Two options that only make sense together (``--fold`` needs ``--split`` and the other way round)."""
     if (first_value is None) != (second_value is None):
         given, missing = (first, second) if first_value is not None else (second, first)
-        raise ContractError(given, f"needs {missing} as well (they go together)", field=given.lstrip("-").replace("-", "_"))
+        raise ContractError(given, f"needs {missing} as well (they go together)")
 
 
 SEED_MAX = 2**32 - 1

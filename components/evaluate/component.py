@@ -7,7 +7,8 @@ from pipelines.images import CPU_IMAGE
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
 def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Dataset], results: dsl.Output[dsl.Dataset],
-                metrics: dsl.Output[dsl.Metrics], confusion: dsl.Output[dsl.ClassificationMetrics], report: dsl.Output[dsl.HTML]):
+                metrics: dsl.Output[dsl.Metrics], confusion: dsl.Output[dsl.ClassificationMetrics], report: dsl.Output[dsl.HTML],
+                split: dsl.Input[dsl.Dataset] = None, fold: int = -1):
     """mIoU, accuracies, per-class IoU and the confusion matrix of predictions against ground truth.
 
     Args:
@@ -17,11 +18,14 @@ def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Data
         metrics: mIoU, mean per-image mIoU, pixel and mean class accuracy, per-class IoU.
         confusion: Pixel confusion matrix.
         report: Per-class table and the worst images.
+        split: With ``fold``, score that fold's images of the dataset (every one needs a prediction).
+        fold: Validation fold to score (-1 = the whole dataset).
     """
     from components.common.kfp_io import publish, write_html
     from components.evaluate.logic import run_evaluate
     from components.evaluate.report import evaluation_report, log_to_kfp
 
-    publish(results, run_evaluate(predictions.path, dataset.path, results.path))
+    scored = (split.path, fold) if split is not None and fold >= 0 else (None, None)
+    publish(results, run_evaluate(predictions.path, dataset.path, results.path, *scored))
     log_to_kfp(results.path, metrics, confusion)
     write_html(report, evaluation_report(results.path, predictions.path, dataset.path))

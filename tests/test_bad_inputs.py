@@ -1,0 +1,250 @@
+"""A corpus of bad inputs for every stage after ingest: exit code 2, one line naming the culprit, nothing written or changed.
+
+Each case runs the real CLI (``components.cli.main``) in process against a world
+of real artifacts (sample data, a tiny trained model, predictions, a CSV). Every
+file of the world is hashed before and after each case, and the case's output
+folder must stay empty: no half-written artifact, no temporary left beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.cli import main as trashseg
+from data_contracts.artifact import MANIFEST_NAME, write_manifest
+from data_contracts.npz import NpzWriter
+
+
+def _hash_tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(root.rglob("*"))}
+
+
+def _forge_predictions(source: Path, target: Path, change) -> Path:
+    """A copy of a predictions artifact with one label map changed and the hashes made consistent again.
+
+    This is the hard case: the manifest agrees with the payload, so only the
+    reader's own checks (class range, size from images.parquet) can catch it.
+    """
+    shutil.copytree(source, target)
+    from data_contracts.npz import NpzReader
+
+    with NpzReader(source / "labels.npz") as reader:
+        arrays = dict(reader.items())
+    first = sorted(arrays)[0]
+    arrays[first] = change(arrays[first])
+    (target / "labels.npz").unlink()
+    with NpzWriter(target / "labels.npz") as writer:
+        for key in sorted(arrays):
+            writer.add(key, arrays[key])
+    from data_contracts.artifact import read_manifest
+
+    manifest = read_manifest(target, "predictions", (1,), verify_hashes=False)
+    write_manifest(target, manifest)
+    return target
+
+
+@pytest.fixture(scope="module")
+def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[str, Path]:
+    """Real artifacts of every kind, made once; the cases only read them."""
+    from components.infer.logic import InferParams, run_infer
+    from components.ingest.logic import run_ingest
+    from components.submit.logic import run_submit
+    from components.train.logic import TrainParams, run_train
+
+    root = tmp_path_factory.mktemp("world")
+    w = {"root": root}
+    w["dataset"] = shutil.copytree(sample_dataset, root / "dataset")
+    w["split"] = shutil.copytree(sample_split, root / "split")
+    w["test"] = root / "test"
+    run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", w["test"])
+    run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", root / "truth")
+    from components.split.logic import run_split
+
+    run_split(root / "truth", root / "other_split", 2)
+    w["other_split"] = root / "other_split"
+    w["model"] = root / "model"
+    run_train([w["dataset"]], w["split"], w["model"], TrainParams(epochs=1, image_size=32, max_steps_per_epoch=1))
+    w["pred"] = root / "pred"
+    run_infer(w["model"], w["dataset"], w["pred"], InferParams(save_probs=True))
+    w["pred_plain"] = root / "pred_plain"
+    run_infer(w["model"], w["dataset"], w["pred_plain"])
+    w["pred_fold"] = root / "pred_fold"
+    run_infer(w["model"], w["dataset"], w["pred_fold"], split_dir=w["split"], fold=0)
+    w["pred_test"] = root / "pred_test"
+    run_infer(w["model"], w["test"], w["pred_test"])
+    w["class200"] = _forge_predictions(w["pred_plain"], root / "class200", lambda a: np.full_like(a, 200))
+    w["shape3x7"] = _forge_predictions(w["pred_plain"], root / "shape3x7", lambda a: np.zeros((3, 7), np.uint8))
+    w["csv"] = root / "sub.csv"
+    run_submit(w["pred_plain"], w["csv"], size=16)
+    lines = w["csv"].read_text().splitlines()
+    w["csv_header"] = root / "header.csv"
+    w["csv_header"].write_text(lines[0] + "\n")
+    w["csv_partial"] = root / "partial.csv"
+    w["csv_partial"].write_text("\n".join(lines[:3]) + "\n")
+    w["notes"] = root / "notes.txt"
+    w["notes"].write_text("my notes, not an output of trashseg\n")
+    # artifacts whose manifest points outside them
+    for name, listed in (("escape", "../../../../etc/hostname"), ("subdir", "sub/labels.npz"), ("link", "labels.npz")):
+        target = shutil.copytree(w["pred_plain"], root / name)
+        data = json.loads((target / MANIFEST_NAME).read_text())
+        if name == "link":
+            (target / "labels.npz").unlink()
+            (target / "labels.npz").symlink_to(w["pred_plain"] / "labels.npz")
+        else:
+            data["files"][listed] = data["files"].pop("labels.npz")
+            from data_contracts.artifact import content_hash
+
+            data["content_hash"] = content_hash(data["files"])
+        (target / MANIFEST_NAME).write_text(json.dumps(data))
+        w[name] = target
+    return w
+
+
+# (id, argv with {placeholders} for world paths and {out}, text the one error line must hold)
+CASES = [
+    # split
+    ("split-folds-1", "split --dataset {dataset} --folds 1 --out {out}", "--folds: 1 is out of range"),
+    ("split-folds-0", "split --dataset {dataset} --folds 0 --out {out}", "--folds: 0 is out of range"),
+    ("split-folds-101", "split --dataset {dataset} --folds 101 --out {out}", "--folds: 101 is out of range"),
+    ("split-seed-negative", "split --dataset {dataset} --seed -1 --out {out}", "--seed: -1 is out of range"),
+    ("split-dataset-missing", "split --dataset {root}/nothing --out {out}", "is not a dataset artifact directory"),
+    ("split-dataset-is-split", "split --dataset {split} --out {out}", "is a 'split' artifact, expected 'dataset'"),
+    ("split-out-is-input", "split --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
+    ("split-out-inside-input", "split --dataset {dataset} --out {dataset}/sub", "overlaps the input"),
+    ("split-overwrite-other-contract", "split --dataset {dataset} --out {model} --overwrite", "is not a previous 'split' artifact"),
+    ("split-out-exists", "split --dataset {dataset} --out {notes}", "already exists"),
+    ("split-out-under-a-file", "split --dataset {dataset} --out {notes}/split", "is a file, not a directory"),
+    # augment
+    ("augment-fold-missing", "augment --dataset {dataset} --split {split} --fold 9 --out {out}", "fold 9 does not exist"),
+    ("augment-fold-negative", "augment --dataset {dataset} --split {split} --fold -1 --out {out}", "--fold: -1 is out of range"),
+    ("augment-count-negative", "augment --dataset {dataset} --split {split} --count Battery=-5 --out {out}", "expected CLASS=N"),
+    ("augment-count-text", "augment --dataset {dataset} --split {split} --count Battery=abc --out {out}", "expected CLASS=N"),
+    ("augment-count-other-class", "augment --dataset {dataset} --split {split} --count Paper=3 --out {out}", "count given for"),
+    ("augment-scale-reversed", "augment --dataset {dataset} --split {split} --scale 2,1 --out {out}", "MIN must not exceed MAX"),
+    ("augment-scale-zero", "augment --dataset {dataset} --split {split} --scale 0,1 --out {out}", "--scale: 0.0 is out of range"),
+    ("augment-scale-nan", "augment --dataset {dataset} --split {split} --scale nan,1 --out {out}", "--scale: nan is out of range"),
+    ("augment-scale-text", "augment --dataset {dataset} --split {split} --scale big --out {out}", "expected MIN,MAX"),
+    ("augment-rotate", "augment --dataset {dataset} --split {split} --rotate 500 --out {out}", "--rotate: 500.0 is out of range"),
+    ("augment-class-unknown", "augment --dataset {dataset} --split {split} --classes Dragon --out {out}", "unknown class 'Dragon'"),
+    ("augment-classes-empty", "augment --dataset {dataset} --split {split} --classes , --out {out}", "needs one or more class names"),
+    ("augment-foreign-split", "augment --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
+    ("augment-out-is-split", "augment --dataset {dataset} --split {split} --out {split} --overwrite", "overlaps the input"),
+    ("augment-unlabeled", "augment --dataset {test} --split {split} --out {out}", "copy-paste needs a labeled dataset"),
+    # train
+    ("train-lr-head-zero", "train --dataset {dataset} --split {split} --lr-head 0 --out {out}", "--lr-head: 0.0 is out of range"),
+    ("train-lr-head-negative", "train --dataset {dataset} --split {split} --lr-head -0.001 --out {out}", "--lr-head: -0.001 is out of range"),
+    ("train-lr-backbone-nan", "train --dataset {dataset} --split {split} --lr-backbone nan --out {out}", "--lr-backbone: nan"),
+    ("train-lr-backbone-inf", "train --dataset {dataset} --split {split} --lr-backbone inf --out {out}", "--lr-backbone: inf"),
+    ("train-batch-zero", "train --dataset {dataset} --split {split} --batch-size 0 --out {out}", "--batch-size: 0 is out of range"),
+    ("train-epochs-zero", "train --dataset {dataset} --split {split} --epochs 0 --out {out}", "--epochs: 0 is out of range"),
+    ("train-image-size-negative", "train --dataset {dataset} --split {split} --image-size -64 --out {out}", "--image-size: -64"),
+    ("train-image-size-tiny", "train --dataset {dataset} --split {split} --image-size 16 --out {out}", "--image-size: 16"),
+    ("train-device-typo", "train --dataset {dataset} --split {split} --device gpu0 --out {out}", "--device: 'gpu0' is not a device"),
+    ("train-device-no-gpu", "train --dataset {dataset} --split {split} --device cuda --out {out}", "no CUDA device is available"),
+    ("train-model-unknown", "train --dataset {dataset} --split {split} --model nope --out {out}", "unknown model preset 'nope'"),
+    ("train-weight-decay", "train --dataset {dataset} --split {split} --weight-decay 2 --out {out}", "--weight-decay: 2.0"),
+    ("train-warmup-negative", "train --dataset {dataset} --split {split} --warmup-steps -1 --out {out}", "--warmup-steps: -1"),
+    ("train-workers", "train --dataset {dataset} --split {split} --workers -2 --out {out}", "--workers: -2"),
+    ("train-max-steps", "train --dataset {dataset} --split {split} --max-steps-per-epoch -1 --out {out}", "--max-steps-per-epoch"),
+    ("train-augment-unknown", "train --dataset {dataset} --split {split} --augment blur --out {out}", "unknown augmentation 'blur'"),
+    ("train-same-dataset-twice", "train --dataset {dataset} --dataset {dataset} --split {split} --out {out}", "holds validation image"),
+    ("train-fold-missing", "train --dataset {dataset} --split {split} --fold 7 --out {out}", "fold 7 does not exist"),
+    ("train-foreign-split", "train --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
+    ("train-unlabeled-extra", "train --dataset {dataset} --dataset {test} --split {split} --out {out}", "is unlabeled"),
+    ("train-out-is-dataset", "train --dataset {dataset} --split {split} --out {dataset} --overwrite", "overlaps the input"),
+    ("train-checkpoints-in-split", "train --dataset {dataset} --split {split} --checkpoint-dir {split}/ck --out {out}", "overlaps the input"),
+    ("train-out-under-a-file", "train --dataset {dataset} --split {split} --out {notes}/model", "is a file, not a directory"),
+    # infer
+    ("infer-batch-zero", "infer --model {model} --dataset {dataset} --batch-size 0 --out {out}", "--batch-size: 0 is out of range"),
+    ("infer-fold-without-split", "infer --model {model} --dataset {dataset} --fold 2 --out {out}", "--fold: needs --split"),
+    ("infer-split-without-fold", "infer --model {model} --dataset {dataset} --split {split} --out {out}", "--split: needs --fold"),
+    ("infer-tta-scale-zero", "infer --model {model} --dataset {dataset} --tta scales=0 --out {out}", "--tta scales: 0.0 is out of range"),
+    ("infer-tta-scale-nan", "infer --model {model} --dataset {dataset} --tta scales=nan --out {out}", "--tta scales: nan"),
+    ("infer-tta-scale-text", "infer --model {model} --dataset {dataset} --tta scales=big --out {out}", "scales must be numbers"),
+    ("infer-tta-unknown", "infer --model {model} --dataset {dataset} --tta blur --out {out}", "unknown item 'blur'"),
+    ("infer-out-is-dataset", "infer --model {model} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
+    ("infer-out-is-model", "infer --model {model} --dataset {dataset} --out {model} --overwrite", "overlaps the input"),
+    ("infer-model-is-dataset", "infer --model {dataset} --dataset {dataset} --out {out}", "is a 'dataset' artifact, expected 'model'"),
+    ("infer-device-typo", "infer --model {model} --dataset {dataset} --device gpu0 --out {out}", "--device: 'gpu0' is not a device"),
+    ("infer-fold-missing", "infer --model {model} --dataset {dataset} --split {split} --fold 5 --out {out}", "fold 5 does not exist"),
+    # evaluate
+    ("evaluate-partial", "evaluate --predictions {pred_fold} --dataset {dataset} --out {out}", "has no prediction for image"),
+    ("evaluate-fold-without-split", "evaluate --predictions {pred} --dataset {dataset} --fold 0 --out {out}", "--fold: needs --split"),
+    ("evaluate-unlabeled", "evaluate --predictions {pred_test} --dataset {test} --out {out}", "has no ground truth"),
+    ("evaluate-foreign-images", "evaluate --predictions {pred_test} --dataset {dataset} --out {out}", "is not in dataset"),
+    ("evaluate-out-is-predictions", "evaluate --predictions {pred} --dataset {dataset} --out {pred} --overwrite", "overlaps the input"),
+    ("evaluate-class-200", "evaluate --predictions {class200} --dataset {dataset} --out {out}", "class 200 outside 0..10"),
+    ("evaluate-shape-3x7", "evaluate --predictions {shape3x7} --dataset {dataset} --out {out}", "differs from images.parquet"),
+    # pseudo-label
+    ("pseudo-confidence-high", "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence 1.5 --out {out}",
+     "--min-confidence: 1.5 is out of range"),
+    ("pseudo-confidence-nan", "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence nan --out {out}", "--min-confidence: nan"),
+    ("pseudo-round-zero", "pseudo-label --predictions {pred} --dataset {dataset} --round 0 --out {out}", "--round: 0 is out of range"),
+    ("pseudo-no-probs", "pseudo-label --predictions {pred_plain} --dataset {dataset} --min-confidence 0.5 --out {out}",
+     "needs probabilities"),
+    ("pseudo-other-dataset", "pseudo-label --predictions {pred_test} --dataset {dataset} --out {out}", "has no prediction for image"),
+    ("pseudo-out-is-dataset", "pseudo-label --predictions {pred} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
+    # ensemble
+    ("ensemble-weights-nan", "ensemble --predictions {pred} {pred_plain} --weights nan,1 --out {out}", "--weights: nan"),
+    ("ensemble-weights-inf", "ensemble --predictions {pred} {pred_plain} --weights inf,1 --out {out}", "--weights: inf"),
+    ("ensemble-weights-negative", "ensemble --predictions {pred} {pred_plain} --weights=-1,1 --out {out}", "--weights: -1.0"),
+    ("ensemble-weights-count", "ensemble --predictions {pred} {pred_plain} --weights 1 --out {out}", "1 weights for 2 predictions"),
+    ("ensemble-weights-zero", "ensemble --predictions {pred} {pred_plain} --weights 0,0 --out {out}", "positive sum"),
+    ("ensemble-one-input", "ensemble --predictions {pred} --out {out}", "at least two predictions"),
+    ("ensemble-out-is-input", "ensemble --predictions {pred} {pred_plain} --out {pred} --overwrite", "overlaps the input"),
+    ("ensemble-soft-without-probs", "ensemble --predictions {pred} {pred_plain} --method soft --out {out}", "needs probabilities"),
+    ("ensemble-misaligned", "ensemble --predictions {pred} {pred_fold} --out {out}", "has no prediction for image"),
+    ("ensemble-class-200", "ensemble --predictions {pred} {class200} --out {out}", "class 200 outside 0..10"),
+    # submit and decode
+    ("submit-size-zero", "submit --predictions {pred} --size 0 --out {out}/s.csv", "--size: 0 is out of range"),
+    ("submit-size-negative", "submit --predictions {pred} --size -5 --out {out}/s.csv", "--size: -5 is out of range"),
+    ("submit-class-200", "submit --predictions {class200} --out {out}/s.csv", "class 200 outside 0..10"),
+    ("submit-shape-3x7", "submit --predictions {shape3x7} --out {out}/s.csv", "differs from images.parquet"),
+    ("submit-out-is-predictions", "submit --predictions {pred} --out {pred} --overwrite", "overlaps the input"),
+    ("submit-overwrite-notes", "submit --predictions {pred} --out {notes} --overwrite", "is not a previous output of this kind"),
+    ("decode-header-only", "submit --decode {csv_header} --size 16 --out {out}", "has a header but no rows"),
+    ("decode-partial-for-dataset", "submit --decode {csv_partial} --dataset {dataset} --size 16 --out {out}", "has no row for image"),
+    ("decode-out-is-dataset", "submit --decode {csv} --dataset {dataset} --size 16 --out {dataset} --overwrite", "overlaps the input"),
+    ("decode-wrong-size", "submit --decode {csv} --size 32 --out {out}", "expected 32x32"),
+    ("decode-size-zero", "submit --decode {csv} --size 0 --out {out}", "--size: 0 is out of range"),
+    # artifacts that reach outside themselves
+    ("manifest-escapes", "submit --predictions {escape} --out {out}/s.csv", "is not a plain file name inside the artifact"),
+    ("manifest-subdir", "submit --predictions {subdir} --out {out}/s.csv", "is not a plain file name inside the artifact"),
+    ("payload-symlink", "submit --predictions {link} --out {out}/s.csv", "is a symbolic link"),
+    # view (refused before any server starts)
+    ("view-port-low", "view --dataset {dataset} --predictions {pred} --port 80", "--port: 80 is out of range"),
+    ("view-port-high", "view --dataset {dataset} --predictions {pred} --port 70000", "--port: 70000 is out of range"),
+]
+
+
+@pytest.mark.parametrize("case_id, argv, expected", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_cleanly(world, tmp_path, capsys, case_id, argv, expected):
+    out_root = tmp_path / "outputs"
+    out_root.mkdir()
+    before = _hash_tree(world["root"])
+    args = argv.format(out=out_root / "out", **{k: str(v) for k, v in world.items()}).split()
+    try:
+        code = trashseg(args)
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if line.startswith("error:") or ": error:" in line]
+    assert code == 2, f"{case_id}: exit code {code}\n{err}"
+    assert "Traceback" not in err
+    assert len(error_lines) == 1 and expected in error_lines[0], f"{case_id}: {err}"
+    assert _hash_tree(world["root"]) == before, f"{case_id} changed an input"
+    assert list(out_root.iterdir()) == [], f"{case_id} left {list(out_root.iterdir())}"
+    assert not [p for p in world["root"].rglob(".*tmp-*")], f"{case_id} left a temporary in the world"
+
+
+def test_the_corpus_is_large_enough():
+    assert len(CASES) >= 60
+    stages = {c[1].split()[0] for c in CASES}
+    assert {"split", "augment", "train", "infer", "evaluate", "pseudo-label", "ensemble", "submit", "view"} <= stages
