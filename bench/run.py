@@ -11,11 +11,11 @@ from bench.common import RESULTS, markdown_table
 
 def main() -> int:
     os.environ.setdefault("TRASHSEG_PROGRESS", "0")
-    from bench import bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_train, bench_tricks
+    from bench import bench_ddp, bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_train, bench_tricks
 
     only = set(sys.argv[1:])
     steps = {"submit": bench_submit.run, "ensemble": bench_ensemble.run, "ingest": bench_ingest.run, "infer": bench_infer.run,
-             "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run}
+             "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run, "ddp": bench_ddp.run}
     for name, step in steps.items():
         if not only or name in only:
             print(f"== {name}", flush=True)
@@ -58,6 +58,11 @@ def report() -> str:
         rows.append({"benchmark": "kfp.local overhead (main pipeline)", "ours": f"{p['kfp_local_s']:.0f} s",
                      "baseline": f"{p['direct_s']:.0f} s direct", "baseline/ours": p["direct_s"] / p["kfp_local_s"],
                      "same output": f"overhead {100 * p['overhead_share']:.0f}%"})
+    if "ddp_cpu" in data:
+        d = data["ddp_cpu"]
+        rows.append({"benchmark": f"train, 2 torchrun processes vs 1 ({d['model']}, global batch {d['global_batch']}, {d['cpus']} CPUs)",
+                     "ours": f"{d['two_processes_images_per_s']:.1f} img/s", "baseline": f"{d['one_process_images_per_s']:.1f} img/s",
+                     "baseline/ours": 1 / d["two_over_one"], "same output": "within 0.2% (tests)"})
     machine = data.get("machine", {})
     head = f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit {machine.get('commit')}\n\n"
     return head + markdown_table(rows, ["benchmark", "ours", "baseline", "baseline/ours", "same output"])

@@ -28,7 +28,8 @@ def trashseg_cv_pipeline(
     fold_list: List[int] = [0, 1, 2, 3, 4],
     split_seed: int = 42,
     preset: str = "upernet-convnext",
-    pretrained_dir: str = "",
+    pretrained: str = "",
+    from_scratch: bool = False,
     epochs: int = 50,
     batch_size: int = 0,
     lr_backbone: float = 4e-6,
@@ -40,6 +41,7 @@ def trashseg_cv_pipeline(
     max_steps_per_epoch: int = 0,
     train_augment: str = "",
     checkpoint_root: str = "",
+    gpus_per_train_task: int = 1,
     tta: str = "flip",
     ensemble_method: str = "hard",
     submission_size: int = 256,
@@ -50,8 +52,9 @@ def trashseg_cv_pipeline(
     with dsl.ParallelFor(fold_list) as fold:
         trained = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], preset=preset, fold=fold, epochs=epochs,
                              batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head, warmup_steps=warmup_steps,
-                             schedule=schedule, image_size=image_size, seed=seed, pretrained_dir=pretrained_dir,
-                             checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment)
+                             schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
+                             checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
+                             gpus=gpus_per_train_task)
         validation = gpu_task(infer_op(model=trained.outputs["model"], dataset=train_data.outputs["dataset"], split=split.outputs["split"],
                                        fold=fold, tta=tta, save_probs=False), "4", "16G")
         evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_data.outputs["dataset"],

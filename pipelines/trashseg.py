@@ -7,7 +7,7 @@ overrides them with the tiny preset for a laptop.
 
 from typing import NamedTuple
 
-from kfp import dsl
+from kfp import dsl, kubernetes
 
 from components.augment.component import augment_op
 from components.ensemble.component import ensemble_pair_op
@@ -22,9 +22,13 @@ from components.train.component import train_op
 PIPELINE_NAME = "trashseg"
 
 
-def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str) -> dsl.PipelineTask:
-    """One GPU plus CPU and memory requests sized for the real presets at 512 px."""
-    return (task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
+SHM_SIZE = "16Gi"  # data-loader workers pass batches through /dev/shm; a pod's default is 64 MiB
+
+
+def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str, gpus=1) -> dsl.PipelineTask:
+    """GPUs (a number or a pipeline parameter), CPU and memory requests, and a memory-backed /dev/shm for the loaders."""
+    kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=SHM_SIZE)
+    return (task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(gpus)
             .set_cpu_request(cpu).set_memory_request(memory))
 
 
@@ -37,9 +41,9 @@ def ingest_both(train_coco, train_images, test_coco, test_images, train_fingerpr
     return train_data, test_data
 
 
-def train_task(**kwargs) -> dsl.PipelineTask:
-    """Train with retries: a preempted GPU node resumes from the last epoch's checkpoint."""
-    task = gpu_task(train_op(**kwargs), "8", "32G")
+def train_task(gpus=1, **kwargs) -> dsl.PipelineTask:
+    """Train with retries (a preempted GPU node resumes from the last epoch's checkpoint) on ``gpus`` GPUs of one pod."""
+    task = gpu_task(train_op(gpus=gpus, **kwargs), "8", "32G", gpus)
     return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
 
 
@@ -60,7 +64,8 @@ def trashseg_pipeline(
     paste_scale: str = "0.5,1.5",
     paste_rotate: float = 30.0,
     preset: str = "upernet-convnext",
-    pretrained_dir: str = "",
+    pretrained: str = "",
+    from_scratch: bool = False,
     epochs: int = 50,
     batch_size: int = 0,
     lr_backbone: float = 4e-6,
@@ -72,6 +77,7 @@ def trashseg_pipeline(
     max_steps_per_epoch: int = 0,
     train_augment: str = "",
     checkpoint_root: str = "",
+    gpus_per_train_task: int = 1,
     tta: str = "flip",
     pseudo_min_confidence: float = 0.0,
     ensemble_method: str = "soft",
@@ -83,8 +89,9 @@ def trashseg_pipeline(
     augmented = augment_op(dataset=train_data.outputs["dataset"], split=split.outputs["split"], fold=fold, classes=paste_classes,
                            counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
     knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
-                 warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained_dir=pretrained_dir,
-                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment)
+                 warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
+                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
+                 gpus=gpus_per_train_task)
 
     round1 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"], **knobs)
     round1.set_display_name("train round 1")

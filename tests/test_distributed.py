@@ -106,3 +106,37 @@ def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_pat
     with pytest.raises(ContractError, match="does not divide among 3 processes"):
         run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(epochs=1, batch_size=8))
     assert not (tmp_path / "m").exists()
+
+
+def test_torchrun_command_round_trips_through_the_cli(tmp_path):
+    """The multi-GPU pod path builds a `trashseg train` command from TrainParams: it must mean the same run."""
+    from components.cli import build_parser
+    from components.train.cli import params_from_args
+    from components.train.launch import torchrun_command, train_arguments
+    from components.train.logic import TrainParams
+
+    params = TrainParams(model="upernet-swin-tiny", fold=2, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
+                         schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, device="cpu", precision="fp32",
+                         max_steps_per_epoch=4, augment=("noise", "random_resized_crop"), compile="off", workers=3)
+    argv = train_arguments([tmp_path / "d", tmp_path / "aug"], tmp_path / "s", tmp_path / "m", params, tmp_path / "pre",
+                           tmp_path / "ck", resume=True, overwrite=True)
+    args = build_parser().parse_args(argv)
+    assert params_from_args(args) == params
+    assert args.dataset == [tmp_path / "d", tmp_path / "aug"] and args.split == tmp_path / "s" and args.out == tmp_path / "m"
+    assert args.pretrained == str(tmp_path / "pre") and args.checkpoint_dir == tmp_path / "ck" and args.resume and args.overwrite
+    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams())).resume is False
+    command = torchrun_command(4, argv)
+    assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"] and command[-len(argv):] == argv
+
+
+@pytest.mark.slow
+def test_the_pod_launcher_trains_with_two_processes(sample_dataset, sample_split, tmp_path):
+    """What the train component does with gpus=2 (here on CPU with gloo): a model written once, by rank 0."""
+    from components.train.launch import run_torchrun, train_arguments
+    from components.train.logic import TrainParams
+
+    params = TrainParams(epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2, device="cpu")
+    run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))
+    assert ModelArtifact(tmp_path / "m").card["training"]["processes"] == 2
+    with pytest.raises(RuntimeError, match="torchrun with 2 processes failed"):
+        run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))  # exists: refused by each rank

@@ -98,7 +98,7 @@ def test_pretrained_keeps_backbone_and_replaces_classifier(name, tmp_path):
 
 def test_pretrained_errors(tmp_path):
     preset = get_preset("upernet-convnext-tiny")
-    with pytest.raises(ContractError, match="no pretrained checkpoint here"):
+    with pytest.raises(ContractError, match="is neither an existing folder nor a Hugging Face Hub id"):
         build_model(preset, ClassTable(), pretrained=tmp_path / "missing")
     build_model(get_preset("mask2former-swin-tiny"), ClassTable()).save_pretrained(tmp_path / "m2f")
     with pytest.raises(ContractError, match="is a 'mask2former' checkpoint but preset upernet-convnext-tiny needs 'upernet'"):

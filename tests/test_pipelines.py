@@ -40,12 +40,19 @@ def test_component_modules_import_only_kfp(path):
             assert node.module in allowed or node.module.split(".")[0] in allowed, ast.unparse(node)
 
 
+def _compiled(name: str) -> tuple[dict, dict]:
+    """(pipeline spec, Kubernetes platform spec) of a compiled pipeline: two YAML documents."""
+    documents = list(yaml.safe_load_all((COMPILED_DIR / f"{name}.yaml").read_text()))
+    platform = documents[1]["platforms"]["kubernetes"] if len(documents) > 1 else {}
+    return documents[0], platform
+
+
 def _executors(name: str) -> dict:
-    return yaml.safe_load((COMPILED_DIR / f"{name}.yaml").read_text())["deploymentSpec"]["executors"]
+    return _compiled(name)[0]["deploymentSpec"]["executors"]
 
 
 def test_compiled_images_and_resources():
-    spec = yaml.safe_load((COMPILED_DIR / "trashseg.yaml").read_text())
+    spec, platform = _compiled("trashseg")
     executors = spec["deploymentSpec"]["executors"]
     images = {name: ex["container"]["image"] for name, ex in executors.items()}
     assert set(images.values()) == {CPU_IMAGE, GPU_IMAGE}
@@ -56,8 +63,11 @@ def test_compiled_images_and_resources():
         if "train" in name or "infer" in name:
             assert container["image"] == GPU_IMAGE
             assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
-            assert container["resources"]["accelerator"]["resourceCount"] == "1"
+            count = container["resources"]["accelerator"]["resourceCount"]
+            assert count == ("{{$.inputs.parameters['pipelinechannel--gpus_per_train_task']}}" if "train" in name else "1")
             assert "memoryRequest" in container["resources"] or "resourceMemoryRequest" in container["resources"]
+            mounts = platform["deploymentSpec"]["executors"][name]["emptyDirMounts"]
+            assert mounts == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi", "volumeName": "dshm"}]
         else:
             assert container["image"] == CPU_IMAGE
     tasks = spec["root"]["dag"]["tasks"]
@@ -69,7 +79,7 @@ def test_compiled_images_and_resources():
 
 
 def test_cv_pipeline_fans_out_over_folds():
-    spec = yaml.safe_load((COMPILED_DIR / "trashseg-cv.yaml").read_text())
+    spec, _ = _compiled("trashseg-cv")
     tasks = spec["root"]["dag"]["tasks"]
     loop = next(body for body in tasks.values() if "parameterIterator" in body)
     assert loop["parameterIterator"]["items"]["inputParameter"] == "pipelinechannel--fold_list"

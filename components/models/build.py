@@ -8,6 +8,7 @@ import torch
 
 from components.common.log import get_logger
 from components.models.presets import Preset
+from components.models.pretrained import BACKBONE_MODEL_TYPES, Start, resolve_start
 from data_contracts.classes import ClassTable
 from data_contracts.errors import ContractError
 
@@ -44,35 +45,82 @@ def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
     return id2label, {n: i for i, n in id2label.items()}
 
 
-def build_model(preset: Preset, classes: ClassTable, pretrained: Path | None = None, seed: int = 0) -> torch.nn.Module:
-    """A fresh model for ``classes``; with ``pretrained``, keep all its weights but the classifiers.
+def _backbone_of(model: torch.nn.Module, family: str) -> torch.nn.Module:
+    return model.model.pixel_level_module.encoder if family == "mask2former" else model.backbone
 
-    ``pretrained`` is a ``save_pretrained`` directory (for example an ADE20K
-    checkpoint the user downloaded): its architecture wins over the preset's,
-    since whole-model weights only fit their own architecture.
+
+def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0) -> torch.nn.Module:
+    """A model for ``classes``: from scratch, from a whole pretrained model (all but the classifiers), or a pretrained backbone.
+
+    ``pretrained`` is a resolved :class:`Start` or, for convenience, a folder or hub id.
+    A whole model's architecture wins over the preset's (its weights only fit it);
+    a backbone checkpoint brings its backbone architecture under the preset's head.
     """
     torch.manual_seed(seed)
+    start = pretrained if isinstance(pretrained, Start) else resolve_start(pretrained, None, "whole", False)
     id2label, label2id = label_maps(classes)
     cls = model_class(preset.family)
-    if pretrained is None:
+    if start.kind == "scratch":
         config = preset.make_config(classes.num_classes)
         config.id2label, config.label2id = id2label, label2id
         return cls(config)
-    pretrained = Path(pretrained)
-    if not (pretrained / "config.json").is_file():
-        raise ContractError(pretrained, "no pretrained checkpoint here (expected config.json and weights written by save_pretrained; "
-                                        "nothing is downloaded at run time)", field="pretrained")
     from transformers import AutoConfig
+    from transformers.utils import logging as hf_logging
 
-    config = AutoConfig.from_pretrained(pretrained, local_files_only=True)
-    if config.model_type != FAMILY_MODEL_TYPE[preset.family]:
-        raise ContractError(pretrained / "config.json", f"is a '{config.model_type}' checkpoint but preset {preset.name} needs "
-                                                        f"'{FAMILY_MODEL_TYPE[preset.family]}'", field="model_type")
+    hf_logging.disable_progress_bar()
+    directory = start.directory
+    config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
+    weights = start.weights
+    if weights == "backbone" and preset.family not in ("upernet", "mask2former"):
+        raise ContractError(directory / "config.json", f"is a '{config.model_type}' backbone; preset {preset.name} takes a whole "
+                                                       f"'{FAMILY_MODEL_TYPE[preset.family]}' model", field="model_type")
+    if weights == "whole" and config.model_type != FAMILY_MODEL_TYPE[preset.family]:
+        raise ContractError(directory / "config.json", f"is a '{config.model_type}' checkpoint but preset {preset.name} needs "
+                                                       f"'{FAMILY_MODEL_TYPE[preset.family]}' (a whole model) or a backbone "
+                                                       f"({', '.join(sorted(BACKBONE_MODEL_TYPES))})", field="model_type")
+    if not any(directory.glob("*.safetensors")):
+        raise ContractError(directory, "has a config.json but no .safetensors weights", field="pretrained")
+    if weights == "backbone":
+        return _with_pretrained_backbone(preset, classes, directory, config, seed)
     same_classes = getattr(config, "id2label", None) and {int(k): v for k, v in config.id2label.items()} == id2label
-    model = cls.from_pretrained(pretrained, local_files_only=True, id2label=id2label,
-                                label2id=label2id, ignore_mismatched_sizes=True)
+    model, info = cls.from_pretrained(str(directory), local_files_only=True, id2label=id2label, label2id=label2id,
+                                      ignore_mismatched_sizes=True, output_loading_info=True)
+    classifier_keys = {name for name, _ in model.named_parameters()
+                       if any(name.startswith(prefix) for prefix in _classifier_prefixes(model, preset.family))}
+    missing = sorted(k for k in info.get("missing_keys", []) if k not in classifier_keys)
+    if missing:
+        raise ContractError(directory, f"lacks {len(missing)} weights the model needs (first: {missing[0]}); "
+                                       "the checkpoint is incomplete or of another architecture", field="pretrained")
     if not same_classes:
         for module in classifier_modules(model, preset.family):
             module.reset_parameters()
-        log.info("loaded %s; classification layers re-initialised for %d classes", pretrained, classes.num_classes)
+        log.info("loaded %s; classification layers re-initialised for %d classes", start.source, classes.num_classes)
+    return model
+
+
+def _classifier_prefixes(model: torch.nn.Module, family: str) -> list[str]:
+    wanted = {id(m) for m in classifier_modules(model, family)}
+    return [f"{name}." for name, module in model.named_modules() if id(module) in wanted]
+
+
+def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Path, backbone_config, seed: int) -> torch.nn.Module:
+    """The preset's head on the checkpoint's backbone (architecture and weights), e.g. an ImageNet-22k ConvNeXt."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_BACKBONE_MAPPING
+
+    torch.manual_seed(seed)
+    config = preset.make_config(classes.num_classes)
+    backbone_config.out_features = list(config.backbone_config.out_features)
+    config.backbone_config = backbone_config
+    config.id2label, config.label2id = label_maps(classes)
+    model = model_class(preset.family)(config)
+    # The concrete backbone class: AutoBackbone.from_pretrained asks the hub whether a folder path is a repo.
+    backbone_class = MODEL_FOR_BACKBONE_MAPPING[type(backbone_config)]
+    backbone, info = backbone_class.from_pretrained(str(directory), local_files_only=True, out_features=backbone_config.out_features,
+                                                    output_loading_info=True)
+    # The per-stage output norms exist only in backbone classes: they start fresh, as in transformers' own backbones.
+    missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("hidden_states_norms."))
+    if missing:
+        raise ContractError(directory, f"lacks {len(missing)} backbone weights (first: {missing[0]})", field="pretrained")
+    _backbone_of(model, preset.family).load_state_dict(backbone.state_dict())
+    log.info("backbone from %s under a fresh %s head", directory, preset.family)
     return model

@@ -21,8 +21,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fold", type=int, default=0, help="validation fold (default 0)")
     parser.add_argument("--model", default="upernet-convnext-tiny", help="preset name (default upernet-convnext-tiny)")
     parser.add_argument("--out", type=Path, help="model directory to create")
-    parser.add_argument("--pretrained", type=Path, help="local save_pretrained directory of a whole pretrained model "
-                                                        "(classification layers are replaced for these classes)")
+    parser.add_argument("--pretrained", help="Hugging Face Hub id (through the HF cache; HF_HUB_OFFLINE=1 for a pre-filled one) or a "
+                                             "local save_pretrained folder: a whole segmentation model (its classifiers are replaced "
+                                             "for these classes) or a backbone (under the preset's fresh head). Default: the preset's "
+                                             "checkpoint (--list-models)")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="train a pretrained preset from random weights, at from-scratch learning rates")
     parser.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     parser.add_argument("--batch-size", type=int, help="images per step (default: the preset's)")
     parser.add_argument("--lr-backbone", type=float, help="backbone learning rate (report: 4e-6; default: the preset's)")
@@ -58,15 +62,21 @@ def _run(args: argparse.Namespace) -> None:
         return
     if not (args.dataset and args.split and args.out):
         args.parser.error("--dataset, --split and --out are required")
-    from components.train.logic import TrainParams, run_train
+    from components.train.logic import run_train
+
+    run_train(args.dataset, args.split, args.out, params_from_args(args), args.pretrained, args.checkpoint_dir, args.resume,
+              args.keep_checkpoints, overwrite=args.overwrite)
+
+
+def params_from_args(args: argparse.Namespace):
+    """The TrainParams a command line asks for (also used to check that launch.train_arguments round-trips)."""
+    from components.train.logic import TrainParams
     from components.train.photometric import parse_augmentations
 
-    params = TrainParams(
+    return TrainParams(
         model=args.model, fold=args.fold, epochs=args.epochs, batch_size=args.batch_size, lr_backbone=args.lr_backbone,
         lr_head=args.lr_head, warmup_steps=args.warmup_steps, schedule=args.schedule, weight_decay=args.weight_decay,
         image_size=args.image_size, seed=args.seed, hflip=not args.no_hflip, device=args.device, precision=args.precision,
         max_steps_per_epoch=args.max_steps_per_epoch, augment=parse_augmentations(args.augment),
-        compile=args.compile, workers=args.workers,
+        compile=args.compile, workers=args.workers, from_scratch=args.from_scratch,
     )
-    run_train(args.dataset, args.split, args.out, params, args.pretrained, args.checkpoint_dir, args.resume,
-              args.keep_checkpoints, overwrite=args.overwrite)

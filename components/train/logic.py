@@ -20,6 +20,7 @@ from components.common.metrics import confusion_matrix, iou_per_class, mean_iou,
 from components.models.build import build_model
 from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, normalise, probabilities_per_image
 from components.models.presets import get_preset
+from components.models.pretrained import Start, resolve_start
 from components.train import checkpoint, distributed
 from components.train.data import Sample, SampleSource
 from components.train.loader import EpochBatches, default_workers, make_loader, to_device
@@ -55,6 +56,7 @@ class TrainParams:
     precision: str = "auto"
     max_steps_per_epoch: int = 0  # 0 = whole epoch; a cap for quick runs and benchmarks
     augment: tuple[str, ...] = ()  # photometric/crop augmentations (components.train.photometric), off by default
+    from_scratch: bool = False  # a pretrained preset from random weights, at from-scratch learning rates
     compile: str = "auto"  # torch.compile the model: auto = on CUDA, "on", "off"
     workers: int = -1  # data-loader worker processes; -1 = 0 on CPU, up to 8 on a GPU
 
@@ -88,11 +90,12 @@ class TrainParams:
         """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
         preset = get_preset(self.model)
         batch = self.batch_size or preset.batch_size
+        lr_backbone, lr_head = preset.learning_rates(self.from_scratch)
         return replace(
             self,
             batch_size=batch,
-            lr_backbone=self.lr_backbone if self.lr_backbone is not None else scaled_lr(preset.lr_backbone, preset.batch_size, batch),
-            lr_head=self.lr_head if self.lr_head is not None else scaled_lr(preset.lr_head, preset.batch_size, batch),
+            lr_backbone=self.lr_backbone if self.lr_backbone is not None else scaled_lr(lr_backbone, preset.batch_size, batch),
+            lr_head=self.lr_head if self.lr_head is not None else scaled_lr(lr_head, preset.batch_size, batch),
             image_size=self.image_size or preset.image_size,
         )
 
@@ -156,7 +159,7 @@ def checkpoint_dir_for(root: str | Path, dataset_dirs: list, split_dir: Path, pa
     return Path(root) / f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: Path | None = None,
+def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
               overwrite: bool = False) -> Manifest:
     """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``)."""
@@ -168,7 +171,8 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
                                             f"(the global batch is split evenly; use a multiple of {world.size})", field="batch_size")
     out = Path(out)
-    inputs = [*map(Path, dataset_dirs), Path(split_dir), *([Path(pretrained)] if pretrained else [])]
+    start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
+    inputs = [*map(Path, dataset_dirs), Path(split_dir), *([start.directory] if start.kind == "folder" else [])]
     prepare_output(out, overwrite, MODEL_CONTRACT, inputs)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     check_not_an_input(checkpoint_dir, inputs)
@@ -181,7 +185,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
     try:
-        manifest = _train(source, split_dir, out, params, preset, world, device, pretrained, checkpoint_dir, resume, overwrite, inputs)
+        manifest = _train(source, split_dir, out, params, preset, world, device, start, checkpoint_dir, resume, overwrite, inputs)
         distributed.barrier(world)
     finally:
         distributed.stop(world)
@@ -191,13 +195,13 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
 
 
 def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, preset, world: distributed.World,
-           device: torch.device, pretrained: Path | None, checkpoint_dir: Path, resume: bool, overwrite: bool,
+           device: torch.device, start: Start, checkpoint_dir: Path, resume: bool, overwrite: bool,
            inputs: list[Path]) -> Manifest | None:
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(params.precision, device)
     settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and preset.family == "upernet",
                             compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"))
-    core = build_model(preset, source.classes, pretrained, seed=params.seed).to(device)
+    core = build_model(preset, source.classes, start, seed=params.seed).to(device)
     core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)
 
     # Drop the last partial batch: a batch of one breaks batch norm in the pooling head.
@@ -209,7 +213,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
                                           fused=device.type == "cuda")
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
     run_params = {**asdict(params), "augment": list(params.augment), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
-                  "pretrained": str(pretrained) if pretrained else None}
+                  "pretrained": start.record()}
     ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32",
               "compiled": settings.compile, "processes": world.size}
 
@@ -230,9 +234,9 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     loader = make_loader(source, params.image_size, batches, params.seed, tuple(params.augment), workers, device)
     validation = distributed.strided(source.validation, world)
 
-    log.info("training %s on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.model, len(source.train),
-             len(source.validation), params.fold, params.epochs, device, f" with {amp_dtype} autocast" if amp_dtype else "",
-             f", {world.size} processes" if world.distributed else "")
+    log.info("training %s (from %s) on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.model,
+             start.source or "random weights", len(source.train), len(source.validation), params.fold, params.epochs, device,
+             f" with {amp_dtype} autocast" if amp_dtype else "", f", {world.size} processes" if world.distributed else "")
     for epoch in range(state["epoch"] + 1, params.epochs + 1):
         model.train()
         batches.set_epoch(epoch)
