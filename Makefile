@@ -13,10 +13,11 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(STAMP): pyproject.toml requirements/constraints.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c requirements/constraints.txt -e '.[test]'
-	touch $(STAMP)
+	@echo "setting up $(VENV): pinned installs from requirements/constraints.txt (a few minutes the first time)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install --quiet --quiet --upgrade pip
+	@$(VENV)/bin/pip install --quiet --quiet -c requirements/constraints.txt -e '.[test]'
+	@touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install the project with pinned dependencies
 
@@ -47,7 +48,7 @@ base-image:  ## make a Debian bookworm base image locally with debootstrap (for 
 	docker/make_base.sh trashseg-base:bookworm
 
 bench: $(STAMP)  ## run the benchmarks; figures in bench/results/latest.json and a table on stdout
-	$(VENV)/bin/pip install --quiet -c requirements/constraints.txt -e '.[test,bench]'
+	$(VENV)/bin/pip install --quiet --quiet -c requirements/constraints.txt -e '.[test,bench]'
 	TRASHSEG_PROGRESS=0 $(PY) -m bench.run
 
 clean:  ## remove .venv and runs/

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from components.common.cli import run_cli
@@ -53,11 +54,27 @@ def _compile(args: argparse.Namespace) -> None:
 
 
 def _run_local(args: argparse.Namespace) -> None:
+    import shutil
+    import time
+
     from pipelines.run_local import run_local
     from pipelines.submit import parse_params
+    from pipelines.task_log import tasks_to_log
 
-    summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, parse_params(args.param), args.profile,
-                        caching=not args.no_cache)
+    params = parse_params(args.param)
+    log_path = Path(args.pipeline_root) / "logs" / f"{args.pipeline}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    print(f"pipeline {args.pipeline}, kfp local runner ({args.runner}); every task's output goes to {log_path}")
+    try:
+        with tasks_to_log(log_path):
+            summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, params, args.profile,
+                                caching=not args.no_cache)
+    except Exception:
+        tail = log_path.read_text(errors="replace").splitlines()[-15:] if log_path.exists() else []
+        print("\n".join(["the run failed; the end of its log:", *tail, f"(whole log: {log_path})"]), file=sys.stderr)
+        raise
+    if summary.get("run_dir"):
+        log_path = Path(shutil.move(log_path, Path(summary["run_dir"]) / "pipeline.log"))
+    summary["log"] = str(log_path)
     summary_path = Path(args.pipeline_root) / f"last-{args.pipeline}.json"
     summary_path.write_text(json.dumps(summary, indent=2))
     print(f"\n=== pipeline {summary['pipeline']} finished in {summary['seconds']:.0f} s ===")
@@ -67,8 +84,10 @@ def _run_local(args: argparse.Namespace) -> None:
     for key in ("miou", "mean_image_miou", "pixel_accuracy", "cv_miou_mean", "cv_miou_std"):
         if key in metrics:
             print(f"  {key:17s} {metrics[key]:.4f}")
-    for name, value in metrics.get("per_class_iou", {}).items():
-        print(f"    IoU {name:13s} {'-' if value is None else f'{value:.3f}'}")
+    per_class = metrics.get("per_class_iou", {})
+    if per_class:
+        print("  IoU per class    " + ", ".join(f"{name} {'-' if value is None else f'{value:.3f}'}" for name, value in per_class.items()))
+    print(f"  log              {log_path}")
     print(f"  summary          {summary_path}")
 
 
