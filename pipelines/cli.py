@@ -33,16 +33,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--no-cache", action="store_true", help="run every task even if a cached result exists")
     local.set_defaults(func=lambda args: run_cli(_run_local, args))
 
-    submit = actions.add_parser("submit", help="upload a compiled pipeline and start a run on a Kubeflow cluster",
-                                description="Upload pipelines/compiled/PIPELINE.yaml with kfp.Client and start a run. The token "
-                                            "is read from KF_PIPELINES_TOKEN (or kfp's credentials) and never printed.")
+    submit = actions.add_parser("submit", help="upload a compiled pipeline (a new version of it) and start a run on a Kubeflow cluster",
+                                description="Upload pipelines/compiled/PIPELINE.yaml with kfp.Client: the first time as the pipeline "
+                                            "PIPELINE, later as a new version of it; then start a run. The token is read from "
+                                            "KF_PIPELINES_TOKEN (or kfp's credentials) and never printed.")
     submit.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
     submit.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
     submit.add_argument("--namespace", help="Kubeflow profile namespace")
     submit.add_argument("--experiment", default="trashseg", help="experiment name (created if missing)")
     submit.add_argument("--run-name", help="run name (default PIPELINE-TIMESTAMP)")
     submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="pipeline parameter (repeatable)")
+    submit.add_argument("--wait", type=float, metavar="SECONDS", help="follow the run to its end (at most SECONDS) and print its state")
     submit.set_defaults(func=lambda args: run_cli(_submit, args))
+
+    runs = actions.add_parser("runs", help="list recent runs on a Kubeflow cluster with their states",
+                              description="The most recent runs, newest first: id, state, name and the UI link.")
+    runs.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
+    runs.add_argument("--namespace", help="Kubeflow profile namespace")
+    runs.add_argument("--experiment", help="only this experiment's runs")
+    runs.add_argument("--count", type=int, default=10, help="how many (default 10)")
+    runs.set_defaults(func=lambda args: run_cli(_runs, args))
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
@@ -94,5 +104,21 @@ def _run_local(args: argparse.Namespace) -> None:
 def _submit(args: argparse.Namespace) -> None:
     from pipelines.submit import parse_params, submit_pipeline
 
-    print(json.dumps(submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name),
-                     indent=2))
+    from components.common import checks
+
+    if args.wait is not None:
+        checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
+    result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
+                             wait_seconds=args.wait)
+    print(json.dumps(result, indent=2))
+    if result.get("state"):
+        print(f"run {result['run_id']} ended {result['state']}: {result['url']}")
+
+
+def _runs(args: argparse.Namespace) -> None:
+    from components.common import checks
+    from pipelines.submit import list_runs
+
+    checks.number("--count", args.count, low=1, high=1000, integer=True)
+    for run in list_runs(args.host, args.namespace, args.experiment, args.count):
+        print(f"{run['run_id']:38s} {run['state']:10s} {run['created_at']:22s} {run['name']}  {run['url']}")

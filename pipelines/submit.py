@@ -6,11 +6,12 @@ unset) and is never printed or logged.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from components.common.log import get_logger
 from data_contracts.errors import ContractError
@@ -34,21 +35,98 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     return params
 
 
-def submit_pipeline(host: str, pipeline: str = "trashseg", params: dict[str, Any] | None = None, namespace: str | None = None,
-                    experiment: str = "trashseg", run_name: str | None = None, package: Path | None = None) -> dict[str, str]:
+_HINTS = {401: f"the token was refused: check {TOKEN_ENV} (or your kfp credentials)",
+          403: "this identity may not use that namespace: check --namespace and your profile's contributors",
+          404: "not found: check --host (the pipelines API, e.g. https://HOST/pipeline) and --namespace"}
+
+
+def _refusal(host: str, status: int, reason: str) -> ContractError:
+    hint = _HINTS.get(status, "see the Kubeflow Pipelines API server's log")
+    return ContractError(host, f"the Kubeflow Pipelines API answered {status} {reason}: {hint}")
+
+
+def _client(host: str, namespace: str | None):
+    """A kfp.Client, after one quick health request of our own.
+
+    kfp.Client's constructor retries its health check five times with back-off and
+    then reports only "Failed getting healthz endpoint": a wrong token or host
+    would cost a minute and say nothing. One request first names the problem.
+    """
+    import urllib.error
+    import urllib.request
+
     import kfp
 
+    token = os.environ.get(TOKEN_ENV) or None
+    request = urllib.request.Request(f"{host.rstrip('/')}/apis/v2beta1/healthz",
+                                     headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        urllib.request.urlopen(request, timeout=15).close()
+    except urllib.error.HTTPError as err:
+        raise _refusal(host, err.code, err.reason) from None
+    except (urllib.error.URLError, OSError) as err:
+        raise ContractError(host, f"cannot reach the Kubeflow Pipelines API ({getattr(err, 'reason', err)})") from None
+    return kfp.Client(host=host, namespace=namespace, existing_token=token)
+
+
+@contextlib.contextmanager
+def _api_errors(host: str) -> Iterator[None]:
+    """The API's refusals as one line naming the status and what to check (never the token)."""
+    import kfp_server_api
+
+    try:
+        yield
+    except kfp_server_api.ApiException as err:
+        raise _refusal(host, err.status, err.reason) from None
+    except (OSError, ValueError) as err:  # connection refused, DNS, TLS; kfp's own ValueErrors (duplicate names)
+        raise ContractError(host, f"cannot use the Kubeflow Pipelines API here ({type(err).__name__}: {err})") from None
+
+
+def run_url(host: str, run_id: str) -> str:
+    return f"{host.rstrip('/')}/#/runs/details/{run_id}"
+
+
+def submit_pipeline(host: str, pipeline: str = "trashseg", params: dict[str, Any] | None = None, namespace: str | None = None,
+                    experiment: str = "trashseg", run_name: str | None = None, package: Path | None = None,
+                    wait_seconds: float | None = None) -> dict[str, str]:
+    """Upload ``pipeline`` (one pipeline of that name; each later upload is a new version of it) and start a run.
+
+    With ``wait_seconds``, follow the run to its end and add its final state.
+    """
     package = Path(package) if package else COMPILED_DIR / f"{pipeline}.yaml"
     if not package.is_file():
         raise ContractError(package, "compiled pipeline not found (run `trashseg pipeline compile`)")
-    token = os.environ.get(TOKEN_ENV) or None
-    client = kfp.Client(host=host, namespace=namespace, existing_token=token)
-    version = time.strftime("%Y%m%d-%H%M%S")
-    uploaded = client.upload_pipeline(str(package), pipeline_name=f"{pipeline}-{version}", description=f"trashseg {pipeline} pipeline")
-    exp = client.create_experiment(name=experiment, namespace=namespace)
-    versions = client.list_pipeline_versions(pipeline_id=uploaded.pipeline_id)
-    version_id = versions.pipeline_versions[0].pipeline_version_id if versions.pipeline_versions else None
-    run = client.run_pipeline(experiment_id=exp.experiment_id, job_name=run_name or f"{pipeline}-{version}", params=params or {},
-                              pipeline_id=uploaded.pipeline_id, version_id=version_id)
-    log.info("started run %s of %s (experiment %s) on %s", run.run_id, pipeline, experiment, host)
-    return {"pipeline_id": uploaded.pipeline_id, "experiment_id": exp.experiment_id, "run_id": run.run_id}
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with _api_errors(host):
+        client = _client(host, namespace)
+        pipeline_id = client.get_pipeline_id(pipeline)
+        if pipeline_id is None:
+            pipeline_id = client.upload_pipeline(str(package), pipeline_name=pipeline, description=f"trashseg {pipeline} pipeline").pipeline_id
+            versions = client.list_pipeline_versions(pipeline_id=pipeline_id).pipeline_versions or []
+            version_id = versions[0].pipeline_version_id
+        else:
+            version_id = client.upload_pipeline_version(str(package), pipeline_version_name=f"{pipeline}-{stamp}",
+                                                        pipeline_id=pipeline_id).pipeline_version_id
+        exp = client.create_experiment(name=experiment, namespace=namespace)
+        run = client.run_pipeline(experiment_id=exp.experiment_id, job_name=run_name or f"{pipeline}-{stamp}", params=params or {},
+                                  pipeline_id=pipeline_id, version_id=version_id)
+        result = {"pipeline_id": pipeline_id, "version_id": version_id, "experiment_id": exp.experiment_id, "run_id": run.run_id,
+                  "url": run_url(host, run.run_id)}
+        log.info("started run %s of %s version %s (experiment %s): %s", run.run_id, pipeline, version_id, experiment, result["url"])
+        if wait_seconds:
+            try:
+                finished = client.wait_for_run_completion(run.run_id, timeout=wait_seconds, sleep_duration=min(10, max(1, wait_seconds / 60)))
+            except TimeoutError:
+                raise ContractError("--wait", f"run {run.run_id} had not finished after {wait_seconds:g} s; follow it at {result['url']}") from None
+            result["state"] = str(finished.state)
+    return result
+
+
+def list_runs(host: str, namespace: str | None = None, experiment: str | None = None, count: int = 10) -> list[dict[str, str]]:
+    """The most recent runs (of ``experiment`` when given), newest first, with their states and UI links."""
+    with _api_errors(host):
+        client = _client(host, namespace)
+        experiment_id = client.get_experiment(experiment_name=experiment, namespace=namespace).experiment_id if experiment else None
+        response = client.list_runs(experiment_id=experiment_id, namespace=namespace, page_size=count, sort_by="created_at desc")
+    return [{"run_id": r.run_id, "name": r.display_name, "state": str(r.state), "created_at": str(r.created_at),
+             "url": run_url(host, r.run_id)} for r in (response.runs or [])]

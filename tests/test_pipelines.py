@@ -15,6 +15,7 @@ from kfp import dsl, local
 from data_contracts.submission import read_submission
 from pipelines.compile import COMPILED_DIR, compile_all
 from pipelines.images import CPU_IMAGE, GPU_IMAGE
+from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 
 REPO = Path(__file__).resolve().parents[1]
 COMPONENT_FILES = sorted((REPO / "components").glob("*/component.py"))
@@ -85,25 +86,60 @@ def test_cv_pipeline_fans_out_over_folds():
     assert loop["parameterIterator"]["items"]["inputParameter"] == "pipelinechannel--fold_list"
 
 
-def test_submit_to_a_cluster_sends_spec_parameters_and_experiment(monkeypatch, capsys, caplog):
-    from pipelines.submit import parse_params, submit_pipeline
+def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypatch, capsys, caplog):
+    """The real kfp.Client against an HTTP server answering as KFP's v2beta1 API does."""
+    from pipelines.submit import list_runs, parse_params, submit_pipeline
     from tests.kfp_fake_server import FakeKfp
 
     monkeypatch.setenv("KF_PIPELINES_TOKEN", "s3cret-token-value")
     caplog.set_level(logging.DEBUG)
-    with FakeKfp() as fake:
-        result = submit_pipeline(fake.url, "trashseg", parse_params(["fold=2", "preset=upernet-swin", "epochs=30"]), experiment="recycling")
-    assert result == {"pipeline_id": "p-1", "experiment_id": "e-1", "run_id": "r-1"}
-    by_path = {(r["method"], r["path"].split("?")[0]): r for r in fake.requests}
-    upload = by_path[("POST", "/apis/v2beta1/pipelines/upload")]
-    assert b"pipelineInfo" in upload["body"] and b"name: trashseg" in upload["body"]
-    assert json.loads(by_path[("POST", "/apis/v2beta1/experiments")]["body"])["display_name"] == "recycling"
-    run = json.loads(by_path[("POST", "/apis/v2beta1/runs")]["body"])
+    with FakeKfp(token="s3cret-token-value") as fake:
+        first = submit_pipeline(fake.url, "trashseg", parse_params(["fold=2", "preset=upernet-swin", "epochs=30"]), experiment="recycling")
+        second = submit_pipeline(fake.url, "trashseg", {"fold": 1}, experiment="recycling", wait_seconds=30)
+        runs = list_runs(fake.url, experiment="recycling")
+    assert list(fake.pipelines.values())[0]["display_name"] == "trashseg" and len(fake.pipelines) == 1
+    assert first["pipeline_id"] == second["pipeline_id"] == "p-1"
+    assert (first["version_id"], second["version_id"]) == ("v-1", "v-2")  # the second upload is a new version
+    assert fake.versions["v-2"]["display_name"].startswith("trashseg-")
+    assert len(fake.experiments) == 1 and first["experiment_id"] == second["experiment_id"] == "e-1"
+    run = fake.runs[first["run_id"]]
     assert run["runtime_config"]["parameters"] == {"fold": 2, "preset": "upernet-swin", "epochs": 30}
-    assert run["experiment_id"] == "e-1" and run["pipeline_version_reference"]["pipeline_id"] == "p-1"
-    assert all(r["headers"].get("authorization") == "Bearer s3cret-token-value" for r in fake.requests)
+    assert run["pipeline_version_reference"] == {"pipeline_id": "p-1", "pipeline_version_id": "v-1"}
+    assert fake.runs[second["run_id"]]["pipeline_version_reference"]["pipeline_version_id"] == "v-2"
+    assert second["state"] == "SUCCEEDED" and second["url"] == f"{fake.url}/#/runs/details/{second['run_id']}"
+    assert "state" not in first
+    assert [r["run_id"] for r in runs] == [second["run_id"], first["run_id"]] and runs[0]["state"] == "SUCCEEDED"
+    upload = next(r for r in fake.requests if r["path"].startswith("/apis/v2beta1/pipelines/upload?"))
+    assert b"pipelineInfo" in upload["body"] and b"name: trashseg" in upload["body"]
+    assert all({k.lower(): v for k, v in r["headers"].items()}.get("authorization") == "Bearer s3cret-token-value" for r in fake.requests)
     out = capsys.readouterr()
     assert "s3cret" not in out.out + out.err + caplog.text
+
+
+@pytest.mark.parametrize("token, host_suffix, expected", [
+    ("wrong-token-value", "", "answered 401 Unauthorized: the token was refused: check KF_PIPELINES_TOKEN"),
+    ("s3cret-token-value", "/nothing-here", "answered 404 Not Found: not found: check --host"),
+])
+def test_submit_errors_are_one_clear_line_without_the_token(monkeypatch, capsys, token, host_suffix, expected):
+    from components.cli import main
+
+    monkeypatch.setenv("KF_PIPELINES_TOKEN", token)
+    with FakeKfpServer(token="s3cret-token-value") as fake:
+        code = main(["pipeline", "submit", "--host", fake.url + host_suffix, "--param", "fold=1"])
+    out = capsys.readouterr()
+    assert code == 2 and not fake.runs
+    assert expected in out.err and len(out.err.strip().splitlines()) == 1
+    assert token not in out.out + out.err and "s3cret" not in out.out + out.err
+
+
+def test_a_failed_run_is_reported_with_its_state(monkeypatch, capsys):
+    from components.cli import main
+
+    monkeypatch.delenv("KF_PIPELINES_TOKEN", raising=False)
+    with FakeKfpServer(final_state="FAILED") as fake:
+        code = main(["pipeline", "submit", "--host", fake.url, "--wait", "30"])
+    out = capsys.readouterr().out
+    assert code == 0 and "ended FAILED" in out and "/#/runs/details/r-1" in out
 
 
 # ---- local runs ---------------------------------------------------------------------------------
