@@ -20,6 +20,7 @@ from kfp import dsl, local
 from data_contracts.artifact import read_manifest
 from data_contracts.submission import read_submission
 from pipelines.images import CPU_IMAGE, GPU_IMAGE
+from tests.reference import pinned_version, sklearn_miou
 
 pytestmark = pytest.mark.containers
 REPO = Path(__file__).resolve().parents[1]
@@ -71,7 +72,7 @@ def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client
     output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
     uid, kfp_version, torch_version, leftovers, secrets = output
     assert uid != "0"
-    assert kfp_version == "2.17.3" and torch_version.startswith("2.13.0")
+    assert kfp_version == pinned_version("kfp") and torch_version.split("+")[0] == pinned_version("torch")
     assert leftovers == "0" and secrets == "0"
 
 
@@ -164,5 +165,7 @@ def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
                         params={"epochs": 1, "folds": 3, "paste_counts": "Battery=2,Clothing=2"})
     TIMINGS["main_pipeline_docker_s"] = time.perf_counter() - started
     assert len(list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))) == 8
-    assert 0 <= summary["metrics"]["miou"] <= 1
+    validation = Path(summary["run_dir"]) / "ensemble-pair-op" / "ensembled"
+    assert summary["metrics"]["miou"] == pytest.approx(sklearn_miou(validation, Path(summary["run_dir"]) / "ingest-op" / "dataset"),
+                                                       abs=1e-9)
     print(f"\ncontainer timings: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")

@@ -13,6 +13,7 @@ from components.ingest.logic import run_ingest
 from components.split.logic import run_split
 from components.submit.logic import run_decode, run_submit
 from components.train.logic import TrainParams, run_train
+from tests.reference import sklearn_miou
 from data_contracts.dataset import validate_dataset
 from data_contracts.metrics import read_metrics
 from data_contracts.model import ModelArtifact
@@ -47,7 +48,9 @@ def test_real_data_slice_through_every_stage(taco_dir, tmp_path):
     assert predictions.image_ids == dataset.image_ids
     assert predictions.labels(dataset.image_ids[0]).shape == (512, 512)
     fold1 = sum(1 for f in split.fold_of().values() if f == 1)
-    assert metrics.summary["images"] == fold1 and 0 <= metrics.miou <= 1
+    fold1_ids = [i for i, f in split.fold_of().items() if f == 1]
+    assert metrics.summary["images"] == fold1
+    assert metrics.miou == pytest.approx(sklearn_miou(tmp_path / "pred", tmp_path / "dataset", fold1_ids), abs=1e-9)
     assert metrics.confusion.sum() == fold1 * 512 * 512
     submitted = list(read_submission(tmp_path / "submission.csv", 256, 11))
     assert rows == 16 and [name for name, _ in submitted] == list(dataset.images["file_name"])

@@ -38,7 +38,15 @@ def test_encoding_is_byte_identical_to_the_baseline():
     assert encode_labels(wide) == "0 9 10 99 100 254"
 
 
-def test_nearest_matches_cv2_and_mode_takes_the_majority():
+@pytest.mark.parametrize("height, width", [(512, 512), (300, 400), (257, 1000), (100, 100), (64, 90)])
+def test_nearest_matches_opencv(height, width):
+    import cv2
+
+    labels = np.random.default_rng(height * width).integers(0, 11, (height, width)).astype(np.uint8)
+    assert np.array_equal(resize_nearest(labels, 256), cv2.resize(labels, (256, 256), interpolation=cv2.INTER_NEAREST))
+
+
+def test_nearest_picks_the_floor_and_mode_takes_the_majority():
     labels = np.arange(16, dtype=np.uint8).reshape(4, 4)
     assert resize_nearest(labels, 2).tolist() == [[0, 2], [8, 10]]  # floor(i * 2): even rows and columns
     blocks = np.array([[1, 1, 2, 0],

@@ -16,6 +16,7 @@ from data_contracts.submission import read_submission
 from pipelines.compile import COMPILED_DIR, compile_all
 from pipelines.images import CPU_IMAGE, GPU_IMAGE
 from tests.kfp_fake_server import FakeKfp as FakeKfpServer
+from tests.reference import sklearn_miou
 
 REPO = Path(__file__).resolve().parents[1]
 COMPONENT_FILES = sorted((REPO / "components").glob("*/component.py"))
@@ -257,7 +258,9 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     params = {"epochs": 2, "folds": 3, "paste_counts": "Battery=2,Clothing=2"}
     first = run_local("trashseg", data, tmp_path / "root", params=params)
     rows = list(read_submission(Path(first["outputs"]["submission"]), 256, 11))
-    assert len(rows) == 8 and 0 <= first["metrics"]["miou"] <= 1
+    assert len(rows) == 8
+    validation = Path(first["run_dir"]) / "ensemble-pair-op" / "ensembled"  # the validation-fold ensemble that evaluate scored
+    assert first["metrics"]["miou"] == pytest.approx(sklearn_miou(validation, Path(first["run_dir"]) / "ingest-op" / "dataset"), abs=1e-9)
     cached, ran = _task_log(capfd, caplog)
     assert not cached and len(ran) == 15
 
@@ -285,7 +288,8 @@ def test_cv_pipeline_runs_a_model_per_fold_locally(sample_root, tmp_path):
 
     summary = run_local("trashseg-cv", sample_root, tmp_path / "root", params={"epochs": 1, "folds": 3, "fold_list": [0, 1]})
     assert summary["metrics"]["folds"] == 2
-    assert summary["metrics"]["cv_miou_min"] <= summary["metrics"]["cv_miou_mean"] <= summary["metrics"]["cv_miou_max"]
+    low, high = summary["metrics"]["cv_miou_min"], summary["metrics"]["cv_miou_max"]
+    assert summary["metrics"]["cv_miou_mean"] == pytest.approx((low + high) / 2)  # two folds: the mean lies halfway
     rows = list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))
     assert len(rows) == 8
 

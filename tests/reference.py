@@ -1,0 +1,37 @@
+"""Independent references for the tests: metrics recomputed with scikit-learn, versions read from the pins."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sklearn_miou(predictions_dir: Path, dataset_dir: Path, image_ids: list[int] | None = None) -> float:
+    """Dataset-level mIoU by scikit-learn's confusion matrix: classes present in truth or prediction, 255 ignored."""
+    from sklearn.metrics import confusion_matrix
+
+    from data_contracts.dataset import Dataset
+    from data_contracts.predictions import Predictions
+
+    dataset, predictions = Dataset(dataset_dir), Predictions(predictions_dir)
+    ids = image_ids if image_ids is not None else predictions.image_ids
+    truth = np.concatenate([dataset.mask(i).ravel() for i in ids])
+    predicted = np.concatenate([predictions.labels(i).ravel() for i in ids])
+    keep = truth != 255
+    cm = confusion_matrix(truth[keep], predicted[keep], labels=list(range(dataset.classes.num_classes)))
+    intersection = np.diag(cm).astype(float)
+    union = cm.sum(0) + cm.sum(1) - np.diag(cm)
+    present = union > 0
+    return float((intersection[present] / union[present]).mean())
+
+
+def pinned_version(package: str) -> str:
+    """The version requirements/constraints.txt pins for ``package``."""
+    text = (REPO / "requirements" / "constraints.txt").read_text()
+    match = re.search(rf"^{re.escape(package)}==(\S+)$", text, flags=re.MULTILINE | re.IGNORECASE)
+    assert match, f"{package} is not pinned in requirements/constraints.txt"
+    return match[1]
