@@ -187,6 +187,8 @@ class Dataset(ArtifactView):
         self._row_of = {int(i): n for n, i in enumerate(self.images["image_id"])}
         if len(self._row_of) != len(self.images):
             raise ContractError(self.path / IMAGES_FILE, "duplicate image ids", field="image_id")
+        # (width, height) per image, once: mask() checks every read against it without a pandas row lookup
+        self._size_of = {int(i): (int(w), int(h)) for i, w, h in zip(self.images["image_id"], self.images["width"], self.images["height"])}
         self._parquet: pq.ParquetFile | None = None
         self._group_starts: list[int] = []
         self._masks = NpzReader(self.path / MASKS_FILE) if self.labeled else None
@@ -226,10 +228,10 @@ class Dataset(ArtifactView):
         """The (H, W) uint8 label map, checked where it is read: the image's size, class ids or 255 only."""
         if self._masks is None:
             raise ContractError(self.path, "dataset is unlabeled: it has no masks", record=f"image {image_id}")
+        self._row(image_id)  # an unknown id is the usual "no such image" error
+        width, height = self._size_of[int(image_id)]
         mask = self._masks[str(int(image_id))]
-        record = self.record(image_id)
-        check_mask(mask, int(record["width"]), int(record["height"]), self.classes.num_classes, self.path / MASKS_FILE,
-                   f"image {image_id}")
+        check_mask(mask, width, height, self.classes.num_classes, self.path / MASKS_FILE, f"image {image_id}")
         return mask
 
     def iter_images(self) -> Iterator[tuple[int, np.ndarray]]:

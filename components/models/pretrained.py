@@ -35,8 +35,7 @@ class Start:
 
     def record(self) -> dict:
         """What the model card keeps (no machine-specific path for hub ids)."""
-        card = {k: v for k, v in asdict(self).items() if k != "directory"}
-        return card
+        return {k: v for k, v in asdict(self).items() if k != "directory"}
 
 
 def _folder_revision(folder: Path) -> str:

@@ -169,7 +169,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     world = distributed.world_from_env()
     if params.batch_size % world.size:
         raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
-                                            f"(the global batch is split evenly; use a multiple of {world.size})", field="batch_size")
+                                            f"(the global batch is split evenly; use a multiple of {world.size})")
     out = Path(out)
     start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
     inputs = [*map(Path, dataset_dirs), Path(split_dir), *([start.directory] if start.kind == "folder" else [])]
