@@ -16,6 +16,14 @@ def pipelines() -> dict[str, object]:
     return {PIPELINE_NAME: trashseg_pipeline, CV_NAME: trashseg_cv_pipeline}
 
 
+def local_pipelines() -> dict[str, object]:
+    """The same pipelines built for kfp.local (no Kubernetes branches; see ``pipelines.trashseg``)."""
+    from pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_local_pipeline
+    from pipelines.trashseg import PIPELINE_NAME, trashseg_local_pipeline
+
+    return {PIPELINE_NAME: trashseg_local_pipeline, CV_NAME: trashseg_cv_local_pipeline}
+
+
 def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -1,4 +1,8 @@
-"""Content fingerprints of raw inputs, passed as pipeline parameters so ingest's cache key follows content."""
+"""Content fingerprints of raw input folders, passed as pipeline parameters so ingest's cache key follows content.
+
+An imported folder is recorded by its URI; the same URI with new content would
+hit the cache, so the caller hashes the content and passes the hash along.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,12 @@ import hashlib
 from pathlib import Path
 
 
-def fingerprint(coco_file: Path, images_dir: Path) -> str:
-    """sha256 over the COCO file and every file under the images directory (names and bytes)."""
+def fingerprint(folder: Path) -> str:
+    """sha256 over every file under ``folder``: relative names and bytes, in sorted order."""
+    folder = Path(folder)
     digest = hashlib.sha256()
-    digest.update(Path(coco_file).read_bytes())
-    for path in sorted(p for p in Path(images_dir).rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(images_dir)).encode() + b"\0")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
         with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()

@@ -29,14 +29,16 @@ CV_TINY_PROFILE: dict[str, Any] = {
 
 
 def data_parameters(data_dir: Path) -> dict[str, str]:
-    """DATA/train and DATA/test, each annotations.json + images/ (the layout sample-data writes)."""
+    """DATA/train and DATA/test (annotations.json + images/ each, the layout sample-data writes) as folder URIs.
+
+    Locally a folder URI is its path; kfp.local's importer hands it to ingest.
+    """
     params = {}
     for part in ("train", "test"):
-        coco, images = data_dir / part / "annotations.json", data_dir / part / "images"
-        if not coco.is_file() or not images.is_dir():
+        folder = (data_dir / part).resolve()
+        if not (folder / "annotations.json").is_file() or not (folder / "images").is_dir():
             raise ContractError(data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)")
-        params.update({f"{part}_coco": str(coco.resolve()), f"{part}_images": str(images.resolve()),
-                       f"{part}_fingerprint": fingerprint(coco, images)})
+        params.update({f"{part}_data": str(folder), f"{part}_fingerprint": fingerprint(folder)})
     return params
 
 
@@ -84,7 +86,7 @@ def check_images_present() -> None:
 def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline_root: Path = Path("runs/kfp"), runner: str = "subprocess",
               params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True) -> dict[str, Any]:
     """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
-    from pipelines.compile import pipelines as all_pipelines
+    from pipelines.compile import local_pipelines as all_pipelines
 
     pipeline_root = Path(pipeline_root).resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,18 @@
 Every knob is a pipeline parameter; defaults are the report's values and the
 real-size UperNet-ConvNeXt preset for GPU nodes. ``trashseg pipeline run-local``
 overrides them with the tiny preset for a laptop.
+
+Data comes in by URI: ``train_data`` and ``test_data`` name folders
+(``s3://``, ``gs://``, ``minio://`` on a cluster, a local folder under
+``kfp.local``) that a ``dsl.importer`` turns into artifacts, so KFP's own
+launcher stages them into the ingest pods.
+
+Each pipeline is built twice from one definition: for a cluster, where a
+non-empty ``checkpoint_volume`` names a PersistentVolumeClaim mounted into the
+train pods (``dsl.If``/``dsl.Else`` joined by ``dsl.OneOf``), and for
+``kfp.local``, whose orchestrator cannot join artifacts with ``dsl.OneOf``
+(kfp 2.17) and ignores Kubernetes settings anyway: there ``checkpoint_volume``
+is a host directory.
 """
 
 from typing import NamedTuple
@@ -22,6 +34,7 @@ from components.train.component import train_op
 PIPELINE_NAME = "trashseg"
 
 
+CHECKPOINT_MOUNT = "/mnt/trashseg-checkpoints"  # where the checkpoint PVC is mounted in train pods
 SHM_SIZE = "16Gi"  # data-loader workers pass batches through /dev/shm; a pod's default is 64 MiB
 
 
@@ -32,13 +45,26 @@ def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str, gpus=1) -> dsl.Pipel
             .set_cpu_request(cpu).set_memory_request(memory))
 
 
-def ingest_both(train_coco, train_images, test_coco, test_images, train_fingerprint, test_fingerprint, exif):
-    """The two ingest tasks every pipeline starts with (the labeled training set and the unlabeled test set)."""
-    train_data = ingest_op(coco_file=train_coco, images_dir=train_images, exif=exif, input_fingerprint=train_fingerprint)
-    train_data.set_display_name("ingest train")
-    test_data = ingest_op(coco_file=test_coco, images_dir=test_images, exif=exif, input_fingerprint=test_fingerprint)
-    test_data.set_display_name("ingest test")
-    return train_data, test_data
+def import_folder(uri, display_name: str):
+    """A folder URI as a Dataset artifact; ``reimport=False`` lets a cluster reuse the artifact already recorded for it."""
+    task = dsl.importer(artifact_uri=uri, artifact_class=dsl.Dataset, reimport=False)
+    task.set_display_name(display_name)
+    return task.output
+
+
+def ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif):
+    """The two ingest tasks every pipeline starts with (the labeled training set and the unlabeled test set).
+
+    The fingerprints (content hashes the caller computes) are what make the cache follow content: a folder
+    re-uploaded to the same URI keeps its artifact, so only the fingerprint tells the cache it changed.
+    """
+    train_ingest = ingest_op(raw=import_folder(train_data, "import train data"), annotations=annotations, images=images, exif=exif,
+                             input_fingerprint=train_fingerprint)
+    train_ingest.set_display_name("ingest train")
+    test_ingest = ingest_op(raw=import_folder(test_data, "import test data"), annotations=annotations, images=images, exif=exif,
+                            input_fingerprint=test_fingerprint)
+    test_ingest.set_display_name("ingest test")
+    return train_ingest, test_ingest
 
 
 def train_task(gpus=1, **kwargs) -> dsl.PipelineTask:
@@ -47,82 +73,111 @@ def train_task(gpus=1, **kwargs) -> dsl.PipelineTask:
     return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
 
 
-@dsl.pipeline(name=PIPELINE_NAME, description="Semantic segmentation of recycling trash: the report's workflow end to end.")
-def trashseg_pipeline(
-    train_coco: str,
-    train_images: str,
-    test_coco: str,
-    test_images: str,
-    train_fingerprint: str = "",
-    test_fingerprint: str = "",
-    exif: str = "transpose",
-    folds: int = 5,
-    split_seed: int = 42,
-    fold: int = 0,
-    paste_classes: str = "Battery,Clothing",
-    paste_counts: str = "Battery=50,Clothing=100",
-    paste_scale: str = "0.5,1.5",
-    paste_rotate: float = 30.0,
-    preset: str = "upernet-convnext",
-    pretrained: str = "",
-    from_scratch: bool = False,
-    epochs: int = 50,
-    batch_size: int = 0,
-    lr_backbone: float = 4e-6,
-    lr_head: float = 4e-5,
-    warmup_steps: int = 0,
-    schedule: str = "poly",
-    image_size: int = 0,
-    seed: int = 42,
-    max_steps_per_epoch: int = 0,
-    train_augment: str = "",
-    checkpoint_root: str = "",
-    gpus_per_train_task: int = 1,
-    tta: str = "flip",
-    pseudo_min_confidence: float = 0.0,
-    ensemble_method: str = "soft",
-    submission_size: int = 256,
-    downsample: str = "nearest",
-) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
-    train_data, test_data = ingest_both(train_coco, train_images, test_coco, test_images, train_fingerprint, test_fingerprint, exif)
-    split = split_op(dataset=train_data.outputs["dataset"], folds=folds, seed=split_seed)
-    augmented = augment_op(dataset=train_data.outputs["dataset"], split=split.outputs["split"], fold=fold, classes=paste_classes,
-                           counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
-    knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
-                 warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
-                 checkpoint_root=checkpoint_root, max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
-                 gpus=gpus_per_train_task)
+def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, **kwargs):
+    """A train task whose checkpoints outlive its pod when ``checkpoint_volume`` is set; returns its model output.
 
-    round1 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"], **knobs)
-    round1.set_display_name("train round 1")
-    test_pred1 = gpu_task(infer_op(model=round1.outputs["model"], dataset=test_data.outputs["dataset"], tta=tta, save_probs=True), "4", "16G")
-    test_pred1.set_display_name("infer test round 1")
-    pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_data.outputs["dataset"],
-                             min_confidence=pseudo_min_confidence, round_number=1)
+    On a cluster the value names a PersistentVolumeClaim: KFP refuses to mount an empty claim name, so the
+    mount sits in a ``dsl.If`` branch and the two branches' models are joined with ``dsl.OneOf``. Locally
+    the value is a host directory, passed straight to train.
+    """
+    if not for_cluster:
+        task = train_task(checkpoint_root=checkpoint_volume, **kwargs)
+        task.set_display_name(display_name)
+        return task.outputs["model"]
+    with dsl.If(checkpoint_volume != "", name="checkpoints-on-volume"):
+        on_volume = train_task(checkpoint_root=CHECKPOINT_MOUNT, **kwargs)
+        kubernetes.mount_pvc(on_volume, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
+        on_volume.set_display_name(display_name)
+    with dsl.Else(name="no-checkpoint-volume"):
+        in_pod = train_task(checkpoint_root="", **kwargs)
+        in_pod.set_display_name(display_name)
+    return dsl.OneOf(on_volume.outputs["model"], in_pod.outputs["model"])
 
-    round2 = train_task(dataset=train_data.outputs["dataset"], split=split.outputs["split"], augmented=augmented.outputs["augmented"],
-                        pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
-    round2.set_display_name("train round 2")
-    test_pred2 = gpu_task(infer_op(model=round2.outputs["model"], dataset=test_data.outputs["dataset"], tta=tta, save_probs=True), "4", "16G")
-    test_pred2.set_display_name("infer test round 2")
 
-    val_preds = []
-    for name, trained in (("round 1", round1), ("round 2", round2)):
-        task = gpu_task(infer_op(model=trained.outputs["model"], dataset=train_data.outputs["dataset"], split=split.outputs["split"],
-                                 fold=fold, tta=tta, save_probs=True), "4", "16G")
-        task.set_display_name(f"infer validation {name}")
-        val_preds.append(task)
-    val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],
-                                    method=ensemble_method)
-    val_ensemble.set_display_name("ensemble validation")
-    evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_data.outputs["dataset"],
-                           split=split.outputs["split"], fold=fold)
-    evaluate.set_display_name("evaluate validation fold")
+def build_trashseg_pipeline(for_cluster: bool):
+    """The main pipeline, for a cluster (``for_cluster``: PVC branches) or for kfp.local."""
 
-    test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
-                                     method=ensemble_method)
-    test_ensemble.set_display_name("ensemble test")
-    submission = submit_op(predictions=test_ensemble.outputs["ensembled"], size=submission_size, downsample=downsample)
-    outputs = NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset)
-    return outputs(submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"], model=round2.outputs["model"],
-                   test_predictions=test_ensemble.outputs["ensembled"])
+    @dsl.pipeline(name=PIPELINE_NAME, description="Semantic segmentation of recycling trash: the report's workflow end to end.")
+    def trashseg_pipeline(
+        train_data: str,
+        test_data: str,
+        annotations: str = "annotations.json",
+        images: str = "images",
+        train_fingerprint: str = "",
+        test_fingerprint: str = "",
+        exif: str = "transpose",
+        folds: int = 5,
+        split_seed: int = 42,
+        fold: int = 0,
+        paste_classes: str = "Battery,Clothing",
+        paste_counts: str = "Battery=50,Clothing=100",
+        paste_scale: str = "0.5,1.5",
+        paste_rotate: float = 30.0,
+        preset: str = "upernet-convnext",
+        pretrained: str = "",
+        from_scratch: bool = False,
+        epochs: int = 50,
+        batch_size: int = 0,
+        lr_backbone: float = 4e-6,
+        lr_head: float = 4e-5,
+        warmup_steps: int = 0,
+        schedule: str = "poly",
+        image_size: int = 0,
+        seed: int = 42,
+        max_steps_per_epoch: int = 0,
+        train_augment: str = "",
+        checkpoint_volume: str = "",
+        gpus_per_train_task: int = 1,
+        tta: str = "flip",
+        pseudo_min_confidence: float = 0.0,
+        ensemble_method: str = "soft",
+        submission_size: int = 256,
+        downsample: str = "nearest",
+    ) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
+        train_ingest, test_ingest = ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif)
+        train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
+        split = split_op(dataset=train_dataset, folds=folds, seed=split_seed)
+        augmented = augment_op(dataset=train_dataset, split=split.outputs["split"], fold=fold, classes=paste_classes,
+                               counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
+        knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
+                     warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
+                     max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
+                     gpus=gpus_per_train_task)
+
+        model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", dataset=train_dataset, split=split.outputs["split"],
+                                    augmented=augmented.outputs["augmented"], **knobs)
+        test_pred1 = gpu_task(infer_op(model=model1, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G")
+        test_pred1.set_display_name("infer test round 1")
+        pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_dataset,
+                                 min_confidence=pseudo_min_confidence, round_number=1)
+
+        model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", dataset=train_dataset, split=split.outputs["split"],
+                                    augmented=augmented.outputs["augmented"], pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
+        test_pred2 = gpu_task(infer_op(model=model2, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G")
+        test_pred2.set_display_name("infer test round 2")
+
+        val_preds = []
+        for name, trained in (("round 1", model1), ("round 2", model2)):
+            task = gpu_task(infer_op(model=trained, dataset=train_dataset, split=split.outputs["split"],
+                                     fold=fold, tta=tta, save_probs=True), "4", "16G")
+            task.set_display_name(f"infer validation {name}")
+            val_preds.append(task)
+        val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],
+                                        method=ensemble_method)
+        val_ensemble.set_display_name("ensemble validation")
+        evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_dataset,
+                               split=split.outputs["split"], fold=fold)
+        evaluate.set_display_name("evaluate validation fold")
+
+        test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
+                                         method=ensemble_method)
+        test_ensemble.set_display_name("ensemble test")
+        submission = submit_op(predictions=test_ensemble.outputs["ensembled"], size=submission_size, downsample=downsample)
+        outputs = NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset)
+        return outputs(submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"], model=model2,
+                       test_predictions=test_ensemble.outputs["ensembled"])
+    return trashseg_pipeline
+
+
+trashseg_pipeline = build_trashseg_pipeline(for_cluster=True)
+trashseg_local_pipeline = build_trashseg_pipeline(for_cluster=False)

@@ -93,7 +93,7 @@ def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
     @dsl.pipeline(name=f"container-{case.replace('_', '-')}")
     def alone():
         if case == "ingest":
-            ingest_op(coco_file=str(inputs["coco"]), images_dir=str(inputs["images"]))
+            ingest_op(raw=imported("raw"))
             return
         dataset = imported("dataset")
         if case == "split":
@@ -135,7 +135,7 @@ def container_inputs(tmp_path_factory, learn_data, sample_root):
     run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(epochs=1, image_size=64))
     run_infer(inputs / "model", inputs / "dataset", inputs / "pred", InferParams(save_probs=True))
     return root, {"dataset": inputs / "dataset", "split": inputs / "split", "model": inputs / "model", "pred": inputs / "pred",
-                  "coco": inputs / "coco" / "annotations.json", "images": inputs / "coco" / "images"}
+                  "raw": inputs / "coco"}
 
 
 @pytest.mark.parametrize("case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"])

@@ -53,12 +53,22 @@ def _executors(name: str) -> dict:
     return _compiled(name)[0]["deploymentSpec"]["executors"]
 
 
+def _all_tasks(spec: dict) -> dict[str, dict]:
+    """Every task of the pipeline, root DAG and sub-DAGs (dsl.If branches, ParallelFor bodies) alike."""
+    tasks = dict(spec["root"]["dag"]["tasks"])
+    for component in spec["components"].values():
+        tasks.update(component.get("dag", {}).get("tasks", {}))
+    return tasks
+
+
 def test_compiled_images_and_resources():
     spec, platform = _compiled("trashseg")
     executors = spec["deploymentSpec"]["executors"]
-    images = {name: ex["container"]["image"] for name, ex in executors.items()}
+    images = {name: ex["container"]["image"] for name, ex in executors.items() if "container" in ex}
     assert set(images.values()) == {CPU_IMAGE, GPU_IMAGE}
     for name, executor in executors.items():
+        if "importer" in executor:
+            continue
         container = executor["container"]
         command = " ".join(container.get("command", []))
         assert "pip install" not in command  # install_kfp_package=False, no packages_to_install
@@ -72,12 +82,50 @@ def test_compiled_images_and_resources():
             assert mounts == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi", "volumeName": "dshm"}]
         else:
             assert container["image"] == CPU_IMAGE
-    tasks = spec["root"]["dag"]["tasks"]
-    retried = [t for t, body in tasks.items() if "retryPolicy" in body]
-    assert sorted(retried) == ["train-op", "train-op-2"]
+    retried = sorted(t for t, body in _all_tasks(spec).items() if "retryPolicy" in body)
+    assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4"]  # two rounds, each with and without a volume
     params = spec["root"]["inputDefinitions"]["parameters"]
     assert params["lr_backbone"]["defaultValue"] == 4e-6 and params["lr_head"]["defaultValue"] == 4e-5
     assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
+
+
+@pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
+def test_data_comes_in_by_uri_and_checkpoints_go_to_the_named_claim(name):
+    """Read back from the compiled YAML: importers fed by the data parameters; the PVC only in the non-empty branch."""
+    from pipelines.trashseg import CHECKPOINT_MOUNT
+
+    spec, platform = _compiled(name)
+    params = spec["root"]["inputDefinitions"]["parameters"]
+    assert params["checkpoint_volume"]["defaultValue"] == "" and "train_data" in params and "test_data" in params
+    importers = {task["componentRef"]["name"]: task for task in spec["root"]["dag"]["tasks"].values()
+                 if task["componentRef"]["name"].startswith("comp-importer")}
+    sources = sorted(task["inputs"]["parameters"]["uri"]["componentInputParameter"] for task in importers.values())
+    assert sources == ["test_data", "train_data"]
+    for executor in (spec["deploymentSpec"]["executors"][f"exec-{n.removeprefix('comp-')}"] for n in importers):
+        assert executor["importer"]["typeSchema"]["schemaTitle"] == "system.Dataset" and not executor["importer"].get("reimport")
+    ingest_inputs = [t["inputs"]["artifacts"]["raw"]["taskOutputArtifact"]["producerTask"] for t in spec["root"]["dag"]["tasks"].values()
+                     if t["componentRef"]["name"].startswith("comp-ingest-op")]
+    assert sorted(ingest_inputs) == sorted(t for t, body in spec["root"]["dag"]["tasks"].items() if body["componentRef"]["name"] in importers)
+
+    branches = {task["triggerPolicy"]["condition"]: task for task in _all_tasks(spec).values()
+                if "triggerPolicy" in task and "checkpoint_volume" in task["triggerPolicy"]["condition"]}
+    assert len(branches) == 2  # != '' and its negation
+    claim_executors = {e for e, body in platform["deploymentSpec"]["executors"].items() if "pvcMount" in body}
+    assert claim_executors and all(e.startswith("exec-train-op") for e in claim_executors)
+    for executor in claim_executors:
+        (mount,) = platform["deploymentSpec"]["executors"][executor]["pvcMount"]
+        assert mount["mountPath"] == CHECKPOINT_MOUNT
+        assert mount["pvcNameParameter"]["componentInputParameter"] == "pipelinechannel--checkpoint_volume"
+        train_component = spec["deploymentSpec"]["executors"][executor]
+        assert "train" in " ".join(train_component["container"]["args"] + train_component["container"]["command"])
+    for component_name, component in spec["components"].items():  # the claim's train task passes the mount as its root
+        for task in component.get("dag", {}).get("tasks", {}).values():
+            executor = f"exec-{task['componentRef']['name'].removeprefix('comp-')}"
+            if executor in claim_executors:
+                value = task["inputs"]["parameters"]["checkpoint_root"]["runtimeValue"]["constant"]
+                assert value == CHECKPOINT_MOUNT, component_name
+            elif executor.startswith("exec-train-op"):
+                assert task["inputs"]["parameters"]["checkpoint_root"]["runtimeValue"]["constant"] == ""
 
 
 def test_cv_pipeline_fans_out_over_folds():
@@ -168,15 +216,20 @@ def _local(tmp_path: Path) -> None:
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
 
 
-def test_ingest_component_alone(sample_root, tmp_path):
+def test_ingest_component_alone_from_an_imported_folder(sample_root, tmp_path):
     from components.ingest.component import ingest_op
     from data_contracts.dataset import validate_dataset
 
+    @dsl.pipeline(name="alone-ingest")
+    def alone():
+        ingest_op(raw=_imported(sample_root / "train"))
+
     _local(tmp_path)
-    task = ingest_op(coco_file=str(sample_root / "train" / "annotations.json"), images_dir=str(sample_root / "train" / "images"))
-    artifact = task.outputs["dataset"]
-    dataset = validate_dataset(artifact.path)
-    assert artifact.metadata["content_hash"] == dataset.content_hash and len(dataset.image_ids) == 24
+    alone()
+    (path,) = (tmp_path / "root").glob("alone-ingest-*/ingest-op/dataset")
+    (output,) = json.loads((path.parent / "executor_output.json").read_text())["artifacts"]["dataset"]["artifacts"]
+    dataset = validate_dataset(path)
+    assert output["metadata"]["content_hash"] == dataset.content_hash and len(dataset.image_ids) == 24
 
 
 COMPONENT_CASES = ["split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"]
@@ -243,7 +296,9 @@ def _task_log(capfd, caplog) -> tuple[set[str], set[str]]:
     caplog.clear()
     cached = set(re.findall(r"Task (\S+) cache hit", text))
     ran = set(re.findall(r"Task '([^']+)' finished with status SUCCESS", text))
-    return cached, ran
+    imported = {name for name in ran if name.startswith("importer")}
+    assert imported == {"importer", "importer-2"}  # the two data folders come in through dsl.importer on every run
+    return cached, ran - imported
 
 
 @pytest.mark.slow

@@ -6,18 +6,21 @@ from pipelines.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def ingest_op(coco_file: str, images_dir: str, dataset: dsl.Output[dsl.Dataset], exif: str = "transpose",
-              input_fingerprint: str = ""):
-    """COCO JSON + image folder -> dataset artifact.
+def ingest_op(raw: dsl.Input[dsl.Dataset], dataset: dsl.Output[dsl.Dataset], annotations: str = "annotations.json",
+              images: str = "images", exif: str = "transpose", input_fingerprint: str = ""):
+    """A raw folder (COCO JSON + images, brought in by a dsl.importer from its URI) -> dataset artifact.
 
     Args:
-        coco_file: Path of the COCO annotations JSON, as the task sees it.
-        images_dir: Directory the file_name entries are relative to.
+        raw: The imported folder: s3://, gs:// or minio:// on a cluster (KFP's launcher copies it into the pod),
+            a local folder under kfp.local.
         dataset: The dataset artifact (directory).
+        annotations: The COCO JSON's path inside the folder.
+        images: The folder the file_name entries are relative to, inside the imported folder.
         exif: 'transpose' (annotations refer to the EXIF-rotated image) or 'ignore'.
-        input_fingerprint: Hash of the input files; changes the cache key when their content changes.
+        input_fingerprint: Hash of the folder's content; changes the cache key when the content at the same URI changes.
     """
     from components.common.kfp_io import publish
-    from components.ingest.logic import IngestParams, run_ingest
+    from components.ingest.logic import IngestParams, raw_folder_paths, run_ingest
 
+    coco_file, images_dir = raw_folder_paths(raw.path, annotations, images)
     publish(dataset, run_ingest(coco_file, images_dir, dataset.path, params=IngestParams(exif=exif)))

@@ -105,6 +105,29 @@ def annotation_rows(annotations: list[CocoAnnotation], image: CocoImage, rles: l
     return rows
 
 
+def raw_folder_paths(folder: str | Path, annotations: str = "annotations.json", images: str = "images") -> tuple[Path, Path]:
+    """The COCO file and image folder inside an imported raw folder, refusing names that leave it.
+
+    A pipeline brings its data in as one folder per URI (``dsl.importer``); the two
+    names inside it are parameters, so a folder laid out differently (TACO's
+    ``data/batch_1/...``) needs no copy.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ContractError(root, "the imported data is not a folder (expected a folder URI holding the COCO JSON and the images)")
+    paths = []
+    for field, name in (("annotations", annotations), ("images", images)):
+        relative = Path(name)
+        if not name or relative.is_absolute() or ".." in relative.parts:
+            raise ContractError(root, f"{field}={name!r} must be a relative path inside the imported folder", field=field)
+        paths.append(root / relative)
+    if not paths[0].is_file():
+        raise ContractError(paths[0], f"no COCO JSON here (annotations={annotations!r} inside the imported folder)", field="annotations")
+    if not paths[1].is_dir():
+        raise ContractError(paths[1], f"no images folder here (images={images!r} inside the imported folder)", field="images")
+    return paths[0], paths[1]
+
+
 def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable | None = None,
                params: IngestParams | None = None, overwrite: bool = False) -> Manifest:
     """Ingest a COCO dataset into ``out``; on any error nothing is left at ``out``."""
