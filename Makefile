@@ -7,7 +7,7 @@ TRASHSEG := $(VENV)/bin/trashseg
 RUN_DIR ?= runs/kfp
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run run-cv test test-fast test-containers images base-image bench compile clean
+.PHONY: help setup run run-cv test test-fast test-containers images push base-image bench compile clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -27,8 +27,8 @@ run: $(STAMP)  ## generate sample data and run the whole main pipeline locally w
 run-cv: $(STAMP)  ## the cross-validation pipeline (2 folds of 5, tiny preset) locally
 	$(TRASHSEG) pipeline run-local --pipeline trashseg-cv --pipeline-root $(RUN_DIR)
 
-compile: $(STAMP)  ## recompile pipelines/compiled/*.yaml
-	$(TRASHSEG) pipeline compile
+compile: $(STAMP)  ## recompile pipelines/compiled/*.yaml (REGISTRY=host:port/path: into build/compiled/REGISTRY with its images)
+	$(TRASHSEG) pipeline compile $(if $(REGISTRY),--registry $(REGISTRY))
 
 test: $(STAMP)  ## run the whole test suite (container tests skip themselves without a Docker engine)
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests
@@ -39,13 +39,18 @@ test-fast: $(STAMP)  ## the suite without slow training and container tests
 test-containers: $(STAMP)  ## only the container tests (needs a running Docker engine and debootstrap)
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests -m containers
 
-CPU_BASE ?=
-GPU_BASE ?=
-images: $(STAMP)  ## build trashseg-cpu and trashseg-gpu (wheelhouse on the host; CPU_BASE=/GPU_BASE= override the bases)
-	$(PY) docker/build_images.py --kind all $(if $(CPU_BASE),--cpu-base $(CPU_BASE)) $(if $(GPU_BASE),--gpu-base $(GPU_BASE))
+BASE ?= trashseg-base:bookworm
+REGISTRY ?=
+images: $(STAMP)  ## build trashseg-cpu and trashseg-gpu on the Debian base (wheelhouses made here); REGISTRY=host:port/path also tags them for it
+	@docker image inspect $(BASE) >/dev/null 2>&1 || [ "$(BASE)" != trashseg-base:bookworm ] || docker/make_base.sh $(BASE)
+	$(PY) docker/build_images.py --kind all --base $(BASE) $(if $(REGISTRY),--registry $(REGISTRY))
+
+push: $(STAMP)  ## push both images to the registry given to `make images REGISTRY=...` (or REGISTRY=) and compile the pipelines for it
+	$(PY) docker/build_images.py --push $(if $(REGISTRY),--registry $(REGISTRY))
+	$(TRASHSEG) pipeline compile --registry $$(if [ -n "$(REGISTRY)" ]; then echo "$(REGISTRY)"; else cat build/registry; fi)
 
 base-image:  ## make a Debian bookworm base image locally with debootstrap (for machines without registry access)
-	docker/make_base.sh trashseg-base:bookworm
+	docker/make_base.sh $(BASE)
 
 bench: $(STAMP)  ## run the benchmarks; figures in bench/results/latest.json and a table on stdout
 	$(VENV)/bin/pip install --quiet --quiet -c requirements/constraints.txt -e '.[test,bench]'

@@ -16,7 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     compile_parser = actions.add_parser("compile", help="write pipelines/compiled/*.yaml", description="Compile both pipelines to YAML.")
-    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled)")
+    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled; build/compiled with --registry)")
+    compile_parser.add_argument("--registry", help="compile with the images under this registry (host[:port]/path, as given to "
+                                                   "`make images REGISTRY=`)")
     compile_parser.set_defaults(func=lambda args: run_cli(_compile, args))
 
     local = actions.add_parser("run-local", help="run a pipeline with kfp's local runner (caching on)",
@@ -43,8 +45,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--experiment", default="trashseg", help="experiment name (created if missing)")
     submit.add_argument("--run-name", help="run name (default PIPELINE-TIMESTAMP)")
     submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="pipeline parameter (repeatable)")
+    submit.add_argument("--registry", help="submit the pipeline compiled with the images under this registry (what `make push` "
+                                           "pushed); default: the checked-in YAML")
     submit.add_argument("--wait", type=float, metavar="SECONDS", help="follow the run to its end (at most SECONDS) and print its state")
     submit.set_defaults(func=lambda args: run_cli(_submit, args))
+
+    prints = actions.add_parser("fingerprint", help="print the content fingerprint of a data folder (for train_fingerprint/test_fingerprint)",
+                                description="sha256 over every file of a folder (names and bytes). Pass it as train_fingerprint or "
+                                            "test_fingerprint when the folder's URI stays the same but its content changed, so the "
+                                            "cluster's cache reruns ingest and what follows.")
+    prints.add_argument("folder", type=Path, help="the folder you upload (annotations.json + images/)")
+    prints.set_defaults(func=lambda args: run_cli(_fingerprint, args))
 
     runs = actions.add_parser("runs", help="list recent runs on a Kubeflow cluster with their states",
                               description="The most recent runs, newest first: id, state, name and the UI link.")
@@ -57,9 +68,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _compile(args: argparse.Namespace) -> None:
-    from pipelines.compile import COMPILED_DIR, compile_all
+    from pipelines.compile import COMPILED_DIR, REGISTRY_COMPILED_DIR, compile_all, compile_for_registry
 
-    for path in compile_all(args.out_dir or COMPILED_DIR):
+    if args.registry:
+        written = compile_for_registry(args.registry, args.out_dir or REGISTRY_COMPILED_DIR)
+    else:
+        written = compile_all(args.out_dir or COMPILED_DIR)
+    for path in written:
         print(path)
 
 
@@ -108,8 +123,16 @@ def _submit(args: argparse.Namespace) -> None:
 
     if args.wait is not None:
         checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
-    result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
-                             wait_seconds=args.wait)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
+        package = None
+        if args.registry:
+            from pipelines.compile import compile_for_registry
+
+            package = next(p for p in compile_for_registry(args.registry, Path(compiled)) if p.stem == args.pipeline)
+        result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
+                                 package=package, wait_seconds=args.wait)
     print(json.dumps(result, indent=2))
     if result.get("state"):
         print(f"run {result['run_id']} ended {result['state']}: {result['url']}")
@@ -122,3 +145,12 @@ def _runs(args: argparse.Namespace) -> None:
     checks.number("--count", args.count, low=1, high=1000, integer=True)
     for run in list_runs(args.host, args.namespace, args.experiment, args.count):
         print(f"{run['run_id']:38s} {run['state']:10s} {run['created_at']:22s} {run['name']}  {run['url']}")
+
+
+def _fingerprint(args: argparse.Namespace) -> None:
+    from data_contracts.errors import ContractError
+    from pipelines.fingerprint import fingerprint
+
+    if not args.folder.is_dir():
+        raise ContractError(args.folder, "not a folder", field="folder")
+    print(fingerprint(args.folder))

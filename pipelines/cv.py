@@ -45,26 +45,29 @@ def build_cv_pipeline(for_cluster: bool):
         train_augment: str = "",
         checkpoint_volume: str = "",
         gpus_per_train_task: int = 1,
+        gpu_node_selector: dict = {},
+        gpu_tolerations: list = [],
         tta: str = "flip",
         ensemble_method: str = "hard",
         submission_size: int = 256,
         downsample: str = "nearest",
     ) -> NamedTuple("Outputs", submission=dsl.Artifact, cv_metrics=dsl.Metrics, test_predictions=dsl.Dataset):
+        placement = dict(node_selector=gpu_node_selector, tolerations=gpu_tolerations)
         train_ingest, test_ingest = ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif)
         train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
         split = split_op(dataset=train_dataset, folds=folds, seed=split_seed)
         with dsl.ParallelFor(fold_list) as fold:
-            model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", dataset=train_dataset, split=split.outputs["split"],
+            model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", placement, dataset=train_dataset, split=split.outputs["split"],
                                        preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
                                        lr_head=lr_head, warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed,
                                        pretrained=pretrained, from_scratch=from_scratch, max_steps_per_epoch=max_steps_per_epoch,
                                        augment=train_augment, gpus=gpus_per_train_task)
             validation = gpu_task(infer_op(model=model, dataset=train_dataset, split=split.outputs["split"],
-                                           fold=fold, tta=tta, save_probs=False), "4", "16G")
+                                           fold=fold, tta=tta, save_probs=False), "4", "16G", **placement)
             evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_dataset,
                                     split=split.outputs["split"], fold=fold)
             test_pred = gpu_task(infer_op(model=model, dataset=test_dataset, tta=tta,
-                                          save_probs=True), "4", "16G")
+                                          save_probs=True), "4", "16G", **placement)
         summary = cv_summary_op(fold_results=dsl.Collected(evaluated.outputs["results"]))
         ensembled = ensemble_op(members=dsl.Collected(test_pred.outputs["predictions"]), method=ensemble_method)
         submission = submit_op(predictions=ensembled.outputs["ensembled"], size=submission_size, downsample=downsample)

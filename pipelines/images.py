@@ -10,7 +10,11 @@ prepended at compile time for clusters that pull from a registry.
 from __future__ import annotations
 
 import os
+import re
 from importlib.metadata import PackageNotFoundError, version
+
+# A registry as docker names it: host[:port] then lowercase path components (distribution's reference grammar).
+REGISTRY_PATTERN = re.compile(r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$")
 
 
 def project_version() -> str:
@@ -27,8 +31,21 @@ VERSION = project_version()
 PREFIX = os.environ.get("TRASHSEG_IMAGE_PREFIX", "")
 
 
-def image_for(kind: str) -> str:
-    return f"{PREFIX}trashseg-{kind}:{VERSION}"
+def check_registry(registry: str) -> str:
+    """``host[:port]/path`` without a scheme or trailing slash, or one clear error naming the parameter."""
+    from data_contracts.errors import ContractError
+
+    cleaned = registry.strip().rstrip("/")
+    if "://" in cleaned or not REGISTRY_PATTERN.match(cleaned):
+        raise ContractError("REGISTRY", f"{registry!r} is not host[:port]/path with a lowercase path, e.g. localhost:5000/trashseg "
+                                        "(no scheme)", field="registry")
+    return cleaned
+
+
+def image_for(kind: str, registry: str = "") -> str:
+    """The image a component of ``kind`` runs in: under ``registry`` if given, else under TRASHSEG_IMAGE_PREFIX."""
+    prefix = f"{check_registry(registry)}/" if registry else PREFIX
+    return f"{prefix}trashseg-{kind}:{VERSION}"
 
 
 CPU_IMAGE = image_for("cpu")

@@ -38,9 +38,15 @@ CHECKPOINT_MOUNT = "/mnt/trashseg-checkpoints"  # where the checkpoint PVC is mo
 SHM_SIZE = "16Gi"  # data-loader workers pass batches through /dev/shm; a pod's default is 64 MiB
 
 
-def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str, gpus=1) -> dsl.PipelineTask:
-    """GPUs (a number or a pipeline parameter), CPU and memory requests, and a memory-backed /dev/shm for the loaders."""
+def gpu_task(task: dsl.PipelineTask, cpu: str, memory: str, gpus=1, node_selector=None, tolerations=None) -> dsl.PipelineTask:
+    """GPUs (a number or a pipeline parameter), CPU and memory requests, a memory-backed /dev/shm for the loaders, and
+    where the pod may run: ``node_selector`` (a dict, e.g. ``{"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}`` to pick
+    the GPU type; empty = any GPU node) and ``tolerations`` (a list, for tainted GPU nodes; empty = none)."""
     kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=SHM_SIZE)
+    if node_selector is not None:
+        kubernetes.add_node_selector_json(task, node_selector_json=node_selector)
+    if tolerations is not None:
+        kubernetes.add_toleration_json(task, toleration_json=tolerations)
     return (task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(gpus)
             .set_cpu_request(cpu).set_memory_request(memory))
 
@@ -67,13 +73,13 @@ def ingest_both(train_data, test_data, annotations, images, train_fingerprint, t
     return train_ingest, test_ingest
 
 
-def train_task(gpus=1, **kwargs) -> dsl.PipelineTask:
+def train_task(placement: dict, gpus=1, **kwargs) -> dsl.PipelineTask:
     """Train with retries (a preempted GPU node resumes from the last epoch's checkpoint) on ``gpus`` GPUs of one pod."""
-    task = gpu_task(train_op(gpus=gpus, **kwargs), "8", "32G", gpus)
+    task = gpu_task(train_op(gpus=gpus, **kwargs), "8", "32G", gpus, **placement)
     return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
 
 
-def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, **kwargs):
+def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, placement: dict, **kwargs):
     """A train task whose checkpoints outlive its pod when ``checkpoint_volume`` is set; returns its model output.
 
     On a cluster the value names a PersistentVolumeClaim: KFP refuses to mount an empty claim name, so the
@@ -81,15 +87,15 @@ def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, 
     the value is a host directory, passed straight to train.
     """
     if not for_cluster:
-        task = train_task(checkpoint_root=checkpoint_volume, **kwargs)
+        task = train_task(placement, checkpoint_root=checkpoint_volume, **kwargs)
         task.set_display_name(display_name)
         return task.outputs["model"]
     with dsl.If(checkpoint_volume != "", name="checkpoints-on-volume"):
-        on_volume = train_task(checkpoint_root=CHECKPOINT_MOUNT, **kwargs)
+        on_volume = train_task(placement, checkpoint_root=CHECKPOINT_MOUNT, **kwargs)
         kubernetes.mount_pvc(on_volume, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
         on_volume.set_display_name(display_name)
     with dsl.Else(name="no-checkpoint-volume"):
-        in_pod = train_task(checkpoint_root="", **kwargs)
+        in_pod = train_task(placement, checkpoint_root="", **kwargs)
         in_pod.set_display_name(display_name)
     return dsl.OneOf(on_volume.outputs["model"], in_pod.outputs["model"])
 
@@ -128,12 +134,15 @@ def build_trashseg_pipeline(for_cluster: bool):
         train_augment: str = "",
         checkpoint_volume: str = "",
         gpus_per_train_task: int = 1,
+        gpu_node_selector: dict = {},
+        gpu_tolerations: list = [],
         tta: str = "flip",
         pseudo_min_confidence: float = 0.0,
         ensemble_method: str = "soft",
         submission_size: int = 256,
         downsample: str = "nearest",
     ) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
+        placement = dict(node_selector=gpu_node_selector, tolerations=gpu_tolerations)
         train_ingest, test_ingest = ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif)
         train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
         split = split_op(dataset=train_dataset, folds=folds, seed=split_seed)
@@ -144,22 +153,22 @@ def build_trashseg_pipeline(for_cluster: bool):
                      max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
                      gpus=gpus_per_train_task)
 
-        model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", dataset=train_dataset, split=split.outputs["split"],
+        model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", placement, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], **knobs)
-        test_pred1 = gpu_task(infer_op(model=model1, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G")
+        test_pred1 = gpu_task(infer_op(model=model1, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
         test_pred1.set_display_name("infer test round 1")
         pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_dataset,
                                  min_confidence=pseudo_min_confidence, round_number=1)
 
-        model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", dataset=train_dataset, split=split.outputs["split"],
+        model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", placement, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
-        test_pred2 = gpu_task(infer_op(model=model2, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G")
+        test_pred2 = gpu_task(infer_op(model=model2, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
         test_pred2.set_display_name("infer test round 2")
 
         val_preds = []
         for name, trained in (("round 1", model1), ("round 2", model2)):
             task = gpu_task(infer_op(model=trained, dataset=train_dataset, split=split.outputs["split"],
-                                     fold=fold, tta=tta, save_probs=True), "4", "16G")
+                                     fold=fold, tta=tta, save_probs=True), "4", "16G", **placement)
             task.set_display_name(f"infer validation {name}")
             val_preds.append(task)
         val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from kfp import dsl, local
 
 from data_contracts.artifact import read_manifest
@@ -61,9 +62,33 @@ def images(docker_client):
         subprocess.run([str(REPO / "docker" / "make_base.sh"), BASE_IMAGE], check=True)
         TIMINGS["base_image_s"] = time.perf_counter() - started
     build = _build_module()
-    TIMINGS["cpu_image_build_s"] = build.build_image("cpu", [CPU_IMAGE, GPU_IMAGE], BASE_IMAGE)
+    TIMINGS["cpu_image_build_s"] = build.build_image("cpu", [CPU_IMAGE], BASE_IMAGE)
+    if _kind_label(docker_client, GPU_IMAGE) != "gpu":  # no real GPU image here (2.6 GB of CUDA wheels): train/infer on the CPU one
+        docker_client.images.get(CPU_IMAGE).tag(*GPU_IMAGE.rsplit(":", 1))
     print(f"\ncontainer build times: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
     return CPU_IMAGE
+
+
+def _kind_label(client, tag: str) -> str | None:
+    import docker
+
+    try:
+        return (client.images.get(tag).labels or {}).get("org.trashseg.kind")
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def test_gpu_image_has_the_pinned_cuda_torch(docker_client):
+    """The GPU image (``make images``): Debian base, PyPI's CUDA build of the pinned torch, non-root."""
+    if _kind_label(docker_client, GPU_IMAGE) != "gpu":
+        pytest.skip(f"{GPU_IMAGE} is not built here (make images; its CUDA wheels are 2.6 GB, so CI leaves it out)")
+    script = "import os, torch; print(os.getuid(), torch.__version__, torch.version.cuda, torch.backends.cudnn.version())"
+    output = docker_client.containers.run(GPU_IMAGE, ["python3", "-c", script], remove=True).decode().split()
+    uid, torch_version, cuda_version, cudnn_version = output
+    assert uid != "0" and torch_version == pinned_version("torch")  # no +cpu local version: the CUDA build
+    assert cuda_version != "None" and cudnn_version != "None"
+    os_release = docker_client.containers.run(GPU_IMAGE, ["cat", "/etc/os-release"], remove=True).decode()
+    assert 'VERSION_CODENAME=bookworm' in os_release
 
 
 def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client, images):
@@ -169,3 +194,90 @@ def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
     assert summary["metrics"]["miou"] == pytest.approx(sklearn_miou(validation, Path(summary["run_dir"]) / "ingest-op" / "dataset"),
                                                        abs=1e-9)
     print(f"\ncontainer timings: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
+
+
+@pytest.fixture(scope="module")
+def local_registry(tmp_path_factory):
+    """Debian's docker-registry (the distribution registry v2) on a free localhost port, stopped afterwards."""
+    import socket
+    import urllib.request
+
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        pytest.skip("Debian's docker-registry is not installed (.ci/run installs it)")
+    root = tmp_path_factory.mktemp("registry")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = root / "config.yml"
+    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+                      f"http:\n  addr: 127.0.0.1:{port}\n")
+    with open(root / "registry.log", "wb") as log_file:
+        server = subprocess.Popen([binary, "serve", str(config)], stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail(f"docker-registry did not answer: {(root / 'registry.log').read_text()[-2000:]}")
+        yield f"localhost:{port}/trashseg"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client, images, local_registry, container_inputs):
+    """make images REGISTRY=... / make push against a real registry: push, drop the local tags, pull, run a component."""
+    import urllib.request
+
+    from components.split.component import split_op
+    from pipelines.compile import compile_for_registry
+    from pipelines.images import image_for
+    from pipelines.run_local import docker_runner
+
+    build = _build_module()
+    registry = local_registry
+    started = time.perf_counter()
+    tagged = build.tag_for_registry(registry)
+    pushed = build.push(registry)
+    TIMINGS["push_s"] = time.perf_counter() - started
+    assert sorted(pushed) == sorted(tagged) and len(pushed) == 4  # cpu and gpu, each VERSION and VERSION-COMMIT
+    host = registry.split("/")[0]
+    with urllib.request.urlopen(f"http://{host}/v2/_catalog") as answer:
+        assert json.load(answer) == {"repositories": ["trashseg/trashseg-cpu", "trashseg/trashseg-gpu"]}
+
+    cpu_in_registry = image_for("cpu", registry)
+    local_id = docker_client.images.get(CPU_IMAGE).id
+    for tag in pushed:
+        docker_client.images.remove(tag)
+    import docker
+
+    with pytest.raises(docker.errors.ImageNotFound):
+        docker_client.images.get(cpu_in_registry)
+    pulled = docker_client.images.pull(*cpu_in_registry.rsplit(":", 1))
+    assert pulled.id == local_id  # content-addressed: the very image that was built
+
+    root, inputs = container_inputs
+    compiled = compile_for_registry(registry, root / "compiled")
+    for path in compiled:
+        executors = yaml.safe_load_all(path.read_text()).__next__()["deploymentSpec"]["executors"]
+        images_in_yaml = {body["container"]["image"] for body in executors.values() if "container" in body}
+        assert images_in_yaml == {cpu_in_registry, image_for("gpu", registry)}, path
+
+    split_from_registry = dsl.component(base_image=cpu_in_registry, install_kfp_package=False)(split_op.python_func)
+
+    @dsl.pipeline(name="from-registry")
+    def from_registry():
+        split_from_registry(dataset=dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output, folds=3,
+                            seed=1)
+
+    local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
+    from_registry()
+    (split_dir,) = root.glob("from-registry-*/split-op/split")
+    images_in_dataset = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
+    assert read_manifest(split_dir, "split", (1,)).rows["images"] == images_in_dataset  # every image got a fold
+    docker_client.images.remove(cpu_in_registry)

@@ -78,8 +78,15 @@ def test_compiled_images_and_resources():
             count = container["resources"]["accelerator"]["resourceCount"]
             assert count == ("{{$.inputs.parameters['pipelinechannel--gpus_per_train_task']}}" if "train" in name else "1")
             assert "memoryRequest" in container["resources"] or "resourceMemoryRequest" in container["resources"]
-            mounts = platform["deploymentSpec"]["executors"][name]["emptyDirMounts"]
-            assert mounts == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi", "volumeName": "dshm"}]
+            kubernetes_config = platform["deploymentSpec"]["executors"][name]
+            assert kubernetes_config["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi",
+                                                             "volumeName": "dshm"}]
+            # the GPU type and tainted GPU nodes: pipeline parameters, empty by default (any GPU node)
+            selector = kubernetes_config["nodeSelector"]["nodeSelectorJson"]["componentInputParameter"]
+            (toleration,) = kubernetes_config["tolerations"]
+            # root tasks name the pipeline parameter, tasks inside a dsl.If its channel
+            assert selector in ("gpu_node_selector", "pipelinechannel--gpu_node_selector"), selector
+            assert toleration["tolerationJson"]["componentInputParameter"] in ("gpu_tolerations", "pipelinechannel--gpu_tolerations")
         else:
             assert container["image"] == CPU_IMAGE
     retried = sorted(t for t, body in _all_tasks(spec).items() if "retryPolicy" in body)
@@ -87,6 +94,7 @@ def test_compiled_images_and_resources():
     params = spec["root"]["inputDefinitions"]["parameters"]
     assert params["lr_backbone"]["defaultValue"] == 4e-6 and params["lr_head"]["defaultValue"] == 4e-5
     assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
+    assert params["gpu_node_selector"]["defaultValue"] == {} and params["gpu_tolerations"]["defaultValue"] == []
 
 
 @pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
@@ -397,3 +405,23 @@ def test_retried_train_task_resumes_from_its_checkpoint(learn_data, tmp_path, ca
     assert "resuming from" in text and "after epoch" in text, text[-3000:]
     models = list((tmp_path / "root").rglob("train-op/model/trashseg_model.json"))
     assert models and json.loads(models[0].read_text())["epochs_run"] == 4
+
+
+def test_fingerprint_follows_content_and_names_not_timestamps(sample_root, tmp_path, capsys):
+    import os
+    import shutil
+
+    from components.cli import main
+    from pipelines.run_local import data_parameters
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_root, data)
+    before = data_parameters(data)
+    assert main(["pipeline", "fingerprint", str(data / "train")]) == 0
+    assert capsys.readouterr().out.strip() == before["train_fingerprint"]  # the CLI prints what run-local passes
+    image = sorted((data / "train" / "images").iterdir())[0]
+    os.utime(image, (1, 1))
+    assert data_parameters(data) == before  # a touched file is the same content
+    image.rename(image.with_name("renamed-" + image.name))
+    renamed = data_parameters(data)
+    assert renamed["train_fingerprint"] != before["train_fingerprint"] and renamed["test_fingerprint"] == before["test_fingerprint"]
