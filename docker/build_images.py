@@ -105,11 +105,14 @@ def build_context(kind: str) -> Path:
     context = BUILD / f"context-{kind}"
     shutil.rmtree(context, ignore_errors=True)
     (context / "wheels").mkdir(parents=True)
+    (context / "project").mkdir()
     for wheel in wheels:
+        # The project's wheel goes in its own folder: the dependencies' layer then survives a change to the project.
+        folder = context / ("project" if _project(wheel) == "trashseg" else "wheels")
         try:
-            (context / "wheels" / wheel.name).hardlink_to(wheel)
+            (folder / wheel.name).hardlink_to(wheel)
         except OSError:
-            shutil.copy2(wheel, context / "wheels" / wheel.name)
+            shutil.copy2(wheel, folder / wheel.name)
     shutil.copy2(REPO / "docker" / f"Dockerfile.{kind}", context / "Dockerfile")
     return context
 
