@@ -45,6 +45,7 @@ def build_cv_pipeline(for_cluster: bool):
         train_augment: str = "",
         checkpoint_volume: str = "",
         gpus_per_train_task: int = 1,
+        train_nodes: int = 1,
         gpu_node_selector: dict = {},
         gpu_tolerations: list = [],
         tta: str = "flip",
@@ -57,7 +58,7 @@ def build_cv_pipeline(for_cluster: bool):
         train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
         split = split_op(dataset=train_dataset, folds=folds, seed=split_seed)
         with dsl.ParallelFor(fold_list) as fold:
-            model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", placement, dataset=train_dataset, split=split.outputs["split"],
+            model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                        preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
                                        lr_head=lr_head, warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed,
                                        pretrained=pretrained, from_scratch=from_scratch, max_steps_per_epoch=max_steps_per_epoch,

@@ -29,7 +29,8 @@ from components.ingest.component import ingest_op
 from components.pseudo_label.component import pseudo_label_op
 from components.split.component import split_op
 from components.submit.component import submit_op
-from components.train.component import train_op
+from components.train.component import train_op, train_trainjob_op
+from pipelines.images import GPU_IMAGE
 
 PIPELINE_NAME = "trashseg"
 
@@ -79,25 +80,34 @@ def train_task(placement: dict, gpus=1, **kwargs) -> dsl.PipelineTask:
     return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
 
 
-def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, placement: dict, **kwargs):
+def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, placement: dict, train_nodes=1, **kwargs):
     """A train task whose checkpoints outlive its pod when ``checkpoint_volume`` is set; returns its model output.
 
     On a cluster the value names a PersistentVolumeClaim: KFP refuses to mount an empty claim name, so the
-    mount sits in a ``dsl.If`` branch and the two branches' models are joined with ``dsl.OneOf``. Locally
-    the value is a host directory, passed straight to train.
+    mount sits in a ``dsl.If`` branch and the branches' models are joined with ``dsl.OneOf``. With
+    ``train_nodes`` above 1 a launcher task trains across nodes as a Kubeflow Trainer TrainJob instead, the
+    claim (ReadWriteMany) shared by the launcher and every node. Locally the value is a host directory, passed
+    straight to train, and ``train_nodes`` has no effect (kfp.local cannot join branches).
     """
     if not for_cluster:
         task = train_task(placement, checkpoint_root=checkpoint_volume, **kwargs)
         task.set_display_name(display_name)
         return task.outputs["model"]
-    with dsl.If(checkpoint_volume != "", name="checkpoints-on-volume"):
+    with dsl.If(train_nodes > 1, name="trainjob-across-nodes"):
+        launcher_knobs = {k: v for k, v in kwargs.items() if k != "gpus"}
+        launched = train_trainjob_op(shared_mount=CHECKPOINT_MOUNT, shared_claim=checkpoint_volume, nodes=train_nodes,
+                                     gpus_per_node=kwargs.get("gpus", 1), trainer_image=GPU_IMAGE, **launcher_knobs,
+                                     **placement)
+        kubernetes.mount_pvc(launched, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
+        launched.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0).set_display_name(f"{display_name} (TrainJob)")
+    with dsl.Elif(checkpoint_volume != "", name="checkpoints-on-volume"):
         on_volume = train_task(placement, checkpoint_root=CHECKPOINT_MOUNT, **kwargs)
         kubernetes.mount_pvc(on_volume, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
         on_volume.set_display_name(display_name)
     with dsl.Else(name="no-checkpoint-volume"):
         in_pod = train_task(placement, checkpoint_root="", **kwargs)
         in_pod.set_display_name(display_name)
-    return dsl.OneOf(on_volume.outputs["model"], in_pod.outputs["model"])
+    return dsl.OneOf(launched.outputs["model"], on_volume.outputs["model"], in_pod.outputs["model"])
 
 
 def build_trashseg_pipeline(for_cluster: bool):
@@ -134,6 +144,7 @@ def build_trashseg_pipeline(for_cluster: bool):
         train_augment: str = "",
         checkpoint_volume: str = "",
         gpus_per_train_task: int = 1,
+        train_nodes: int = 1,
         gpu_node_selector: dict = {},
         gpu_tolerations: list = [],
         tta: str = "flip",
@@ -153,14 +164,14 @@ def build_trashseg_pipeline(for_cluster: bool):
                      max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
                      gpus=gpus_per_train_task)
 
-        model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", placement, dataset=train_dataset, split=split.outputs["split"],
+        model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], **knobs)
         test_pred1 = gpu_task(infer_op(model=model1, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
         test_pred1.set_display_name("infer test round 1")
         pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_dataset,
                                  min_confidence=pseudo_min_confidence, round_number=1)
 
-        model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", placement, dataset=train_dataset, split=split.outputs["split"],
+        model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
         test_pred2 = gpu_task(infer_op(model=model2, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
         test_pred2.set_display_name("infer test round 2")

@@ -93,7 +93,7 @@ def test_gpu_image_has_the_pinned_cuda_torch(docker_client):
 
 def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client, images):
     script = ("id -u; python3 -c 'import kfp, torch; print(kfp.__version__, torch.__version__)'; "
-              "ls /tmp/wheels /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true")
+              "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true")
     output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
     uid, kfp_version, torch_version, leftovers, secrets = output
     assert uid != "0"
@@ -281,3 +281,58 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
     images_in_dataset = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
     assert read_manifest(split_dir, "split", (1,)).rows["images"] == images_in_dataset  # every image got a fold
     docker_client.images.remove(cpu_in_registry)
+
+
+def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client, images, container_inputs, tmp_path, monkeypatch):
+    """The launcher component, run by kfp.local, submits a 2-node x 1-process CPU TrainJob through the kubeflow SDK's
+    Docker backend (torchrun across two containers of the CPU image); its model then goes through infer.
+
+    Its weights must match two local torchrun processes given the same global batch: the nodes really trained one
+    model together (the tolerance is the one tests/test_distributed.py justifies for DDP against one process).
+    """
+    from safetensors.torch import load_file
+
+    from components.infer.component import infer_op
+    from components.train.component import train_trainjob_op
+    from components.train.launch import run_torchrun, train_arguments
+    from components.train.logic import TrainParams
+    from data_contracts.model import ModelArtifact
+    from tests.test_distributed import _update_difference
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the SDK keeps job work directories under ~/.kubeflow
+    root, inputs = container_inputs
+    knobs = dict(preset="upernet-convnext-tiny", epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
+                 max_steps_per_epoch=3)
+
+    @dsl.pipeline(name="trainjob")
+    def trainjob():
+        dataset = dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output
+        launched = train_trainjob_op(dataset=dataset, split=dsl.importer(artifact_uri=str(inputs["split"]), artifact_class=dsl.Dataset).output,
+                                     shared_mount="", nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi",
+                                     trainer_image=CPU_IMAGE, backend="container", **knobs)
+        infer_op(model=launched.outputs["model"], dataset=dataset, tta="")
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
+    started = time.perf_counter()
+    trainjob()
+    TIMINGS["trainjob_2_nodes_s"] = time.perf_counter() - started
+    (model_dir,) = (tmp_path / "root").glob("trainjob-*/train-trainjob-op/model")
+    card = ModelArtifact(model_dir).card
+    assert card["training"]["processes"] == 2
+    (predictions,) = (tmp_path / "root").glob("trainjob-*/infer-op/predictions")
+    dataset_images = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
+    assert read_manifest(predictions, "predictions", (1,)).rows["images"] == dataset_images
+    assert not list((tmp_path / ".kubeflow" / "trainer" / "containers").iterdir())  # the job's containers and files are gone
+    assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})
+
+    params = TrainParams(model=knobs["preset"], epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
+                         max_steps_per_epoch=3)
+    local_pair = tmp_path / "two-local-processes"
+    run_torchrun(2, train_arguments([inputs["dataset"]], inputs["split"], local_pair, params))
+    from components.models.build import build_model
+    from components.models.presets import get_preset
+    from data_contracts.dataset import Dataset
+
+    start = build_model(get_preset("upernet-convnext-tiny"), Dataset(inputs["dataset"]).classes, seed=5).state_dict()
+    in_job, on_host = (load_file(str(path / "model.safetensors")) for path in (model_dir, local_pair))
+    assert _update_difference(in_job, on_host, start) < 2e-3

@@ -72,7 +72,7 @@ def test_compiled_images_and_resources():
         container = executor["container"]
         command = " ".join(container.get("command", []))
         assert "pip install" not in command  # install_kfp_package=False, no packages_to_install
-        if "train" in name or "infer" in name:
+        if ("train" in name or "infer" in name) and "trainjob" not in name:  # the TrainJob launcher itself needs no GPU
             assert container["image"] == GPU_IMAGE
             assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
             count = container["resources"]["accelerator"]["resourceCount"]
@@ -90,7 +90,8 @@ def test_compiled_images_and_resources():
         else:
             assert container["image"] == CPU_IMAGE
     retried = sorted(t for t, body in _all_tasks(spec).items() if "retryPolicy" in body)
-    assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4"]  # two rounds, each with and without a volume
+    # two rounds, each as a TrainJob, on a volume, or in the pod alone
+    assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4", "train-trainjob-op", "train-trainjob-op-2"]
     params = spec["root"]["inputDefinitions"]["parameters"]
     assert params["lr_backbone"]["defaultValue"] == 4e-6 and params["lr_head"]["defaultValue"] == 4e-5
     assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
@@ -115,11 +116,11 @@ def test_data_comes_in_by_uri_and_checkpoints_go_to_the_named_claim(name):
                      if t["componentRef"]["name"].startswith("comp-ingest-op")]
     assert sorted(ingest_inputs) == sorted(t for t, body in spec["root"]["dag"]["tasks"].items() if body["componentRef"]["name"] in importers)
 
-    branches = {task["triggerPolicy"]["condition"]: task for task in _all_tasks(spec).values()
-                if "triggerPolicy" in task and "checkpoint_volume" in task["triggerPolicy"]["condition"]}
-    assert len(branches) == 2  # != '' and its negation
+    conditions = {task["triggerPolicy"]["condition"] for task in _all_tasks(spec).values() if "triggerPolicy" in task}
+    assert any("train_nodes" in c and "> 1" in c for c in conditions)  # the TrainJob branch
+    assert sum("checkpoint_volume" in c for c in conditions) == 2  # on a volume, or not
     claim_executors = {e for e, body in platform["deploymentSpec"]["executors"].items() if "pvcMount" in body}
-    assert claim_executors and all(e.startswith("exec-train-op") for e in claim_executors)
+    assert claim_executors and all(e.startswith(("exec-train-op", "exec-train-trainjob-op")) for e in claim_executors)
     for executor in claim_executors:
         (mount,) = platform["deploymentSpec"]["executors"][executor]["pvcMount"]
         assert mount["mountPath"] == CHECKPOINT_MOUNT
@@ -129,7 +130,11 @@ def test_data_comes_in_by_uri_and_checkpoints_go_to_the_named_claim(name):
     for component_name, component in spec["components"].items():  # the claim's train task passes the mount as its root
         for task in component.get("dag", {}).get("tasks", {}).values():
             executor = f"exec-{task['componentRef']['name'].removeprefix('comp-')}"
-            if executor in claim_executors:
+            if executor.startswith("exec-train-trainjob-op"):  # the launcher shares the claim with the TrainJob's nodes
+                assert task["inputs"]["parameters"]["shared_mount"]["runtimeValue"]["constant"] == CHECKPOINT_MOUNT
+                assert task["inputs"]["parameters"]["shared_claim"]["componentInputParameter"] == "pipelinechannel--checkpoint_volume"
+                assert task["inputs"]["parameters"]["nodes"]["componentInputParameter"] == "pipelinechannel--train_nodes"
+            elif executor in claim_executors:
                 value = task["inputs"]["parameters"]["checkpoint_root"]["runtimeValue"]["constant"]
                 assert value == CHECKPOINT_MOUNT, component_name
             elif executor.startswith("exec-train-op"):

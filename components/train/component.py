@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from pipelines.images import GPU_IMAGE
+from pipelines.images import CPU_IMAGE, GPU_IMAGE
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
@@ -60,6 +60,80 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         manifest = ModelArtifact(model.path).manifest
     else:
         manifest = run_train(datasets, split.path, model.path, params, pretrained or None, checkpoints, resume=True, overwrite=True)
+    publish(model, manifest)
+    card = ModelArtifact(model.path).card
+    log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
+    write_html(report, training_report(model.path))
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
+                      metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML], shared_mount: str,
+                      augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
+                      preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0,
+                      lr_backbone: float = 4e-6, lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly",
+                      image_size: int = 0, seed: int = 42, pretrained: str = "", from_scratch: bool = False,
+                      max_steps_per_epoch: int = 0, augment: str = "", nodes: int = 2, gpus_per_node: int = 1,
+                      cpus_per_node: int = 8, memory_per_node: str = "32Gi", trainer_image: str = GPU_IMAGE,
+                      shared_claim: str = "", namespace: str = "", backend: str = "kubernetes", node_selector: dict = {},
+                      tolerations: list = []):
+    """Train one model across ``nodes`` nodes as a Kubeflow Trainer TrainJob; publishes the model as train_op does.
+
+    Args:
+        dataset: Labeled dataset the split was made on.
+        split: Its split.
+        model: The best model by validation mIoU (written by the job's rank 0 on the shared volume, copied here).
+        metrics: Validation mIoU and per-class IoU of the best epoch.
+        report: Loss and mIoU curves.
+        shared_mount: Where the shared volume is mounted in this pod and in every node ('' with backend=container).
+        augmented: Optional copy-paste dataset for this fold.
+        pseudo_labeled: Optional pseudo-labeled dataset.
+        preset: Model preset name (trashseg train --list-models).
+        fold: Validation fold.
+        epochs: Epochs.
+        batch_size: Global images per step over all processes (0 = preset's).
+        lr_backbone: Backbone learning rate.
+        lr_head: Head learning rate.
+        warmup_steps: Linear warmup steps.
+        schedule: poly, cosine or constant.
+        image_size: Square training size (0 = preset's).
+        seed: Seed.
+        pretrained: Hugging Face Hub id or a folder the nodes can read ('' = the preset's checkpoint).
+        from_scratch: Train a pretrained preset from random weights (at from-scratch learning rates).
+        max_steps_per_epoch: Cap on steps per epoch (0 = all).
+        augment: Extra training augmentations, comma-separated.
+        nodes: TrainJob nodes (torchrun across them).
+        gpus_per_node: GPUs per node, one process each (0 = CPU nodes, one process each).
+        cpus_per_node: CPUs each node requests.
+        memory_per_node: Memory each node requests (a Kubernetes quantity).
+        trainer_image: The nodes' image (the project's GPU image).
+        shared_claim: PersistentVolumeClaim (ReadWriteMany) mounted at shared_mount in the nodes.
+        namespace: Namespace of the TrainJob ('' = this pod's own).
+        backend: 'kubernetes' (Kubeflow Trainer on the cluster) or 'container' (the SDK's local Docker backend, for tests).
+        node_selector: Node labels the TrainJob's nodes must have (e.g. the GPU product).
+        tolerations: Tolerations for tainted GPU nodes.
+    """
+    from pathlib import Path, PurePosixPath
+
+    from components.common.kfp_io import log_metrics, publish, write_html
+    from components.train.photometric import parse_augmentations
+    from components.train.report import training_report
+    from components.train.logic import TrainParams
+    from components.train.trainjob import SharedVolume, TrainJobSettings, run_trainjob, trainer_client, kubernetes_options
+    from data_contracts.model import ModelArtifact
+
+    datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
+    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone, lr_head=lr_head,
+                         warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
+                         max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
+    settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,
+                                image=trainer_image, node_selector=dict(node_selector), tolerations=list(tolerations))
+    client = trainer_client(backend, namespace, trainer_image)
+    volume, options = None, []
+    if backend == "kubernetes":
+        volume = SharedVolume(Path(shared_mount), PurePosixPath(shared_mount))
+        options = kubernetes_options(shared_claim, shared_mount, settings)
+    manifest = run_trainjob(client, datasets, Path(split.path), Path(model.path), params, settings, volume, pretrained or None, options)
     publish(model, manifest)
     card = ModelArtifact(model.path).card
     log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
