@@ -85,8 +85,9 @@ def test_gpu_image_has_the_pinned_cuda_torch(docker_client):
     script = "import os, torch; print(os.getuid(), torch.__version__, torch.version.cuda, torch.backends.cudnn.version())"
     output = docker_client.containers.run(GPU_IMAGE, ["python3", "-c", script], remove=True).decode().split()
     uid, torch_version, cuda_version, cudnn_version = output
-    assert uid != "0" and torch_version == pinned_version("torch")  # no +cpu local version: the CUDA build
-    assert cuda_version != "None" and cudnn_version != "None"
+    assert uid != "0" and torch_version.split("+")[0] == pinned_version("torch")
+    assert torch_version.endswith(f"+cu{cuda_version.replace('.', '')}")  # e.g. 2.13.0+cu130: the CUDA build, not +cpu
+    assert cuda_version != "None" and int(cudnn_version) > 0
     os_release = docker_client.containers.run(GPU_IMAGE, ["cat", "/etc/os-release"], remove=True).decode()
     assert 'VERSION_CODENAME=bookworm' in os_release
 
@@ -336,3 +337,21 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     start = build_model(get_preset("upernet-convnext-tiny"), Dataset(inputs["dataset"]).classes, seed=5).state_dict()
     in_job, on_host = (load_file(str(path / "model.safetensors")) for path in (model_dir, local_pair))
     assert _update_difference(in_job, on_host, start) < 2e-3
+
+
+def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(docker_client, images, container_inputs, tmp_path, monkeypatch):
+    from components.train.logic import TrainParams
+    from components.train.trainjob import TrainJobFailed, TrainJobSettings, run_trainjob, trainer_client
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    _, inputs = container_inputs
+    settings = TrainJobSettings(image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi")
+    params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
+    with pytest.raises(TrainJobFailed) as failure:  # the nodes cannot find the start weights: a failure inside the job
+        run_trainjob(trainer_client("container", image=CPU_IMAGE), [inputs["dataset"]], inputs["split"], tmp_path / "model", params,
+                     settings, None, pretrained="/workspace/no-such-model")
+    message = str(failure.value)
+    assert message.startswith("error:") and "no-such-model" in message.splitlines()[0]  # the trainer's own error first
+    assert "is Failed" in message and "node-0: status=exited, exit_code=1" in message  # then the SDK's account of the job
+    assert not (tmp_path / "model").exists()
+    assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})

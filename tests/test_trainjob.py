@@ -80,3 +80,17 @@ def test_local_runtime_is_one_the_sdk_parses(tmp_path):
     runtime = get_training_runtime_from_sources("torch-distributed", [str(path)])
     assert runtime.trainer.image == "trashseg-cpu:0.1.0" and runtime.trainer.framework == "torch"
     assert PurePosixPath(str(path)).name == "torch-distributed.yaml" and Path(path).parent == tmp_path
+
+
+def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_dataset, sample_split, tmp_path):
+    from components.train.logic import TrainParams
+    from components.train.trainjob import run_trainjob
+
+    class NeverCalled:
+        def __getattr__(self, name):
+            raise AssertionError(f"the client was used ({name}) although the input was bad")
+
+    with pytest.raises(ContractError, match="does not divide among the TrainJob's 4 processes"):
+        run_trainjob(NeverCalled(), [sample_dataset], sample_split, tmp_path / "model", TrainParams(model="upernet-convnext-tiny",
+                     batch_size=6), TrainJobSettings(image="x", nodes=2, gpus_per_node=2), None)
+    assert not (tmp_path / "model").exists()

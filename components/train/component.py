@@ -74,7 +74,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
                       lr_backbone: float = 4e-6, lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly",
                       image_size: int = 0, seed: int = 42, pretrained: str = "", from_scratch: bool = False,
                       max_steps_per_epoch: int = 0, augment: str = "", nodes: int = 2, gpus_per_node: int = 1,
-                      cpus_per_node: int = 8, memory_per_node: str = "32Gi", trainer_image: str = GPU_IMAGE,
+                      cpus_per_node: int = 8, memory_per_node: str = "32Gi", trainer_image: str = "",
                       shared_claim: str = "", namespace: str = "", backend: str = "kubernetes", node_selector: dict = {},
                       tolerations: list = []):
     """Train one model across ``nodes`` nodes as a Kubeflow Trainer TrainJob; publishes the model as train_op does.
@@ -106,7 +106,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
         gpus_per_node: GPUs per node, one process each (0 = CPU nodes, one process each).
         cpus_per_node: CPUs each node requests.
         memory_per_node: Memory each node requests (a Kubernetes quantity).
-        trainer_image: The nodes' image (the project's GPU image).
+        trainer_image: The nodes' image (the pipelines pass the project's GPU image).
         shared_claim: PersistentVolumeClaim (ReadWriteMany) mounted at shared_mount in the nodes.
         namespace: Namespace of the TrainJob ('' = this pod's own).
         backend: 'kubernetes' (Kubeflow Trainer on the cluster) or 'container' (the SDK's local Docker backend, for tests).

@@ -212,6 +212,11 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
 
     params.check()
     settings.check()
+    processes = settings.nodes * max(settings.gpus_per_node, 1)
+    batch = params.resolved().batch_size
+    if batch % processes:
+        raise ContractError("--batch-size", f"{batch} does not divide among the TrainJob's {processes} processes "
+                                            f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}")
     datasets, split, out = [Path(d) for d in datasets], Path(split), Path(out)
     prepare_output(out, True, "model", [*datasets, split])
     key = job_key(datasets, split, params)
@@ -230,17 +235,17 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
     log.info("submitting TrainJob %s: %d node(s) x %s, image %s, runtime %s", name, settings.nodes, settings.resources(),
              settings.image, settings.runtime)
     client.train(runtime=client.get_runtime(settings.runtime), trainer=trainer, options=[Name(name=name), *(options or [])])
+    errors: list[str] = []  # the trainers' own one-line errors (torchrun's summary hides them from the SDK's log tail)
     try:
         for chunk in client.get_job_logs(name, follow=True):
             for line in chunk.splitlines():
                 log.info("[%s] %s", name, line)
-        try:
-            job = client.wait_for_job_status(name, status={"Complete", "Failed"}, timeout=settings.timeout_s)
+                if line.lstrip().startswith("error:") and line.strip() not in errors:
+                    errors.append(line.strip())
+        try:  # a Failed job raises here with the SDK's account of it (per-node exit codes and log tails)
+            client.wait_for_job_status(name, status={"Complete"}, timeout=settings.timeout_s)
         except (RuntimeError, TimeoutError) as err:
-            raise TrainJobFailed(str(err)) from None
-        if job.status == "Failed":
-            raise TrainJobFailed(client.backend._build_failure_message(name) if hasattr(client.backend, "_build_failure_message")
-                                 else f"TrainJob {name} is Failed")
+            raise TrainJobFailed("\n".join([*errors[:3], str(err)])) from None
         if not (node_out / "manifest.json").is_file():
             raise TrainJobFailed(f"TrainJob {name} completed without writing its model at {node_out}")
         manifest = read_manifest(node_out, "model", (1,))
