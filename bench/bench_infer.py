@@ -38,6 +38,7 @@ def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: s
     started = time.perf_counter()
     if method == "ours":
         from components.infer.logic import InferParams, run_infer
+        from components.models.build import load_model
         from data_contracts.dataset import DatasetWriter, ImageEntry  # noqa: F401
 
         run_infer(Path(model_dir), Path(dataset_dir), Path(out_dir) / f"pred{count}", InferParams(batch_size=BATCH))
@@ -52,7 +53,7 @@ def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: s
         artifact = ModelArtifact(Path(model_dir))
         processor = SegformerImageProcessorPil(do_resize=True, size={"height": artifact.image_size, "width": artifact.image_size},
                                                do_reduce_labels=False)
-        pipe = pipeline("image-segmentation", model=artifact.load(), image_processor=processor, device=-1)
+        pipe = pipeline("image-segmentation", model=load_model(artifact), image_processor=processor, device=-1)
         images = (Image.fromarray(dataset.image(i)) for i in ids)
         outputs = list(pipe(images, subtask="semantic", batch_size=BATCH))
         first = [_pipeline_labels(o, artifact.classes.names, (512, 512)) for o in outputs[:4]]

@@ -15,7 +15,7 @@ from pycocotools.coco import COCO
 
 from bench.common import TACO, compare, save
 from components.ingest.coco import read_coco
-from components.ingest.masks import paint_semantic_mask, to_rle
+from components.common.masks import paint_semantic_mask, to_rle
 from data_contracts.classes import ClassTable
 
 

@@ -55,16 +55,6 @@ class ModelArtifact(ArtifactView):
         self.mean = tuple(self.card["normalisation"]["mean"])
         self.std = tuple(self.card["normalisation"]["std"])
 
-    def load(self, device: str = "cpu"):
-        """The transformers model, in eval mode, from the local directory only."""
-        from transformers.utils import logging as hf_logging
-
-        from components.models.build import model_class
-
-        hf_logging.disable_progress_bar()
-        model = model_class(self.family).from_pretrained(self.path, local_files_only=True)
-        return model.to(device).eval()
-
     def history(self) -> pa.Table:
         import pyarrow.parquet as pq
 

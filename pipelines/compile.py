@@ -49,7 +49,7 @@ def compile_for_registry(registry: str, out_dir: Path = REGISTRY_COMPILED_DIR) -
     that has already imported them cannot recompile them for another registry.
     """
     from data_contracts.errors import ContractError
-    from pipelines.images import check_registry
+    from components.common.images import check_registry
 
     env = {**os.environ, "TRASHSEG_IMAGE_PREFIX": f"{check_registry(registry)}/"}
     result = subprocess.run([sys.executable, "-m", "pipelines.compile", str(out_dir)], env=env, capture_output=True, text=True)

@@ -71,7 +71,7 @@ def docker_runner():
 def check_images_present() -> None:
     import docker
 
-    from pipelines.images import CPU_IMAGE, GPU_IMAGE
+    from components.common.images import CPU_IMAGE, GPU_IMAGE
 
     try:
         client = docker.from_env()

@@ -30,7 +30,7 @@ from components.pseudo_label.component import pseudo_label_op
 from components.split.component import split_op
 from components.submit.component import submit_op
 from components.train.component import train_op, train_trainjob_op
-from pipelines.images import GPU_IMAGE
+from components.common.images import GPU_IMAGE
 
 PIPELINE_NAME = "trashseg"
 

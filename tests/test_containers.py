@@ -20,7 +20,7 @@ from kfp import dsl, local
 
 from data_contracts.artifact import read_manifest
 from data_contracts.submission import read_submission
-from pipelines.images import CPU_IMAGE, GPU_IMAGE
+from components.common.images import CPU_IMAGE, GPU_IMAGE
 from tests.reference import pinned_version, sklearn_miou
 
 pytestmark = pytest.mark.containers
@@ -237,7 +237,7 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
 
     from components.split.component import split_op
     from pipelines.compile import compile_for_registry
-    from pipelines.images import image_for
+    from components.common.images import image_for
     from pipelines.run_local import docker_runner
 
     build = _build_module()

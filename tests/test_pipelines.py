@@ -14,7 +14,7 @@ from kfp import dsl, local
 
 from data_contracts.submission import read_submission
 from pipelines.compile import COMPILED_DIR, compile_all
-from pipelines.images import CPU_IMAGE, GPU_IMAGE
+from components.common.images import CPU_IMAGE, GPU_IMAGE
 from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 from tests.reference import sklearn_miou
 
@@ -34,7 +34,7 @@ def test_compiled_pipelines_are_up_to_date(tmp_path):
 def test_component_modules_import_only_kfp(path):
     """Lightweight components ship only the function source: heavy imports belong inside the body."""
     tree = ast.parse(path.read_text())
-    allowed = {"kfp", "typing", "pipelines.images"}
+    allowed = {"kfp", "typing", "components.common.images"}
     for node in tree.body:
         if isinstance(node, ast.Import):
             assert all(alias.name.split(".")[0] in allowed for alias in node.names), ast.unparse(node)

@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from pipelines.images import GPU_IMAGE
+from components.common.images import GPU_IMAGE
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)

@@ -17,8 +17,9 @@ import torch
 from components.common import checks
 from components.common.log import get_logger, progress
 from components.models.forward import normalise, probabilities_per_image
-from components.train.data import resize_pair
-from components.train.logic import pick_autocast_dtype, pick_device
+from components.common.resize import resize_pair
+from components.models.build import load_model
+from components.models.device import pick_autocast_dtype, pick_device
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
@@ -136,7 +137,7 @@ def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams
                             field="classes")
     device = pick_device(params.device)
     amp_dtype = pick_autocast_dtype(params.precision, device)
-    model = artifact.load(device)
+    model = load_model(artifact, device)
     ids = dataset.image_ids
     if split_dir is not None:
         ids = Split(split_dir).partition(dataset.content_hash, dataset.path, ids, fold)[1]

@@ -21,7 +21,7 @@ from pycocotools import mask as mask_utils
 
 from components.common.log import get_logger, progress
 from components.ingest.coco import CocoAnnotation, CocoImage, read_coco
-from components.ingest.masks import paint_semantic_mask, to_rle
+from components.common.masks import paint_semantic_mask, to_rle
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.classes import ClassTable
 from data_contracts.dataset import CONTRACT as DATASET_CONTRACT

@@ -124,3 +124,16 @@ def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Pa
     _backbone_of(model, preset.family).load_state_dict(backbone.state_dict())
     log.info("backbone from %s under a fresh %s head", directory, preset.family)
     return model
+
+
+def load_model(artifact, device: str = "cpu"):
+    """A model artifact's transformers model, in eval mode, from its local directory only.
+
+    Loading needs the model classes, so it lives here with them; the artifact
+    contract (``data_contracts.model``) only reads and checks the files.
+    """
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    model = model_class(artifact.family).from_pretrained(artifact.path, local_files_only=True)
+    return model.to(device).eval()

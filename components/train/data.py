@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
 from data_contracts.split import Split
+from components.common.resize import resize_pair
 
 # Decoded, resized training pairs are cached up to this many bytes (later epochs skip JPEG decoding).
 CACHE_LIMIT_BYTES = 2 * 1024**3
@@ -25,15 +25,6 @@ CACHE_LIMIT_BYTES = 2 * 1024**3
 class Sample:
     source: int  # index into the list of datasets
     image_id: int
-
-
-def resize_pair(image: np.ndarray, mask: np.ndarray | None, size: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Image bilinear, mask nearest (class ids are never interpolated)."""
-    if image.shape[:2] != (size, size):
-        image = np.asarray(Image.fromarray(image).resize((size, size), Image.BILINEAR))
-        if mask is not None:
-            mask = np.asarray(Image.fromarray(mask).resize((size, size), Image.NEAREST))
-    return image, mask
 
 
 class SampleSource:

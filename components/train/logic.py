@@ -32,6 +32,7 @@ from data_contracts.model import CONTRACT as MODEL_CONTRACT
 from data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
 from data_contracts.split import Split
 from data_contracts.tables import write_table
+from components.models.device import pick_autocast_dtype, pick_device
 
 log = get_logger("trashseg.train")
 
@@ -98,27 +99,6 @@ class TrainParams:
             lr_head=self.lr_head if self.lr_head is not None else scaled_lr(lr_head, preset.batch_size, batch),
             image_size=self.image_size or preset.image_size,
         )
-
-
-def pick_device(requested: str) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise ContractError("--device", f"{requested} requested but no CUDA device is available", field="device")
-    return torch.device(requested)
-
-
-def pick_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:
-    """None = fp32. ``auto`` is bf16 on GPUs that have it, fp32 on CPU."""
-    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
-        return None
-    if precision in ("auto", "bf16"):
-        if device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            return torch.float16 if precision == "auto" else None
-        return torch.bfloat16
-    if precision == "fp16":
-        return torch.float16
-    raise ContractError("--precision", f"unknown precision {precision!r} (auto, fp32, bf16, fp16)", field="precision")
 
 
 @torch.no_grad()

@@ -94,14 +94,12 @@ def trainer_entry(argv: list[str]) -> None:
     the launcher (not the image's own user) can clean the shared volume.
     """
     import os
+    import runpy
     import sys
 
-    from components.cli import main
-
     os.umask(0)
-    code = main(argv)
-    if code:
-        sys.exit(code)
+    sys.argv = ["trashseg", *argv]
+    runpy.run_module("components.cli", run_name="__main__")  # exits with the command's status, as `python -m` would
 
 
 def stage_inputs(artifacts: Iterable[Path], into: Path) -> list[Path]:

@@ -24,7 +24,7 @@ def project_version() -> str:
         import tomllib
         from pathlib import Path
 
-        return tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["version"]
+        return tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["version"]
 
 
 VERSION = project_version()
