@@ -112,6 +112,12 @@ def _run_local(args: argparse.Namespace) -> None:
     per_class = metrics.get("per_class_iou", {})
     if per_class:
         print("  IoU per class    " + ", ".join(f"{name} {'-' if value is None else f'{value:.3f}'}" for name, value in per_class.items()))
+    comparison = summary.get("comparison")
+    if comparison:
+        level = round(comparison["confidence"] * 100)
+        for name, delta in comparison["deltas"].items():
+            print(f"  {name:17s} {delta['value']:+.4f} ({delta['better']} - {delta['worse']}; {level}% interval "
+                  f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)")
     print(f"  log              {log_path}")
     print(f"  summary          {summary_path}")
 

@@ -121,6 +121,8 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
                                "outputs": outputs}
     if "evaluation" in outputs:
         summary["metrics"] = json.loads((Path(outputs["evaluation"]) / "metrics.json").read_text())
+    if "comparison" in outputs:
+        summary["comparison"] = json.loads(Path(outputs["comparison"]).read_text())
     if "cv_metrics" in outputs:
         summary["metrics"] = json.loads(Path(outputs["cv_metrics"]).read_text())
     return summary

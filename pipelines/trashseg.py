@@ -23,7 +23,7 @@ from kfp import dsl, kubernetes
 
 from components.augment.component import augment_op
 from components.ensemble.component import ensemble_pair_op
-from components.evaluate.component import evaluate_op
+from components.evaluate.component import compare_rounds_op, evaluate_op
 from components.infer.component import infer_op
 from components.ingest.component import ingest_op
 from components.pseudo_label.component import pseudo_label_op
@@ -152,7 +152,8 @@ def build_trashseg_pipeline(for_cluster: bool):
         ensemble_method: str = "soft",
         submission_size: int = 256,
         downsample: str = "nearest",
-    ) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset):
+    ) -> NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, comparison=dsl.Artifact, model=dsl.Model,
+                    test_predictions=dsl.Dataset):
         placement = dict(node_selector=gpu_node_selector, tolerations=gpu_tolerations)
         train_ingest, test_ingest = ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif)
         train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
@@ -188,13 +189,19 @@ def build_trashseg_pipeline(for_cluster: bool):
         evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_dataset,
                                split=split.outputs["split"], fold=fold)
         evaluate.set_display_name("evaluate validation fold")
+        compared = compare_rounds_op(round1=val_preds[0].outputs["predictions"], round2=val_preds[1].outputs["predictions"],
+                                     ensemble=val_ensemble.outputs["ensembled"], dataset=train_dataset, split=split.outputs["split"],
+                                     fold=fold)
+        compared.set_display_name("compare rounds and ensemble")
 
         test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
                                          method=ensemble_method)
         test_ensemble.set_display_name("ensemble test")
         submission = submit_op(predictions=test_ensemble.outputs["ensembled"], size=submission_size, downsample=downsample)
-        outputs = NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, model=dsl.Model, test_predictions=dsl.Dataset)
-        return outputs(submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"], model=model2,
+        outputs = NamedTuple("Outputs", submission=dsl.Artifact, evaluation=dsl.Dataset, comparison=dsl.Artifact, model=dsl.Model,
+                             test_predictions=dsl.Dataset)
+        return outputs(submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"],
+                       comparison=compared.outputs["comparison"], model=model2,
                        test_predictions=test_ensemble.outputs["ensembled"])
     return trashseg_pipeline
 

@@ -329,12 +329,18 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     assert len(rows) == 8
     validation = Path(first["run_dir"]) / "ensemble-pair-op" / "ensembled"  # the validation-fold ensemble that evaluate scored
     assert first["metrics"]["miou"] == pytest.approx(sklearn_miou(validation, Path(first["run_dir"]) / "ingest-op" / "dataset"), abs=1e-9)
+    # the report's experiments: the ensemble's mIoU in the comparison is the one evaluate reports, the deltas add up
+    comparison = first["comparison"]
+    assert comparison["members"]["ensemble"] == pytest.approx(first["metrics"]["miou"], abs=1e-12)
+    gain = comparison["deltas"]["pseudo_label_gain"]
+    assert gain["value"] == pytest.approx(comparison["members"]["round2"] - comparison["members"]["round1"], abs=1e-12)
+    assert gain["ci_low"] <= gain["value"] <= gain["ci_high"]
     cached, ran = _task_log(capfd, caplog)
-    assert not cached and len(ran) == 15
+    assert not cached and len(ran) == 16
 
     second = run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
-    assert len(cached) == 15 and not ran
+    assert len(cached) == 16 and not ran
     assert second["outputs"]["submission"] == first["outputs"]["submission"]
 
     # Change one training image's content (same name, same size): train-side stages rerun, the test ingest does not.
@@ -347,7 +353,7 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
     assert cached == {"ingest-op-2"}
-    assert len(ran) == 14 and "ingest-op" in ran
+    assert len(ran) == 15 and "ingest-op" in ran
 
 
 @pytest.mark.slow

@@ -29,3 +29,38 @@ def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Data
     publish(results, run_evaluate(predictions.path, dataset.path, results.path, *scored))
     log_to_kfp(results.path, metrics, confusion)
     write_html(report, evaluation_report(results.path, predictions.path, dataset.path))
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def compare_rounds_op(round1: dsl.Input[dsl.Dataset], round2: dsl.Input[dsl.Dataset], ensemble: dsl.Input[dsl.Dataset],
+                      dataset: dsl.Input[dsl.Dataset], comparison: dsl.Output[dsl.Artifact], metrics: dsl.Output[dsl.Metrics],
+                      report: dsl.Output[dsl.HTML], split: dsl.Input[dsl.Dataset] = None, fold: int = -1, resamples: int = 1000,
+                      seed: int = 0):
+    """The report's experiments on the validation fold: what pseudo-labels gave (round 2 - round 1) and what the
+    ensemble gave over its best round, each with a paired bootstrap interval over images.
+
+    Args:
+        round1: Validation predictions of the round-1 model.
+        round2: Validation predictions of the round-2 model (trained with pseudo-labels).
+        ensemble: Validation predictions of their ensemble.
+        dataset: The labeled dataset.
+        comparison: The comparison JSON (members' mIoU, deltas, intervals).
+        metrics: The same as scalars for the Kubeflow UI.
+        report: A table of members and deltas.
+        split: With ``fold``, compare on that fold's images.
+        fold: Validation fold (-1 = the whole dataset).
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling.
+    """
+    from pathlib import Path
+
+    from components.common.kfp_io import log_metrics, write_html
+    from components.evaluate.compare import DeltaSpec, comparison_html, flat_metrics, run_compare
+
+    scored = (split.path, fold) if split is not None and fold >= 0 else (None, None)
+    summary = run_compare({"round1": Path(round1.path), "round2": Path(round2.path), "ensemble": Path(ensemble.path)}, Path(dataset.path),
+                          Path(comparison.path), [DeltaSpec("pseudo_label_gain", "round2", "round1"),
+                                                  DeltaSpec("ensemble_gain", "ensemble", "best")], *scored, resamples, seed,
+                          overwrite=True)
+    log_metrics(metrics, flat_metrics(summary))
+    write_html(report, comparison_html(summary))
