@@ -10,7 +10,7 @@ from components.evaluate.component import evaluate_op
 from components.infer.component import infer_op
 from components.split.component import split_op
 from components.submit.component import submit_op
-from pipelines.trashseg import checkpointed_train, gpu_task, ingest_both
+from pipelines.trashseg import checkpointed_train, gpu_task, ingest_both, optional_pretrained
 
 PIPELINE_NAME = "trashseg-cv"
 
@@ -32,6 +32,7 @@ def build_cv_pipeline(for_cluster: bool):
         split_seed: int = 42,
         preset: str = "upernet-convnext",
         pretrained: str = "",
+        pretrained_model: str = "",
         from_scratch: bool = False,
         epochs: int = 50,
         batch_size: int = 0,
@@ -57,12 +58,13 @@ def build_cv_pipeline(for_cluster: bool):
         train_ingest, test_ingest = ingest_both(train_data, test_data, annotations, images, train_fingerprint, test_fingerprint, exif)
         train_dataset, test_dataset = train_ingest.outputs["dataset"], test_ingest.outputs["dataset"]
         split = split_op(dataset=train_dataset, folds=folds, seed=split_seed)
+        start = optional_pretrained(for_cluster, pretrained_model)
         with dsl.ParallelFor(fold_list) as fold:
             model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                        preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
                                        lr_head=lr_head, warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed,
                                        pretrained=pretrained, from_scratch=from_scratch, max_steps_per_epoch=max_steps_per_epoch,
-                                       augment=train_augment, gpus=gpus_per_train_task)
+                                       augment=train_augment, gpus=gpus_per_train_task, **start)
             validation = gpu_task(infer_op(model=model, dataset=train_dataset, split=split.outputs["split"],
                                            fold=fold, tta=tta, save_probs=False), "4", "16G", **placement)
             evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_dataset,

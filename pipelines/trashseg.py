@@ -29,7 +29,7 @@ from components.ingest.component import ingest_op
 from components.pseudo_label.component import pseudo_label_op
 from components.split.component import split_op
 from components.submit.component import submit_op
-from components.train.component import train_op, train_trainjob_op
+from components.train.component import no_pretrained_op, train_op, train_trainjob_op
 from components.common.images import GPU_IMAGE
 
 PIPELINE_NAME = "trashseg"
@@ -110,6 +110,24 @@ def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, 
     return dsl.OneOf(launched.outputs["model"], on_volume.outputs["model"], in_pod.outputs["model"])
 
 
+def optional_pretrained(for_cluster: bool, pretrained_model) -> dict:
+    """Train's ``pretrained_model`` input: the folder at that URI, or (empty URI) a marker meaning none.
+
+    KFP refuses an importer with an empty URI, so the importer sits in a ``dsl.If`` branch and a marker
+    task in the other, joined with ``dsl.OneOf``. kfp.local cannot join artifacts, so local runs name a
+    folder with ``pretrained`` instead, and this returns nothing for them.
+    """
+    if not for_cluster:
+        return {}
+    with dsl.If(pretrained_model != "", name="pretrained-from-uri"):
+        imported = dsl.importer(artifact_uri=pretrained_model, artifact_class=dsl.Model, reimport=False)
+        imported.set_display_name("import pretrained model")
+    with dsl.Else(name="no-pretrained-uri"):
+        marker = no_pretrained_op()
+        marker.set_display_name("no pretrained model to import")
+    return {"pretrained_model": dsl.OneOf(imported.output, marker.outputs["model"])}
+
+
 def build_trashseg_pipeline(for_cluster: bool):
     """The main pipeline, for a cluster (``for_cluster``: PVC branches) or for kfp.local."""
 
@@ -131,6 +149,7 @@ def build_trashseg_pipeline(for_cluster: bool):
         paste_rotate: float = 30.0,
         preset: str = "upernet-convnext",
         pretrained: str = "",
+        pretrained_model: str = "",
         from_scratch: bool = False,
         epochs: int = 50,
         batch_size: int = 0,
@@ -163,7 +182,7 @@ def build_trashseg_pipeline(for_cluster: bool):
         knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
                      warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
                      max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
-                     gpus=gpus_per_train_task)
+                     gpus=gpus_per_train_task, **optional_pretrained(for_cluster, pretrained_model))
 
         model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], **knobs)

@@ -9,7 +9,7 @@ import torch
 from components.models.build import backbone_prefixes, build_model, classifier_modules
 from components.models.forward import class_scores, keep_matcher_in_fp32, mask2former_targets, training_loss
 from components.models.presets import PRESETS, get_preset
-from components.train.optim import lr_factor, make_optimizer, parameter_groups
+from components.train.optim import make_optimizer, parameter_groups
 from data_contracts.classes import ClassTable
 from data_contracts.errors import ContractError
 
@@ -60,19 +60,28 @@ def test_backbone_and_head_parameter_groups(name):
     assert classifier_ids <= {id(p) for p in groups[1]["params"]}
 
 
-def test_learning_rate_schedule_warms_up_then_decays():
-    factors = [lr_factor(step, 100, 10, "poly") for step in range(100)]
-    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
-    assert factors[10] == pytest.approx(1.0) and factors[-1] == pytest.approx(1 / 90)
-    assert all(a >= b for a, b in zip(factors[10:], factors[11:]))
-    assert lr_factor(55, 100, 10, "cosine") == pytest.approx(0.5)
+@pytest.mark.parametrize("schedule", ["poly", "cosine", "constant"])
+def test_learning_rate_schedule_warms_up_then_decays(schedule):
+    """Both groups follow the written-out formula: linear warmup from 0 over 10 steps, then the decay, over 100 steps."""
+    import math
+
+    def expected(step: int) -> float:
+        if step < 10:
+            return step / 10
+        progress = (step - 10) / 90
+        return {"poly": 1 - progress, "cosine": 0.5 * (1 + math.cos(math.pi * progress)), "constant": 1.0}[schedule]
+
     model = build_model(get_preset("upernet-convnext-tiny"), ClassTable())
-    optimizer, scheduler = make_optimizer(model, "upernet", 4e-6, 4e-5, 0.01, 100, 10, "poly")
-    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([4e-7, 4e-6])
-    for _ in range(10):
+    optimizer, scheduler = make_optimizer(model, "upernet", 4e-6, 4e-5, 0.01, 100, 10, schedule)
+    seen = []
+    for _ in range(100):
+        seen.append([g["lr"] for g in optimizer.param_groups])
         optimizer.step()
         scheduler.step()
-    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([4e-6, 4e-5])
+    for step in (0, 5, 10, 55, 99):
+        assert seen[step] == pytest.approx([4e-6 * expected(step), 4e-5 * expected(step)], abs=1e-15), step
+    with pytest.raises(ValueError, match="unknown schedule"):
+        make_optimizer(model, "upernet", 4e-6, 4e-5, 0.01, 100, 10, "step")
 
 
 @pytest.mark.parametrize("name", ["upernet-convnext-tiny", "mask2former-swin-tiny"])

@@ -72,11 +72,11 @@ def test_compiled_images_and_resources():
         container = executor["container"]
         command = " ".join(container.get("command", []))
         assert "pip install" not in command  # install_kfp_package=False, no packages_to_install
-        if ("train" in name or "infer" in name) and "trainjob" not in name:  # the TrainJob launcher itself needs no GPU
+        if name.startswith(("exec-train-op", "exec-infer-op")):  # not the TrainJob launcher: it needs no GPU
             assert container["image"] == GPU_IMAGE
             assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
             count = container["resources"]["accelerator"]["resourceCount"]
-            assert count == ("{{$.inputs.parameters['pipelinechannel--gpus_per_train_task']}}" if "train" in name else "1")
+            assert count == ("{{$.inputs.parameters['pipelinechannel--gpus_per_train_task']}}" if "train-op" in name else "1")
             assert "memoryRequest" in container["resources"] or "resourceMemoryRequest" in container["resources"]
             kubernetes_config = platform["deploymentSpec"]["executors"][name]
             assert kubernetes_config["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi",
@@ -436,3 +436,31 @@ def test_fingerprint_follows_content_and_names_not_timestamps(sample_root, tmp_p
     image.rename(image.with_name("renamed-" + image.name))
     renamed = data_parameters(data)
     assert renamed["train_fingerprint"] != before["train_fingerprint"] and renamed["test_fingerprint"] == before["test_fingerprint"]
+
+
+@pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
+def test_an_optional_pretrained_model_comes_in_by_uri_on_a_cluster(name):
+    """pretrained_model: an importer in one branch, the no-weights marker in the other, joined for every train task."""
+    spec, _ = _compiled(name)
+    assert spec["root"]["inputDefinitions"]["parameters"]["pretrained_model"]["defaultValue"] == ""
+    tasks = _all_tasks(spec)
+    importer = next(t for t in tasks.values() if t["componentRef"]["name"].startswith("comp-importer")
+                    and t["inputs"]["parameters"]["uri"].get("componentInputParameter") == "pipelinechannel--pretrained_model")
+    executor = spec["deploymentSpec"]["executors"][f"exec-{importer['componentRef']['name'].removeprefix('comp-')}"]
+    assert executor["importer"]["typeSchema"]["schemaTitle"] == "system.Model"
+    assert any(t["componentRef"]["name"] == "comp-no-pretrained-op" for t in tasks.values())
+    trains = {n: t for n, t in tasks.items() if n.startswith(("train-op", "train-trainjob-op"))}
+    sources = {t["inputs"]["artifacts"]["pretrained_model"]["componentInputArtifact"] for t in trains.values()}
+    assert len(trains) >= 3 and len(sources) == 1 and "oneof" in sources.pop()  # every train task gets the joined artifact
+
+
+def test_no_pretrained_marker_means_the_presets_start(tmp_path):
+    """The marker component's folder is what train_op reads as 'nothing imported'."""
+    from components.train.component import no_pretrained_op
+
+    class Output:
+        path = str(tmp_path / "model")
+        metadata: dict = {}
+
+    no_pretrained_op.python_func(model=Output())
+    assert (tmp_path / "model" / "NO_WEIGHTS").is_file() and Output.metadata["no_weights"] is True

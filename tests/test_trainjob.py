@@ -94,3 +94,16 @@ def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_
         run_trainjob(NeverCalled(), [sample_dataset], sample_split, tmp_path / "model", TrainParams(model="upernet-convnext-tiny",
                      batch_size=6), TrainJobSettings(image="x", nodes=2, gpus_per_node=2), None)
     assert not (tmp_path / "model").exists()
+
+
+def test_an_imported_pretrained_folder_is_staged_for_the_nodes_by_content(tmp_path):
+    from components.train.trainjob import stage_folder
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    first = stage_folder(folder, tmp_path / "inputs")
+    assert stage_folder(folder, tmp_path / "inputs") == first and (first / "model.safetensors").read_bytes() == b"\x00" * 64
+    (folder / "config.json").write_text('{"changed": true}')
+    assert stage_folder(folder, tmp_path / "inputs") != first  # new content, new name: a node never reads a stale copy

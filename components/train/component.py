@@ -9,7 +9,7 @@ from components.common.images import CPU_IMAGE, GPU_IMAGE
 def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
              metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML],
              augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
-             preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 4e-6,
+             pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 4e-6,
              lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly", image_size: int = 0, seed: int = 42,
              pretrained: str = "", from_scratch: bool = False, checkpoint_root: str = "", max_steps_per_epoch: int = 0,
              augment: str = "", gpus: int = 1):
@@ -23,6 +23,8 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         report: Loss and mIoU curves.
         augmented: Optional copy-paste dataset for this fold.
         pseudo_labeled: Optional pseudo-labeled dataset.
+        pretrained_model: Optional save_pretrained folder imported from a URI; wins over ``pretrained`` (a folder
+            holding only NO_WEIGHTS, from no_pretrained_op, means none).
         preset: Model preset name (trashseg train --list-models).
         fold: Validation fold.
         epochs: Epochs.
@@ -52,6 +54,10 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
                          warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
                          max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
+    import os
+
+    if pretrained_model is not None and not os.path.exists(os.path.join(pretrained_model.path, "NO_WEIGHTS")):
+        pretrained = pretrained_model.path
     if gpus > 1:
         from components.train.launch import run_torchrun, train_arguments
 
@@ -70,7 +76,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
 def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
                       metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML], shared_mount: str,
                       augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
-                      preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0,
+                      pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0,
                       lr_backbone: float = 4e-6, lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly",
                       image_size: int = 0, seed: int = 42, pretrained: str = "", from_scratch: bool = False,
                       max_steps_per_epoch: int = 0, augment: str = "", nodes: int = 2, gpus_per_node: int = 1,
@@ -88,6 +94,8 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
         shared_mount: Where the shared volume is mounted in this pod and in every node ('' with backend=container).
         augmented: Optional copy-paste dataset for this fold.
         pseudo_labeled: Optional pseudo-labeled dataset.
+        pretrained_model: Optional save_pretrained folder imported from a URI (staged onto the shared volume for the
+            nodes); NO_WEIGHTS inside means none.
         preset: Model preset name (trashseg train --list-models).
         fold: Validation fold.
         epochs: Epochs.
@@ -128,6 +136,10 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
                          max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
     settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,
                                 image=trainer_image, node_selector=dict(node_selector), tolerations=list(tolerations))
+    import os
+
+    if pretrained_model is not None and not os.path.exists(os.path.join(pretrained_model.path, "NO_WEIGHTS")):
+        pretrained = pretrained_model.path
     client = trainer_client(backend, namespace, trainer_image)
     volume, options = None, []
     if backend == "kubernetes":
@@ -138,3 +150,20 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
     card = ModelArtifact(model.path).card
     log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
     write_html(report, training_report(model.path))
+
+
+@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
+def no_pretrained_op(model: dsl.Output[dsl.Model]):
+    """The 'no imported weights' branch of an optional pretrained model: a folder holding only NO_WEIGHTS.
+
+    KFP joins optional artifacts from dsl.If branches with dsl.OneOf, which needs an artifact in every branch.
+
+    Args:
+        model: The marker folder.
+    """
+    import os
+
+    os.makedirs(model.path, exist_ok=True)
+    with open(os.path.join(model.path, "NO_WEIGHTS"), "w") as marker:
+        marker.write("no pretrained model was imported: train starts from the preset's checkpoint or --pretrained\n")
+    model.metadata["no_weights"] = True

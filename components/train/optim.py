@@ -1,4 +1,5 @@
-"""AdamW with a small backbone learning rate beside a larger head one, linear warmup, then decay.
+"""AdamW with a small backbone learning rate beside a larger head one, linear warmup, then decay (transformers' own
+schedules, the ones its Trainer uses).
 
 The report's 4e-6 (backbone) / 4e-5 (head) beat a single 6e-5: pretrained
 features need only nudging while the new head learns from scratch.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 
 import torch
+from transformers import get_scheduler
 
 from components.models.build import backbone_prefixes
 
@@ -27,19 +29,8 @@ def parameter_groups(model: torch.nn.Module, family: str, lr_backbone: float, lr
     ]
 
 
-def lr_factor(step: int, total_steps: int, warmup_steps: int, schedule: str, power: float = 1.0) -> float:
-    """Multiplier of the base learning rates at ``step`` (0-based)."""
-    if warmup_steps > 0 and step < warmup_steps:
-        return (step + 1) / warmup_steps
-    decay_steps = max(1, total_steps - warmup_steps)
-    progress = min(1.0, (step - warmup_steps) / decay_steps)
-    if schedule == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-    if schedule == "poly":
-        return (1.0 - progress) ** power
-    if schedule == "constant":
-        return 1.0
-    raise ValueError(f"unknown schedule {schedule!r} (poly, cosine, constant)")
+# Our schedule names -> transformers' (each with linear warmup): "poly" is the report's polynomial decay of power 1.
+SCHEDULES = {"poly": "linear", "cosine": "cosine", "constant": "constant_with_warmup"}
 
 
 def scaled_lr(base_lr: float, base_batch: int, batch: int) -> float:
@@ -58,5 +49,7 @@ def make_optimizer(model: torch.nn.Module, family: str, lr_backbone: float, lr_h
     """AdamW + schedule. ``fused`` (GPU) updates every parameter in one kernel; the CPU keeps the reference
     implementation, so resumed CPU runs stay bit-identical to their checkpoints."""
     optimizer = torch.optim.AdamW(parameter_groups(model, family, lr_backbone, lr_head, weight_decay), fused=fused)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, warmup_steps, schedule))
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r} ({', '.join(SCHEDULES)})")
+    scheduler = get_scheduler(SCHEDULES[schedule], optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps)
     return optimizer, scheduler

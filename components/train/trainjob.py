@@ -121,6 +121,23 @@ def stage_inputs(artifacts: Iterable[Path], into: Path) -> list[Path]:
     return staged
 
 
+def stage_folder(folder: Path, into: Path) -> Path:
+    """A plain folder (a save_pretrained model) onto the shared volume, named by a hash of its names and bytes."""
+    import hashlib
+
+    from data_contracts.artifact import sha256_file
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\0{sha256_file(path)}\0".encode())
+    target = into / f"pretrained-{digest.hexdigest()[:16]}"
+    if not target.exists():
+        temporary = into / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
+        shutil.copytree(folder, temporary)
+        os.replace(temporary, target)
+    return target
+
+
 def job_key(datasets: list[Path], split: Path, params: TrainParams) -> str:
     """The inputs' and parameters' hash: a retried launcher's new job finds the same checkpoints."""
     return checkpoint_dir_for("", datasets, split, params).name
@@ -223,6 +240,8 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
         volume = SharedVolume(container_workdir(name), CONTAINER_WORKSPACE)
     root = volume.here / "trashseg-trainjobs" / key
     staged = stage_inputs([*datasets, split], root / "inputs")
+    if pretrained and Path(pretrained).is_dir():  # a folder only the launcher sees (an imported artifact): the nodes need it too
+        pretrained = volume.for_nodes(stage_folder(Path(pretrained), root / "inputs"))
     checkpoints = writable_by_nodes(root / "checkpoints")
     node_out = writable_by_nodes(root / "runs" / name) / "model"
     argv = train_arguments([Path(volume.for_nodes(d)) for d in staged[:-1]], Path(volume.for_nodes(staged[-1])),
