@@ -35,6 +35,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from components.models.build import build_model  # noqa: E402
+from components.models.family import get_family  # noqa: E402
 from components.models.forward import probabilities_per_image  # noqa: E402
 from components.models.presets import get_preset  # noqa: E402
 from components.train.optim import make_optimizer, scaled_lr  # noqa: E402
@@ -148,7 +149,7 @@ def largest_batch(preset_name: str, size: int, device: torch.device, memory_frac
     peaks = {}
     for batch in (preset.batch_size, 2 * preset.batch_size):
         reset_memory(device)
-        step = make_step(preset_name, batch, device, amp=True, channels_last=preset.family == "upernet", compile=False, fused=True, total_steps=10)
+        step = make_step(preset_name, batch, device, amp=True, channels_last=get_family(preset.family).channels_last, compile=False, fused=True, total_steps=10)
         step(*synthetic_batches(1, batch, size, device)[0])
         synchronize(device)
         peaks[batch] = torch.cuda.max_memory_allocated()
@@ -170,21 +171,21 @@ def measure_preset(preset_name: str, device: torch.device, size: int, warmup: in
     preset = get_preset(preset_name)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
     peak = peak_tflops(name) if device.type == "cuda" else None
-    upernet = preset.family == "upernet"
+    channels_last = get_family(preset.family).channels_last
     gpu = device.type == "cuda"  # on CPU, as trashseg train does there: fp32, default memory format
     big = batch or (largest_batch(preset_name, size, device) if {"batch", "compiled"} & set(variants) else preset.batch_size)
     plan = {
-        "before": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and upernet, compile=False, fused=False, sync=True),
+        "before": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=False, sync=True),
         "no-channels-last": dict(batch=preset.batch_size, amp=True, channels_last=False, compile=False, fused=False, sync=True),
         "fp32": dict(batch=preset.batch_size, amp=False, channels_last=False, compile=False, fused=False, sync=True),
-        "fused": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and upernet, compile=False, fused=True, sync=False),
-        "batch": dict(batch=big, amp=gpu, channels_last=gpu and upernet, compile=False, fused=True, sync=False),
-        "ddp": dict(batch=big, amp=gpu, channels_last=gpu and upernet, compile=False, fused=True, sync=False, ddp=True),
-        "compiled": dict(batch=big, amp=gpu, channels_last=gpu and upernet, compile=True, fused=True, sync=False),
+        "fused": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False),
+        "batch": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False),
+        "ddp": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False, ddp=True),
+        "compiled": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=True, fused=True, sync=False),
     }
-    if not upernet or device.type != "cuda":
+    if not channels_last or device.type != "cuda":
         plan.pop("no-channels-last")
-    if preset.family != "mask2former" or device.type != "cuda":
+    if not get_family(preset.family).set_prediction or device.type != "cuda":
         plan.pop("fp32")
     flops_per_image: dict[tuple[int, bool], tuple[float, float]] = {}
     records = []

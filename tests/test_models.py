@@ -152,3 +152,28 @@ def test_mask2former_presets_need_no_input_projection(name):
     """A projection conv in the transformer module fails under CUDA autocast (seen on an H100): keep widths equal."""
     config = get_preset(name).make_config(11)
     assert config.feature_size == config.hidden_dim == config.mask_feature_size
+
+
+@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "upernet-swin-tiny", "beit-upernet-tiny", "mask2former-swin-tiny"])
+def test_each_family_finds_its_backbone_and_classifiers_in_the_built_model(name):
+    """The family object's paths point at real modules: classifiers sized by the class count, backbone parameters
+    exactly those under its prefixes."""
+    preset = get_preset(name)
+    family = preset.model_family
+    classes = ClassTable()
+    model = build_model(preset, classes)
+    assert isinstance(model, family.model_class())
+    outputs = {m.out_channels if hasattr(m, "out_channels") else m.out_features for m in family.classifiers(model)}
+    assert outputs == {classes.num_classes + (1 if family.set_prediction else 0)}  # Mask2Former adds "no object"
+    backbone = {id(p) for p in family.backbone(model).parameters()}
+    by_prefix = {id(p) for n, p in model.named_parameters() if n.startswith(family.backbone_prefixes)}
+    assert backbone == by_prefix
+    assert family.compile_target(model) is (model.model if family.set_prediction else model)
+
+
+def test_an_unknown_family_is_one_clear_error():
+    from components.models.family import get_family
+    from data_contracts.errors import ContractError
+
+    with pytest.raises(ContractError, match="unknown model family 'segformer'"):
+        get_family("segformer")

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from components.common.log import get_logger
+from components.models.family import get_family
 from components.models.presets import Preset
 from components.models.pretrained import BACKBONE_MODEL_TYPES, Start, resolve_start
 from data_contracts.classes import ClassTable
@@ -14,30 +15,18 @@ from data_contracts.errors import ContractError
 
 log = get_logger("trashseg.models")
 
-# The checkpoint's config.model_type each family loads from.
-FAMILY_MODEL_TYPE = {"upernet": "upernet", "beit": "beit", "mask2former": "mask2former"}
-
-
 def model_class(family: str):
-    from transformers import BeitForSemanticSegmentation, Mask2FormerForUniversalSegmentation, UperNetForSemanticSegmentation
-
-    return {"upernet": UperNetForSemanticSegmentation, "beit": BeitForSemanticSegmentation,
-            "mask2former": Mask2FormerForUniversalSegmentation}[family]
+    return get_family(family).model_class()
 
 
 def backbone_prefixes(family: str) -> tuple[str, ...]:
     """Parameter-name prefixes of the backbone (small learning rate); everything else is head."""
-    return {"upernet": ("backbone.",), "beit": ("beit.",), "mask2former": ("model.pixel_level_module.encoder.",)}[family]
+    return get_family(family).backbone_prefixes
 
 
 def classifier_modules(model: torch.nn.Module, family: str) -> list[torch.nn.Module]:
     """The layers whose size depends on the number of classes: replaced for a new class list."""
-    if family == "mask2former":
-        return [model.class_predictor]
-    modules = [model.decode_head.classifier]
-    if getattr(model, "auxiliary_head", None) is not None:
-        modules.append(model.auxiliary_head.classifier)
-    return modules
+    return get_family(family).classifiers(model)
 
 
 def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
@@ -46,7 +35,7 @@ def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
 
 
 def _backbone_of(model: torch.nn.Module, family: str) -> torch.nn.Module:
-    return model.model.pixel_level_module.encoder if family == "mask2former" else model.backbone
+    return get_family(family).backbone(model)
 
 
 def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0) -> torch.nn.Module:
@@ -71,12 +60,13 @@ def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | P
     directory = start.directory
     config = AutoConfig.from_pretrained(str(directory), local_files_only=True)
     weights = start.weights
-    if weights == "backbone" and preset.family not in ("upernet", "mask2former"):
+    family = get_family(preset.family)
+    if weights == "backbone" and not family.takes_backbone_start:
         raise ContractError(directory / "config.json", f"is a '{config.model_type}' backbone; preset {preset.name} takes a whole "
-                                                       f"'{FAMILY_MODEL_TYPE[preset.family]}' model", field="model_type")
-    if weights == "whole" and config.model_type != FAMILY_MODEL_TYPE[preset.family]:
+                                                       f"'{family.model_type}' model", field="model_type")
+    if weights == "whole" and config.model_type != family.model_type:
         raise ContractError(directory / "config.json", f"is a '{config.model_type}' checkpoint but preset {preset.name} needs "
-                                                       f"'{FAMILY_MODEL_TYPE[preset.family]}' (a whole model) or a backbone "
+                                                       f"'{family.model_type}' (a whole model) or a backbone "
                                                        f"({', '.join(sorted(BACKBONE_MODEL_TYPES))})", field="model_type")
     if not any(directory.glob("*.safetensors")):
         raise ContractError(directory, "has a config.json but no .safetensors weights", field="pretrained")

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from data_contracts.classes import IGNORE_INDEX
+from components.models.family import get_family
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -51,7 +52,7 @@ def keep_matcher_in_fp32(model: torch.nn.Module) -> None:
 
 def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """The model's own loss; ``labels`` is (B, H, W) int64 with 255 = ignore."""
-    if family == "mask2former":
+    if get_family(family).set_prediction:
         mask_labels, class_labels = mask2former_targets(labels)
         return model(pixel_values=pixel_values, mask_labels=mask_labels, class_labels=class_labels).loss
     return model(pixel_values=pixel_values, labels=labels).loss
@@ -60,7 +61,7 @@ def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tenso
 def class_scores(model: torch.nn.Module, family: str, pixel_values: torch.Tensor) -> torch.Tensor:
     """(B, C, h, w) per-class probabilities at the model's output resolution."""
     outputs = model(pixel_values=pixel_values)
-    if family == "mask2former":
+    if get_family(family).set_prediction:
         # softmax over classes without the "no object" column, times each query's mask, summed over queries
         classes = outputs.class_queries_logits.float().softmax(-1)[..., :-1]
         masks = outputs.masks_queries_logits.float().sigmoid()

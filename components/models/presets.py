@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from components.models.family import ModelFamily, get_family
 from data_contracts.errors import ContractError
 
 FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
@@ -19,7 +20,7 @@ FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
 @dataclass(frozen=True)
 class Preset:
     name: str
-    family: str  # "upernet" | "beit" | "mask2former": decides the model class and the loss inputs
+    family: str  # a name in components.models.family.FAMILIES (recorded in model cards): see ``model_family``
     description: str
     make_config: Callable[[int], object]  # num_labels -> transformers config
     image_size: int
@@ -28,6 +29,11 @@ class Preset:
     batch_size: int
     checkpoint: str | None = None  # Hugging Face Hub id the preset starts from (None: from scratch)
     checkpoint_weights: str = "whole"  # "whole" segmentation model, or "backbone" only under a fresh head
+
+    @property
+    def model_family(self) -> ModelFamily:
+        """The family's class, backbone, classifiers and loss inputs."""
+        return get_family(self.family)
 
     def learning_rates(self, from_scratch: bool) -> tuple[float, float]:
         """(backbone, head): the preset's fine-tuning rates, or from-scratch rates when a pretrained preset starts from nothing."""

@@ -23,6 +23,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from components.models.family import get_family
+
 
 @dataclass(frozen=True)
 class World:
@@ -134,7 +136,7 @@ def data_parallel(model: nn.Module, device: torch.device, family: str) -> nn.Mod
     from torch.nn.parallel import DistributedDataParallel
 
     return DistributedDataParallel(model, device_ids=[device.index or 0] if device.type == "cuda" else None,
-                                   find_unused_parameters=family == "mask2former", gradient_as_bucket_view=True)
+                                   find_unused_parameters=get_family(family).set_prediction, gradient_as_bucket_view=True)
 
 
 def wrap(model: nn.Module, world: World, device: torch.device, family: str) -> nn.Module:

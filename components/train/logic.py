@@ -33,6 +33,7 @@ from data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manife
 from data_contracts.split import Split
 from data_contracts.tables import write_table
 from components.models.device import pick_autocast_dtype, pick_device
+from components.models.family import get_family
 
 log = get_logger("trashseg.train")
 
@@ -179,7 +180,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
            inputs: list[Path]) -> Manifest | None:
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(params.precision, device)
-    settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and preset.family == "upernet",
+    settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and get_family(preset.family).channels_last,
                             compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"))
     core = build_model(preset, source.classes, start, seed=params.seed).to(device)
     core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)

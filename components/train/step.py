@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from components.models.forward import keep_matcher_in_fp32, training_loss
+from components.models.family import get_family
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,13 @@ def prepare_model(model: torch.nn.Module, settings: StepSettings) -> torch.nn.Mo
     (``model.model``) but not the loss: the Hungarian matcher calls SciPy on the
     CPU, which would split the graph at every image.
     """
-    if settings.family == "mask2former":
+    family = get_family(settings.family)
+    if family.set_prediction:
         keep_matcher_in_fp32(model)
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
     if settings.compile:
-        target = model.model if settings.family == "mask2former" else model
-        target.compile()
+        family.compile_target(model).compile()
     return model
 
 
