@@ -36,8 +36,8 @@ def build_cv_pipeline(for_cluster: bool):
         from_scratch: bool = False,
         epochs: int = 50,
         batch_size: int = 0,
-        lr_backbone: float = 4e-6,
-        lr_head: float = 4e-5,
+        lr_backbone: float = 0.0,  # 0 = the preset's (components/models/presets.py)
+        lr_head: float = 0.0,
         warmup_steps: int = 0,
         schedule: str = "poly",
         image_size: int = 0,

@@ -93,7 +93,11 @@ def test_compiled_images_and_resources():
     # two rounds, each as a TrainJob, on a volume, or in the pod alone
     assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4", "train-trainjob-op", "train-trainjob-op-2"]
     params = spec["root"]["inputDefinitions"]["parameters"]
-    assert params["lr_backbone"]["defaultValue"] == 4e-6 and params["lr_head"]["defaultValue"] == 4e-5
+    # learning rates: 0 = the preset's, whose report values are written once, in the presets
+    assert params["lr_backbone"]["defaultValue"] == 0 and params["lr_head"]["defaultValue"] == 0
+    from components.models.presets import get_preset
+
+    assert get_preset(params["preset"]["defaultValue"]).learning_rates(from_scratch=False) == (4e-6, 4e-5)
     assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
     assert params["gpu_node_selector"]["defaultValue"] == {} and params["gpu_tolerations"]["defaultValue"] == []
 

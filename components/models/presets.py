@@ -2,8 +2,10 @@
 
 Each family has a real-size preset for GPU nodes and a ``-tiny`` preset that
 learns the sample data on 2 CPU cores in a test. Tiny presets train from scratch
-and need a high learning rate; real presets default to the report's 4e-6
-(backbone) / 4e-5 (head), meant for fine-tuning pretrained weights.
+and need a high learning rate; real presets default to the report's rates
+(``_REPORT_LR``: a small backbone rate beside a ten times larger head one),
+meant for fine-tuning pretrained weights. This file is the one place they are
+written: the CLI, the components and the pipelines say 0/unset for "the preset's".
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ _TINY_LR = dict(lr_backbone=1e-3, lr_head=3e-3)
 # upernet-convnext's loss fell 3.25 -> 1.85 in 5 epochs on taco-trash11 (README, GPU section).
 SCRATCH_LR = dict(lr_backbone=1e-4, lr_head=1e-4)
 # ImageNet-22k backbones under a fresh UperNet head: the report's start; heads learn faster than a whole ADE20K model's.
-_BACKBONE_LR = dict(lr_backbone=4e-6, lr_head=4e-4)
+_BACKBONE_LR = dict(lr_backbone=_REPORT_LR["lr_backbone"], lr_head=4e-4)
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("upernet-convnext", "upernet", "UperNet + ConvNeXt-Base (~120M params), 512 px, from the ADE20K model",

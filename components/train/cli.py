@@ -29,7 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         help="train a pretrained preset from random weights, at from-scratch learning rates")
     parser.add_argument("--epochs", type=int, default=10, help="epochs (default 10)")
     parser.add_argument("--batch-size", type=int, help="images per step (default: the preset's)")
-    parser.add_argument("--lr-backbone", type=float, help="backbone learning rate (report: 4e-6; default: the preset's)")
+    parser.add_argument("--lr-backbone", type=float, help="backbone learning rate (default: the preset's, see --list-models)")
     parser.add_argument("--lr-head", type=float, help="head learning rate (report: 4e-5; default: the preset's)")
     parser.add_argument("--warmup-steps", type=int, default=0, help="linear warmup steps (default 0)")
     parser.add_argument("--schedule", choices=["poly", "cosine", "constant"], default="poly", help="decay after warmup (default poly)")

@@ -9,8 +9,8 @@ from components.common.images import CPU_IMAGE, GPU_IMAGE
 def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
              metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML],
              augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
-             pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 4e-6,
-             lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly", image_size: int = 0, seed: int = 42,
+             pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 0.0,
+             lr_head: float = 0.0, warmup_steps: int = 0, schedule: str = "poly", image_size: int = 0, seed: int = 42,
              pretrained: str = "", from_scratch: bool = False, checkpoint_root: str = "", max_steps_per_epoch: int = 0,
              augment: str = "", gpus: int = 1):
     """Train a preset on all folds but ``fold`` (+ optional training-only datasets); the best epoch is the model.
@@ -29,8 +29,8 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         fold: Validation fold.
         epochs: Epochs.
         batch_size: Images per step (0 = preset's).
-        lr_backbone: Backbone learning rate.
-        lr_head: Head learning rate.
+        lr_backbone: Backbone learning rate (0 = the preset's, scaled to the batch).
+        lr_head: Head learning rate (0 = the preset's).
         warmup_steps: Linear warmup steps.
         schedule: poly, cosine or constant.
         image_size: Square training size (0 = preset's).
@@ -50,7 +50,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
     from data_contracts.model import ModelArtifact
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
-    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone, lr_head=lr_head,
+    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone or None, lr_head=lr_head or None,
                          warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
                          max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
@@ -77,7 +77,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
                       metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML], shared_mount: str,
                       augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
                       pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0,
-                      lr_backbone: float = 4e-6, lr_head: float = 4e-5, warmup_steps: int = 0, schedule: str = "poly",
+                      lr_backbone: float = 0.0, lr_head: float = 0.0, warmup_steps: int = 0, schedule: str = "poly",
                       image_size: int = 0, seed: int = 42, pretrained: str = "", from_scratch: bool = False,
                       max_steps_per_epoch: int = 0, augment: str = "", nodes: int = 2, gpus_per_node: int = 1,
                       cpus_per_node: int = 8, memory_per_node: str = "32Gi", trainer_image: str = "",
@@ -100,8 +100,8 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
         fold: Validation fold.
         epochs: Epochs.
         batch_size: Global images per step over all processes (0 = preset's).
-        lr_backbone: Backbone learning rate.
-        lr_head: Head learning rate.
+        lr_backbone: Backbone learning rate (0 = the preset's, scaled to the batch).
+        lr_head: Head learning rate (0 = the preset's).
         warmup_steps: Linear warmup steps.
         schedule: poly, cosine or constant.
         image_size: Square training size (0 = preset's).
@@ -131,7 +131,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
     from data_contracts.model import ModelArtifact
 
     datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
-    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone, lr_head=lr_head,
+    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone or None, lr_head=lr_head or None,
                          warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
                          max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
     settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,

@@ -1,7 +1,7 @@
 """AdamW with a small backbone learning rate beside a larger head one, linear warmup, then decay (transformers' own
 schedules, the ones its Trainer uses).
 
-The report's 4e-6 (backbone) / 4e-5 (head) beat a single 6e-5: pretrained
+The report's small backbone rate beside a ten times larger head rate beat a single rate: pretrained
 features need only nudging while the new head learns from scratch.
 """
 
