@@ -43,33 +43,23 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         augment: Extra training augmentations, comma-separated ('' = none, as the report).
         gpus: GPUs of this task; above 1, torchrun starts one data-parallel process per GPU (same global batch).
     """
-    from components.common.kfp_io import log_metrics, publish, write_html
-    from components.train.logic import TrainParams, checkpoint_dir_for, run_train
-    from components.train.photometric import parse_augmentations
-    from components.train.report import training_report
+    from components.train.logic import checkpoint_dir_for, run_train
+    from components.train.task_io import params_from_task, publish_trained, start_weights
     from data_contracts.model import ModelArtifact
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
-    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone or None, lr_head=lr_head or None,
-                         warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
-                         max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
+    params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
+                              max_steps_per_epoch, augment, from_scratch)
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
-    import os
-
-    if pretrained_model is not None and not os.path.exists(os.path.join(pretrained_model.path, "NO_WEIGHTS")):
-        pretrained = pretrained_model.path
+    start = start_weights(pretrained, pretrained_model)
     if gpus > 1:
         from components.train.launch import run_torchrun, train_arguments
 
-        run_torchrun(gpus, train_arguments(datasets, split.path, model.path, params, pretrained or None, checkpoints,
-                                           resume=True, overwrite=True))
+        run_torchrun(gpus, train_arguments(datasets, split.path, model.path, params, start, checkpoints, resume=True, overwrite=True))
         manifest = ModelArtifact(model.path).manifest
     else:
-        manifest = run_train(datasets, split.path, model.path, params, pretrained or None, checkpoints, resume=True, overwrite=True)
-    publish(model, manifest)
-    card = ModelArtifact(model.path).card
-    log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
-    write_html(report, training_report(model.path))
+        manifest = run_train(datasets, split.path, model.path, params, start, checkpoints, resume=True, overwrite=True)
+    publish_trained(model, metrics, report, manifest)
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -123,33 +113,22 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
     """
     from pathlib import Path, PurePosixPath
 
-    from components.common.kfp_io import log_metrics, publish, write_html
-    from components.train.photometric import parse_augmentations
-    from components.train.report import training_report
-    from components.train.logic import TrainParams
-    from components.train.trainjob import SharedVolume, TrainJobSettings, run_trainjob, trainer_client, kubernetes_options
-    from data_contracts.model import ModelArtifact
+    from components.train.task_io import params_from_task, publish_trained, start_weights
+    from components.train.trainjob import SharedVolume, TrainJobSettings, kubernetes_options, run_trainjob, trainer_client
 
     datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
-    params = TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone or None, lr_head=lr_head or None,
-                         warmup_steps=warmup_steps, schedule=schedule, image_size=image_size or None, seed=seed,
-                         max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment), from_scratch=from_scratch)
+    params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
+                              max_steps_per_epoch, augment, from_scratch)
     settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,
                                 image=trainer_image, node_selector=dict(node_selector), tolerations=list(tolerations))
-    import os
-
-    if pretrained_model is not None and not os.path.exists(os.path.join(pretrained_model.path, "NO_WEIGHTS")):
-        pretrained = pretrained_model.path
     client = trainer_client(backend, namespace, trainer_image)
     volume, options = None, []
     if backend == "kubernetes":
         volume = SharedVolume(Path(shared_mount), PurePosixPath(shared_mount))
         options = kubernetes_options(shared_claim, shared_mount, settings)
-    manifest = run_trainjob(client, datasets, Path(split.path), Path(model.path), params, settings, volume, pretrained or None, options)
-    publish(model, manifest)
-    card = ModelArtifact(model.path).card
-    log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
-    write_html(report, training_report(model.path))
+    manifest = run_trainjob(client, datasets, Path(split.path), Path(model.path), params, settings, volume,
+                            start_weights(pretrained, pretrained_model), options)
+    publish_trained(model, metrics, report, manifest)
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -163,7 +142,9 @@ def no_pretrained_op(model: dsl.Output[dsl.Model]):
     """
     import os
 
+    from components.train.task_io import NO_WEIGHTS
+
     os.makedirs(model.path, exist_ok=True)
-    with open(os.path.join(model.path, "NO_WEIGHTS"), "w") as marker:
+    with open(os.path.join(model.path, NO_WEIGHTS), "w") as marker:
         marker.write("no pretrained model was imported: train starts from the preset's checkpoint or --pretrained\n")
     model.metadata["no_weights"] = True
