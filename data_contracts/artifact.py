@@ -25,6 +25,17 @@ def sha256_file(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+def folder_digest(folder: Path) -> str:
+    """sha256 over every file under ``folder``: relative names and contents, in sorted order (timestamps do not count)."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with open(path, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
+
+
 def check_payload_name(manifest_path: Path, name: str) -> None:
     """Payload files are plain names inside the artifact: no separators, no '..', nothing hidden.
 

@@ -155,8 +155,8 @@ def _runs(args: argparse.Namespace) -> None:
 
 def _fingerprint(args: argparse.Namespace) -> None:
     from data_contracts.errors import ContractError
-    from pipelines.fingerprint import fingerprint
+    from data_contracts.artifact import folder_digest
 
     if not args.folder.is_dir():
         raise ContractError(args.folder, "not a folder", field="folder")
-    print(fingerprint(args.folder))
+    print(folder_digest(args.folder))

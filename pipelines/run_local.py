@@ -14,7 +14,7 @@ from typing import Any
 
 from components.common.log import get_logger
 from data_contracts.errors import ContractError
-from pipelines.fingerprint import fingerprint
+from data_contracts.artifact import folder_digest
 
 log = get_logger("trashseg.pipeline")
 
@@ -38,7 +38,7 @@ def data_parameters(data_dir: Path) -> dict[str, str]:
         folder = (data_dir / part).resolve()
         if not (folder / "annotations.json").is_file() or not (folder / "images").is_dir():
             raise ContractError(data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)")
-        params.update({f"{part}_data": str(folder), f"{part}_fingerprint": fingerprint(folder)})
+        params.update({f"{part}_data": str(folder), f"{part}_fingerprint": folder_digest(folder)})
     return params
 
 

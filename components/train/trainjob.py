@@ -27,7 +27,7 @@ from components.common import checks
 from components.common.log import get_logger
 from components.train.launch import train_arguments
 from components.train.logic import TrainParams, checkpoint_dir_for
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output, read_manifest
+from data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
 from data_contracts.errors import ContractError
 
 log = get_logger("trashseg.trainjob")
@@ -102,40 +102,33 @@ def trainer_entry(argv: list[str]) -> None:
     runpy.run_module("components.cli", run_name="__main__")  # exits with the command's status, as `python -m` would
 
 
+def _copy_once(source: Path, target: Path) -> Path:
+    """Copy ``source`` to ``target`` unless it is there; a half-finished copy never takes the name."""
+    if not target.exists():
+        temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+        shutil.copytree(source, temporary)
+        os.replace(temporary, target)
+    return target
+
+
 def stage_inputs(artifacts: Iterable[Path], into: Path) -> list[Path]:
     """Copy each input artifact onto the shared volume once (a retried launcher reuses what is there).
 
     Folders are named by their content hash, so what a node reads is exactly
-    what the task was given; a half-finished copy never takes that name.
+    what the task was given.
     """
-    staged = []
     into.mkdir(parents=True, exist_ok=True)
+    staged = []
     for artifact in artifacts:
         manifest = json.loads((Path(artifact) / "manifest.json").read_text())
-        target = into / f"{manifest['contract']}-{manifest['content_hash'][:16]}"
-        if not target.exists():
-            temporary = into / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-            shutil.copytree(artifact, temporary)
-            os.replace(temporary, target)
-        staged.append(target)
+        staged.append(_copy_once(Path(artifact), into / f"{manifest['contract']}-{manifest['content_hash'][:16]}"))
     return staged
 
 
 def stage_folder(folder: Path, into: Path) -> Path:
     """A plain folder (a save_pretrained model) onto the shared volume, named by a hash of its names and bytes."""
-    import hashlib
-
-    from data_contracts.artifact import sha256_file
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(folder)}\0{sha256_file(path)}\0".encode())
-    target = into / f"pretrained-{digest.hexdigest()[:16]}"
-    if not target.exists():
-        temporary = into / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
-        shutil.copytree(folder, temporary)
-        os.replace(temporary, target)
-    return target
+    into.mkdir(parents=True, exist_ok=True)
+    return _copy_once(folder, into / f"pretrained-{folder_digest(folder)[:16]}")
 
 
 def job_key(datasets: list[Path], split: Path, params: TrainParams) -> str:
