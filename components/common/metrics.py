@@ -27,9 +27,9 @@ def confusion_matrix(truth: np.ndarray, prediction: np.ndarray, num_classes: int
 
 
 def iou_per_class(cm: np.ndarray) -> np.ndarray:
-    """IoU of each class; NaN where the class is in neither truth nor prediction."""
-    tp = np.diag(cm).astype(np.float64)
-    union = cm.sum(0) + cm.sum(1) - tp
+    """IoU of each class; NaN where the class is in neither truth nor prediction. ``cm`` may be a stack (..., C, C)."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1).astype(np.float64)
+    union = cm.sum(-2) + cm.sum(-1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, tp / union, np.nan)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from components.common import checks
 from components.common.log import get_logger, progress
-from components.common.metrics import confusion_matrix, mean_iou
+from components.common.metrics import confusion_matrix, iou_per_class, mean_iou
 from components.evaluate.logic import select_images
 from data_contracts.artifact import atomic_file, check_not_an_input
 from data_contracts.dataset import Dataset
@@ -50,10 +50,7 @@ class DeltaSpec:
 
 def batched_miou(totals: np.ndarray) -> np.ndarray:
     """mIoU of each of a stack of confusion matrices (B, C, C), with ``mean_iou``'s rule for absent classes."""
-    tp = np.diagonal(totals, axis1=1, axis2=2).astype(np.float64)
-    union = totals.sum(1) + totals.sum(2) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        iou = np.where(union > 0, tp / union, np.nan)
+    iou = iou_per_class(totals)
     present = np.isfinite(iou).any(1)
     out = np.full(len(totals), np.nan)
     out[present] = np.nanmean(iou[present], axis=1)
