@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             registry = args.registry or (REGISTRY_FILE.read_text().strip() if REGISTRY_FILE.exists() else "")
             if not registry:
                 raise BuildError("no registry: run `make images REGISTRY=host:port/path` first, or `make push REGISTRY=...`")
+            registry = check_registry(registry)  # before the engine is asked anything
             tag_for_registry(registry, kinds)  # images rebuilt since the last tagging get the registry tags again
             for tag in push(registry, kinds):
                 print(f"pushed {tag}")
