@@ -74,10 +74,14 @@ def ingest_both(train_data, test_data, annotations, images, train_fingerprint, t
     return train_ingest, test_ingest
 
 
-def train_task(placement: dict, gpus=1, **kwargs) -> dsl.PipelineTask:
-    """Train with retries (a preempted GPU node resumes from the last epoch's checkpoint) on ``gpus`` GPUs of one pod."""
-    task = gpu_task(train_op(gpus=gpus, **kwargs), "8", "32G", gpus, **placement)
+def retried(task: dsl.PipelineTask) -> dsl.PipelineTask:
+    """Training's retry policy: a preempted node's task starts again and resumes from its last checkpoint."""
     return task.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0)
+
+
+def train_task(placement: dict, gpus=1, **kwargs) -> dsl.PipelineTask:
+    """Train with retries on ``gpus`` GPUs of one pod."""
+    return retried(gpu_task(train_op(gpus=gpus, **kwargs), "8", "32G", gpus, **placement))
 
 
 def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, placement: dict, train_nodes=1, **kwargs):
@@ -99,7 +103,7 @@ def checkpointed_train(for_cluster: bool, checkpoint_volume, display_name: str, 
                                      gpus_per_node=kwargs.get("gpus", 1), trainer_image=GPU_IMAGE, **launcher_knobs,
                                      **placement)
         kubernetes.mount_pvc(launched, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
-        launched.set_retry(num_retries=3, backoff_duration="60s", backoff_factor=2.0).set_display_name(f"{display_name} (TrainJob)")
+        retried(launched).set_display_name(f"{display_name} (TrainJob)")
     with dsl.Elif(checkpoint_volume != "", name="checkpoints-on-volume"):
         on_volume = train_task(placement, checkpoint_root=CHECKPOINT_MOUNT, **kwargs)
         kubernetes.mount_pvc(on_volume, pvc_name=checkpoint_volume, mount_path=CHECKPOINT_MOUNT)
