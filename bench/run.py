@@ -11,11 +11,12 @@ from bench.common import RESULTS, markdown_table
 
 def main() -> int:
     os.environ.setdefault("TRASHSEG_PROGRESS", "0")
-    from bench import bench_ddp, bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_submit, bench_train, bench_tricks
+    from bench import bench_ddp, bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_recipe, bench_submit, bench_taco_cv, bench_train, bench_tricks
 
     only = set(sys.argv[1:])
     steps = {"submit": bench_submit.run, "ensemble": bench_ensemble.run, "ingest": bench_ingest.run, "infer": bench_infer.run,
-             "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run, "ddp": bench_ddp.run}
+             "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run, "ddp": bench_ddp.run,
+             "recipe": bench_recipe.run, "taco_cv": bench_taco_cv.run}
     for name, step in steps.items():
         if not only or name in only:
             print(f"== {name}", flush=True)
@@ -63,6 +64,17 @@ def report() -> str:
         rows.append({"benchmark": f"train, 2 torchrun processes vs 1 ({d['model']}, global batch {d['global_batch']}, {d['cpus']} CPUs)",
                      "ours": f"{d['two_processes_images_per_s']:.1f} img/s", "baseline": f"{d['one_process_images_per_s']:.1f} img/s",
                      "baseline/ours": 1 / d["two_over_one"], "same output": "within 0.2% (tests)"})
+    if "recipe" in data:
+        r = data["recipe"]["candidates"]
+        old, new = r[next(iter(r))], r[next(k for k in r if k.startswith("new preset ("))]
+        rows.append({"benchmark": "tiny recipe, sample data: best val mIoU", "ours": f"{new['best_val_miou']:.3f}",
+                     "baseline": f"{old['best_val_miou']:.3f} (old recipe)", "baseline/ours": old["best_val_miou"] / new["best_val_miou"],
+                     "same output": "n/a"})
+    if "taco_cv" in data:
+        t = data["taco_cv"]
+        rows.append({"benchmark": f"taco-trash11 {t['setup']['folds']}-fold CV mIoU ({t['setup']['preset']})",
+                     "ours": f"{t['pooled_miou']:.3f}", "baseline": f"{t['background_everywhere_miou']:.3f} (all Background)",
+                     "baseline/ours": t["background_everywhere_miou"] / t["pooled_miou"], "same output": "n/a"})
     machine = data.get("machine", {})
     head = f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit {machine.get('commit')}\n\n"
     return head + markdown_table(rows, ["benchmark", "ours", "baseline", "baseline/ours", "same output"])

@@ -38,7 +38,8 @@ def build_cv_pipeline(for_cluster: bool):
         batch_size: int = 0,
         lr_backbone: float = 0.0,  # 0 = the preset's (components/models/presets.py)
         lr_head: float = 0.0,
-        warmup_steps: int = 0,
+        warmup_steps: int = -1,  # -1 = the preset's
+        loss: str = "",  # "" = the preset's (model, ce_dice, weighted_ce)
         schedule: str = "poly",
         image_size: int = 0,
         seed: int = 42,
@@ -62,7 +63,7 @@ def build_cv_pipeline(for_cluster: bool):
         with dsl.ParallelFor(fold_list) as fold:
             model = checkpointed_train(for_cluster, checkpoint_volume, "train fold", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                        preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
-                                       lr_head=lr_head, warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed,
+                                       lr_head=lr_head, warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size, seed=seed,
                                        pretrained=pretrained, from_scratch=from_scratch, max_steps_per_epoch=max_steps_per_epoch,
                                        augment=train_augment, gpus=gpus_per_train_task, **start)
             validation = gpu_task(infer_op(model=model, dataset=train_dataset, split=split.outputs["split"],

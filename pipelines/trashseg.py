@@ -159,7 +159,8 @@ def build_trashseg_pipeline(for_cluster: bool):
         batch_size: int = 0,
         lr_backbone: float = 0.0,  # 0 = the preset's (components/models/presets.py)
         lr_head: float = 0.0,
-        warmup_steps: int = 0,
+        warmup_steps: int = -1,  # -1 = the preset's
+        loss: str = "",  # "" = the preset's (model, ce_dice, weighted_ce)
         schedule: str = "poly",
         image_size: int = 0,
         seed: int = 42,
@@ -184,7 +185,7 @@ def build_trashseg_pipeline(for_cluster: bool):
         augmented = augment_op(dataset=train_dataset, split=split.outputs["split"], fold=fold, classes=paste_classes,
                                counts=paste_counts, scale=paste_scale, rotate=paste_rotate, seed=seed)
         knobs = dict(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone, lr_head=lr_head,
-                     warmup_steps=warmup_steps, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
+                     warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size, seed=seed, pretrained=pretrained, from_scratch=from_scratch,
                      max_steps_per_epoch=max_steps_per_epoch, augment=train_augment,
                      gpus=gpus_per_train_task, **optional_pretrained(for_cluster, pretrained_model))
 

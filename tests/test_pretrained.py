@@ -71,8 +71,10 @@ def test_real_presets_name_their_checkpoint_and_scratch_switches_learning_rates(
     scratch = TrainParams(model="upernet-convnext", from_scratch=True).resolved()
     assert (tuned.lr_backbone, tuned.lr_head) == (4e-6, 4e-5)
     assert (scratch.lr_backbone, scratch.lr_head) == (SCRATCH_LR["lr_backbone"], SCRATCH_LR["lr_head"])
+    tiny_preset = get_preset("upernet-convnext-tiny")
     tiny = TrainParams(model="upernet-convnext-tiny", from_scratch=True).resolved()
-    assert (tiny.lr_backbone, tiny.lr_head) == (1e-3, 3e-3)  # tiny presets always start from scratch: nothing switches
+    # tiny presets always start from scratch: nothing switches, the preset's own rates stay
+    assert (tiny.lr_backbone, tiny.lr_head) == (tiny_preset.lr_backbone, tiny_preset.lr_head) != tuple(SCRATCH_LR.values())
 
 
 def test_incomplete_and_wrong_checkpoints_fail_clearly(tmp_path):

@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from bench.gpu_train import count_flops, main as bench_main, peak_tflops
+from components.models.presets import get_preset
 from components.train.logic import TrainParams, run_train
 
 
@@ -44,7 +45,8 @@ def test_bench_runs_on_cpu_with_a_tiny_preset(tmp_path):
                        "--variants", "before,fused,batch", "--device", "cpu", "--out", str(out)]) == 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["variant"] for r in records] == ["before", "fused", "batch"]
-    assert records[2]["batch"] == 16 and records[0]["batch"] == 8
+    preset_batch = get_preset("upernet-convnext-tiny").batch_size
+    assert records[2]["batch"] == 2 * preset_batch and records[0]["batch"] == preset_batch
     for record in records:
         assert "train_mfu" not in record  # no peak rate for a CPU
         assert record["train_tflop_s"] == pytest.approx(record["train_images_per_s"] * record["train_gflop_per_image"] / 1e3)

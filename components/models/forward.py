@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from data_contracts.classes import IGNORE_INDEX
 from components.models.family import get_family
+from components.models.losses import dense_loss
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -50,12 +51,17 @@ def keep_matcher_in_fp32(model: torch.nn.Module) -> None:
     matcher._trashseg_fp32 = True
 
 
-def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """The model's own loss; ``labels`` is (B, H, W) int64 with 255 = ignore."""
+def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor,
+                  loss: str = "model") -> torch.Tensor:
+    """The training loss; ``labels`` is (B, H, W) int64 with 255 = ignore.
+
+    Set-prediction families (Mask2Former) always use their own matched mask and class loss; the others use
+    ``loss`` (components.models.losses).
+    """
     if get_family(family).set_prediction:
         mask_labels, class_labels = mask2former_targets(labels)
         return model(pixel_values=pixel_values, mask_labels=mask_labels, class_labels=class_labels).loss
-    return model(pixel_values=pixel_values, labels=labels).loss
+    return dense_loss(model, pixel_values, labels, loss)
 
 
 def class_scores(model: torch.nn.Module, family: str, pixel_values: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=int, help="images per step (default: the preset's)")
     parser.add_argument("--lr-backbone", type=float, help="backbone learning rate (default: the preset's, see --list-models)")
     parser.add_argument("--lr-head", type=float, help="head learning rate (report: 4e-5; default: the preset's)")
-    parser.add_argument("--warmup-steps", type=int, default=0, help="linear warmup steps (default 0)")
+    parser.add_argument("--warmup-steps", type=int, help="linear warmup steps (default: the preset's)")
+    parser.add_argument("--loss", default="", help="model (its own cross-entropy), ce_dice (+ soft Dice, for rare classes) or "
+                                                   "weighted_ce; Mask2Former keeps its own (default: the preset's)")
     parser.add_argument("--schedule", choices=["poly", "cosine", "constant"], default="poly", help="decay after warmup (default poly)")
     parser.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (default 0.01)")
     parser.add_argument("--image-size", type=int, help="train and validate at this square size (default: the preset's)")
@@ -75,7 +77,7 @@ def params_from_args(args: argparse.Namespace):
 
     return TrainParams(
         model=args.model, fold=args.fold, epochs=args.epochs, batch_size=args.batch_size, lr_backbone=args.lr_backbone,
-        lr_head=args.lr_head, warmup_steps=args.warmup_steps, schedule=args.schedule, weight_decay=args.weight_decay,
+        lr_head=args.lr_head, warmup_steps=args.warmup_steps, loss=args.loss, schedule=args.schedule, weight_decay=args.weight_decay,
         image_size=args.image_size, seed=args.seed, hflip=not args.no_hflip, device=args.device, precision=args.precision,
         max_steps_per_epoch=args.max_steps_per_epoch, augment=parse_augmentations(args.augment),
         compile=args.compile, workers=args.workers, from_scratch=args.from_scratch,

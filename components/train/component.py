@@ -10,9 +10,9 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
              metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML],
              augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
              pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0, lr_backbone: float = 0.0,
-             lr_head: float = 0.0, warmup_steps: int = 0, schedule: str = "poly", image_size: int = 0, seed: int = 42,
+             lr_head: float = 0.0, warmup_steps: int = -1, schedule: str = "poly", image_size: int = 0, seed: int = 42,
              pretrained: str = "", from_scratch: bool = False, checkpoint_root: str = "", max_steps_per_epoch: int = 0,
-             augment: str = "", gpus: int = 1):
+             augment: str = "", loss: str = "", gpus: int = 1):
     """Train a preset on all folds but ``fold`` (+ optional training-only datasets); the best epoch is the model.
 
     Args:
@@ -31,7 +31,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         batch_size: Images per step (0 = preset's).
         lr_backbone: Backbone learning rate (0 = the preset's, scaled to the batch).
         lr_head: Head learning rate (0 = the preset's).
-        warmup_steps: Linear warmup steps.
+        warmup_steps: Linear warmup steps (-1 = the preset's).
         schedule: poly, cosine or constant.
         image_size: Square training size (0 = preset's).
         seed: Seed.
@@ -41,6 +41,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
             node resumes; '' = beside the output (enough for local runs).
         max_steps_per_epoch: Cap on steps per epoch (0 = all).
         augment: Extra training augmentations, comma-separated ('' = none, as the report).
+        loss: model, ce_dice or weighted_ce ('' = the preset's; Mask2Former keeps its own).
         gpus: GPUs of this task; above 1, torchrun starts one data-parallel process per GPU (same global batch).
     """
     from components.train.logic import checkpoint_dir_for, run_train
@@ -49,7 +50,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
     params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
-                              max_steps_per_epoch, augment, from_scratch)
+                              max_steps_per_epoch, augment, from_scratch, loss)
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
     start = start_weights(pretrained, pretrained_model)
     if gpus > 1:
@@ -67,9 +68,9 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
                       metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML], shared_mount: str,
                       augmented: dsl.Input[dsl.Dataset] = None, pseudo_labeled: dsl.Input[dsl.Dataset] = None,
                       pretrained_model: dsl.Input[dsl.Model] = None, preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: int = 0,
-                      lr_backbone: float = 0.0, lr_head: float = 0.0, warmup_steps: int = 0, schedule: str = "poly",
+                      lr_backbone: float = 0.0, lr_head: float = 0.0, warmup_steps: int = -1, schedule: str = "poly",
                       image_size: int = 0, seed: int = 42, pretrained: str = "", from_scratch: bool = False,
-                      max_steps_per_epoch: int = 0, augment: str = "", nodes: int = 2, gpus_per_node: int = 1,
+                      max_steps_per_epoch: int = 0, augment: str = "", loss: str = "", nodes: int = 2, gpus_per_node: int = 1,
                       cpus_per_node: int = 8, memory_per_node: str = "32Gi", trainer_image: str = "",
                       shared_claim: str = "", namespace: str = "", backend: str = "kubernetes", node_selector: dict = {},
                       tolerations: list = []):
@@ -92,7 +93,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
         batch_size: Global images per step over all processes (0 = preset's).
         lr_backbone: Backbone learning rate (0 = the preset's, scaled to the batch).
         lr_head: Head learning rate (0 = the preset's).
-        warmup_steps: Linear warmup steps.
+        warmup_steps: Linear warmup steps (-1 = the preset's).
         schedule: poly, cosine or constant.
         image_size: Square training size (0 = preset's).
         seed: Seed.
@@ -100,6 +101,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
         from_scratch: Train a pretrained preset from random weights (at from-scratch learning rates).
         max_steps_per_epoch: Cap on steps per epoch (0 = all).
         augment: Extra training augmentations, comma-separated.
+        loss: model, ce_dice or weighted_ce ('' = the preset's; Mask2Former keeps its own).
         nodes: TrainJob nodes (torchrun across them).
         gpus_per_node: GPUs per node, one process each (0 = CPU nodes, one process each).
         cpus_per_node: CPUs each node requests.
@@ -118,7 +120,7 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
 
     datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
     params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
-                              max_steps_per_epoch, augment, from_scratch)
+                              max_steps_per_epoch, augment, from_scratch, loss)
     settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,
                                 image=trainer_image, node_selector=dict(node_selector), tolerations=list(tolerations))
     client = trainer_client(backend, namespace, trainer_image)

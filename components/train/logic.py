@@ -48,7 +48,8 @@ class TrainParams:
     batch_size: int | None = None
     lr_backbone: float | None = None
     lr_head: float | None = None
-    warmup_steps: int = 0
+    warmup_steps: int | None = None
+    loss: str = ""  # components.models.losses.LOSSES; "" = the preset's
     schedule: str = "poly"
     weight_decay: float = 0.01
     image_size: int | None = None
@@ -64,6 +65,7 @@ class TrainParams:
 
     def check(self) -> None:
         """Refuse any value outside its range before anything is read (exit code 2, one line)."""
+        from components.models.losses import LOSSES
         from components.train.photometric import AUGMENTATIONS
 
         get_preset(self.model)
@@ -74,7 +76,13 @@ class TrainParams:
         for name, value in (("--lr-backbone", self.lr_backbone), ("--lr-head", self.lr_head)):
             if value is not None:
                 checks.number(name, value, low=0, high=1, low_open=True)
-        checks.number("--warmup-steps", self.warmup_steps, low=0, high=10_000_000, integer=True)
+        if self.warmup_steps is not None:
+            checks.number("--warmup-steps", self.warmup_steps, low=0, high=10_000_000, integer=True)
+        if self.loss:
+            checks.choice("--loss", self.loss, LOSSES)
+            if self.loss != "model" and get_preset(self.model).model_family.set_prediction:
+                raise ContractError("--loss", f"{self.loss!r} does not apply to {self.model}: Mask2Former trains with its own "
+                                              "matched mask and class loss (use model or leave it unset)")
         checks.choice("--schedule", self.schedule, ("poly", "cosine", "constant"))
         checks.number("--weight-decay", self.weight_decay, low=0, high=1)
         if self.image_size is not None:
@@ -99,6 +107,8 @@ class TrainParams:
             lr_backbone=self.lr_backbone if self.lr_backbone is not None else scaled_lr(lr_backbone, preset.batch_size, batch),
             lr_head=self.lr_head if self.lr_head is not None else scaled_lr(lr_head, preset.batch_size, batch),
             image_size=self.image_size or preset.image_size,
+            warmup_steps=self.warmup_steps if self.warmup_steps is not None else preset.warmup_steps,
+            loss=self.loss or preset.loss,
         )
 
 
@@ -181,7 +191,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(params.precision, device)
     settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and get_family(preset.family).channels_last,
-                            compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"))
+                            compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"), loss=params.loss)
     core = build_model(preset, source.classes, start, seed=params.seed).to(device)
     core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)
 

@@ -19,12 +19,13 @@ from components.models.family import get_family
 
 @dataclass(frozen=True)
 class StepSettings:
-    """How the step runs on the device; none of these change what is learned beyond rounding."""
+    """What the step computes (family, loss) and how it runs on the device (the rest change nothing beyond rounding)."""
 
     family: str
     amp_dtype: torch.dtype | None  # None = fp32
     channels_last: bool
     compile: bool
+    loss: str = "model"  # components.models.losses.LOSSES (dense families; Mask2Former keeps its own)
 
 
 def prepare_model(model: torch.nn.Module, settings: StepSettings) -> torch.nn.Module:
@@ -59,7 +60,7 @@ class TrainStep:
             pixels = pixels.contiguous(memory_format=torch.channels_last)
         dtype = self.settings.amp_dtype
         with torch.autocast(pixels.device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-            loss = training_loss(self.model, self.settings.family, pixels, labels)
+            loss = training_loss(self.model, self.settings.family, pixels, labels, self.settings.loss)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
