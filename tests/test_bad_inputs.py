@@ -70,7 +70,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     run_split(root / "truth", root / "other_split", 2)
     w["other_split"] = root / "other_split"
     w["model"] = root / "model"
-    run_train([w["dataset"]], w["split"], w["model"], TrainParams(epochs=1, image_size=32, max_steps_per_epoch=1))
+    run_train([w["dataset"]], w["split"], w["model"], TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1))
     w["pred"] = root / "pred"
     run_infer(w["model"], w["dataset"], w["pred"], InferParams(save_probs=True))
     w["pred_plain"] = root / "pred_plain"

@@ -158,7 +158,7 @@ def container_inputs(tmp_path_factory, learn_data, sample_root):
     shutil.copytree(dataset, inputs / "dataset")
     shutil.copytree(split, inputs / "split")
     shutil.copytree(sample_root / "train", inputs / "coco")
-    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(epochs=1, image_size=64))
+    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64))
     run_infer(inputs / "model", inputs / "dataset", inputs / "pred", InferParams(save_probs=True))
     return root, {"dataset": inputs / "dataset", "split": inputs / "split", "model": inputs / "model", "pred": inputs / "pred",
                   "raw": inputs / "coco"}

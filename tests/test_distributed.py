@@ -104,7 +104,7 @@ def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_pat
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ContractError, match="does not divide among 3 processes"):
-        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(epochs=1, batch_size=8))
+        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", epochs=1, batch_size=8))
     assert not (tmp_path / "m").exists()
 
 
@@ -124,7 +124,7 @@ def test_torchrun_command_round_trips_through_the_cli(tmp_path):
     assert params_from_args(args) == params
     assert args.dataset == [tmp_path / "d", tmp_path / "aug"] and args.split == tmp_path / "s" and args.out == tmp_path / "m"
     assert args.pretrained == str(tmp_path / "pre") and args.checkpoint_dir == tmp_path / "ck" and args.resume and args.overwrite
-    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams())).resume is False
+    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams(model="upernet-convnext-tiny"))).resume is False
     command = torchrun_command(4, argv)
     assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"] and command[-len(argv):] == argv
 
@@ -135,7 +135,7 @@ def test_the_pod_launcher_trains_with_two_processes(sample_dataset, sample_split
     from components.train.launch import run_torchrun, train_arguments
     from components.train.logic import TrainParams
 
-    params = TrainParams(epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2, device="cpu")
+    params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2, device="cpu")
     run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))
     assert ModelArtifact(tmp_path / "m").card["training"]["processes"] == 2
     with pytest.raises(RuntimeError, match="torchrun with 2 processes failed"):

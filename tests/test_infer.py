@@ -14,7 +14,7 @@ from data_contracts.predictions import validate_predictions
 @pytest.fixture(scope="module")
 def tiny_model(sample_dataset, sample_split, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model"
-    run_train([sample_dataset], sample_split, out, TrainParams(epochs=2, image_size=64, seed=1))
+    run_train([sample_dataset], sample_split, out, TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=1))
     return out
 
 

@@ -92,6 +92,6 @@ def test_loss_knob_comes_from_the_preset_and_is_checked():
     assert TrainParams(model="upernet-convnext-tiny").resolved().warmup_steps == get_preset("upernet-convnext-tiny").warmup_steps
     assert TrainParams(model="upernet-convnext-tiny", warmup_steps=0).resolved().warmup_steps == 0
     with pytest.raises(ContractError, match="--loss"):
-        TrainParams(loss="dice").check()
+        TrainParams(model="upernet-convnext-tiny", loss="dice").check()
     with pytest.raises(ContractError, match="--loss.*Mask2Former"):
         TrainParams(model="mask2former-swin-tiny", loss="ce_dice").check()

@@ -219,7 +219,7 @@ def stage_artifacts(tmp_path_factory, learn_data):
 
     dataset, split = learn_data
     root = tmp_path_factory.mktemp("stages")
-    run_train([dataset], split, root / "model", TrainParams(epochs=1, image_size=64))
+    run_train([dataset], split, root / "model", TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64))
     run_infer(root / "model", dataset, root / "pred", InferParams(save_probs=True))
     run_evaluate(root / "pred", dataset, root / "metrics")
     return {"dataset": dataset, "split": split, "model": root / "model", "pred": root / "pred", "metrics": root / "metrics"}

@@ -93,7 +93,7 @@ def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, m
         return loss * float("nan") if len(calls) >= 2 else loss
 
     monkeypatch.setattr(step_module, "training_loss", loss_that_turns_nan)
-    params = TrainParams(fold=0, epochs=3, image_size=64)
+    params = TrainParams(model="upernet-convnext-tiny", fold=0, epochs=3, image_size=64)
     with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch \d, step \d: nothing was saved"):
         run_train([sample_dataset], sample_split, tmp_path / "model", params)
     assert not (tmp_path / "model").exists()
@@ -105,13 +105,13 @@ def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, 
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
     with pytest.raises(ContractError, match="is unlabeled: training needs masks"):
-        run_train([sample_dataset, tmp_path / "test"], sample_split, tmp_path / "m", TrainParams(epochs=1))
+        run_train([sample_dataset, tmp_path / "test"], sample_split, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", epochs=1))
     with pytest.raises(ContractError, match="fold 7 does not exist"):
-        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(fold=7, epochs=1))
+        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", fold=7, epochs=1))
     run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", tmp_path / "truth")
     run_split(tmp_path / "truth", tmp_path / "other_split", 2)
     with pytest.raises(ContractError, match="was made for dataset"):
-        run_train([sample_dataset], tmp_path / "other_split", tmp_path / "m", TrainParams(epochs=1))
+        run_train([sample_dataset], tmp_path / "other_split", tmp_path / "m", TrainParams(model="upernet-convnext-tiny", epochs=1))
     assert not (tmp_path / "m").exists()
 
 
@@ -128,6 +128,6 @@ def test_optional_augmentations_are_deterministic_and_keep_class_ids(learn_data,
     assert set(np.unique(a[1])) <= set(np.unique(mask))  # nearest resampling: no new class ids
     with pytest.raises(ContractError, match="unknown augmentation 'blur'"):
         parse_augmentations("noise,blur")
-    params = TrainParams(fold=0, epochs=1, image_size=64, augment=parse_augmentations("brightness_contrast,random_resized_crop"))
+    params = TrainParams(model="upernet-convnext-tiny", fold=0, epochs=1, image_size=64, augment=parse_augmentations("brightness_contrast,random_resized_crop"))
     run_train([learn_data[0]], learn_data[1], tmp_path / "m", params)
     assert ModelArtifact(tmp_path / "m").card["training"]["augment"] == ["brightness_contrast", "random_resized_crop"]

@@ -17,8 +17,8 @@ from components.train.logic import TrainParams, run_train
 def test_loader_workers_give_the_same_weights(learn_data, tmp_path):
     dataset, split = learn_data
     common = dict(fold=0, epochs=1, image_size=64, seed=1, augment=("brightness_contrast", "random_resized_crop"))
-    run_train([dataset], split, tmp_path / "w0", TrainParams(**common, workers=0))
-    run_train([dataset], split, tmp_path / "w2", TrainParams(**common, workers=2))
+    run_train([dataset], split, tmp_path / "w0", TrainParams(model="upernet-convnext-tiny", **common, workers=0))
+    run_train([dataset], split, tmp_path / "w2", TrainParams(model="upernet-convnext-tiny", **common, workers=2))
     a, b = (load_file(str(tmp_path / name / "model.safetensors")) for name in ("w0", "w2"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 

@@ -54,7 +54,7 @@ def test_augmented_data_refused_for_another_fold(learn_data, tmp_path):
     dataset_dir, split_dir = learn_data
     run_augment(dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, counts={"Battery": 1, "Clothing": 1}))
     with pytest.raises(ContractError, match="would leak validation images"):
-        run_train([dataset_dir, tmp_path / "aug"], split_dir, tmp_path / "m", TrainParams(fold=2, epochs=1))
+        run_train([dataset_dir, tmp_path / "aug"], split_dir, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", fold=2, epochs=1))
 
 
 def test_hard_vote_tie_goes_to_the_earliest_model():

@@ -49,8 +49,9 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
     from data_contracts.model import ModelArtifact
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
-    params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
-                              max_steps_per_epoch, augment, from_scratch, loss)
+    params = params_from_task(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
+                              lr_head=lr_head, warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size,
+                              seed=seed, max_steps_per_epoch=max_steps_per_epoch, augment=augment, from_scratch=from_scratch)
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
     start = start_weights(pretrained, pretrained_model)
     if gpus > 1:
@@ -119,8 +120,9 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
     from components.train.trainjob import SharedVolume, TrainJobSettings, kubernetes_options, run_trainjob, trainer_client
 
     datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
-    params = params_from_task(preset, fold, epochs, batch_size, lr_backbone, lr_head, warmup_steps, schedule, image_size, seed,
-                              max_steps_per_epoch, augment, from_scratch, loss)
+    params = params_from_task(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
+                              lr_head=lr_head, warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size,
+                              seed=seed, max_steps_per_epoch=max_steps_per_epoch, augment=augment, from_scratch=from_scratch)
     settings = TrainJobSettings(nodes=nodes, gpus_per_node=gpus_per_node, cpus_per_node=cpus_per_node, memory_per_node=memory_per_node,
                                 image=trainer_image, node_selector=dict(node_selector), tolerations=list(tolerations))
     client = trainer_client(backend, namespace, trainer_image)

@@ -13,12 +13,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from components.train.logic import TrainParams
-
-# TrainParams field -> CLI flag, where they differ from "--" + name with dashes.
-_FLAG_OF = {"hflip": "--no-hflip"}
-_SWITCHES = {"from_scratch"}  # store_true flags: present when True
-
+from components.common.params import default_of, flag_of
+from components.train.params import TrainParams
 
 def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
                     checkpoint_dir: Path | None = None, resume: bool = False, overwrite: bool = False) -> list[str]:
@@ -28,13 +24,10 @@ def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainP
         argv += ["--dataset", str(dataset)]
     argv += ["--split", str(split), "--out", str(out)]
     for field in fields(TrainParams):
-        value = getattr(params, field.name)
-        flag = _FLAG_OF.get(field.name, "--" + field.name.replace("_", "-"))
-        if field.name == "hflip":
-            argv += [] if value else [flag]
-        elif field.name in _SWITCHES:
-            argv += [flag] if value else []
-        elif field.name == "augment":
+        value, flag = getattr(params, field.name), flag_of(field)
+        if isinstance(value, bool):
+            argv += [flag] if value != default_of(field) else []  # switches: present when not the default
+        elif isinstance(value, tuple):
             argv += [flag, ",".join(value)] if value else []
         elif value is not None:
             argv += [flag, str(value)]

@@ -24,7 +24,8 @@ from components.models.pretrained import Start, resolve_start
 from components.train import checkpoint, distributed
 from components.train.data import Sample, SampleSource
 from components.train.loader import EpochBatches, default_workers, make_loader, to_device
-from components.train.optim import make_optimizer, scaled_lr
+from components.train.optim import make_optimizer
+from components.train.params import TrainParams
 from components.train.step import StepSettings, TrainStep, prepare_model
 from data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
 from data_contracts.errors import ContractError
@@ -36,80 +37,6 @@ from components.models.device import pick_autocast_dtype, pick_device
 from components.models.family import get_family
 
 log = get_logger("trashseg.train")
-
-
-@dataclass
-class TrainParams:
-    """Every knob of a training run; unset ones take the preset's values."""
-
-    model: str = "upernet-convnext-tiny"
-    fold: int = 0
-    epochs: int = 10
-    batch_size: int | None = None
-    lr_backbone: float | None = None
-    lr_head: float | None = None
-    warmup_steps: int | None = None
-    loss: str = ""  # components.models.losses.LOSSES; "" = the preset's
-    schedule: str = "poly"
-    weight_decay: float = 0.01
-    image_size: int | None = None
-    seed: int = 42
-    hflip: bool = True
-    device: str = "auto"
-    precision: str = "auto"
-    max_steps_per_epoch: int = 0  # 0 = whole epoch; a cap for quick runs and benchmarks
-    augment: tuple[str, ...] = ()  # photometric/crop augmentations (components.train.photometric), off by default
-    from_scratch: bool = False  # a pretrained preset from random weights, at from-scratch learning rates
-    compile: str = "auto"  # torch.compile the model: auto = on CUDA, "on", "off"
-    workers: int = -1  # data-loader worker processes; -1 = 0 on CPU, up to 8 on a GPU
-
-    def check(self) -> None:
-        """Refuse any value outside its range before anything is read (exit code 2, one line)."""
-        from components.models.losses import LOSSES
-        from components.train.photometric import AUGMENTATIONS
-
-        get_preset(self.model)
-        checks.number("--fold", self.fold, low=0, high=1000, integer=True)
-        checks.number("--epochs", self.epochs, low=1, high=100_000, integer=True)
-        if self.batch_size is not None:
-            checks.number("--batch-size", self.batch_size, low=1, high=4096, integer=True)
-        for name, value in (("--lr-backbone", self.lr_backbone), ("--lr-head", self.lr_head)):
-            if value is not None:
-                checks.number(name, value, low=0, high=1, low_open=True)
-        if self.warmup_steps is not None:
-            checks.number("--warmup-steps", self.warmup_steps, low=0, high=10_000_000, integer=True)
-        if self.loss:
-            checks.choice("--loss", self.loss, LOSSES)
-            if self.loss != "model" and get_preset(self.model).model_family.set_prediction:
-                raise ContractError("--loss", f"{self.loss!r} does not apply to {self.model}: Mask2Former trains with its own "
-                                              "matched mask and class loss (use model or leave it unset)")
-        checks.choice("--schedule", self.schedule, ("poly", "cosine", "constant"))
-        checks.number("--weight-decay", self.weight_decay, low=0, high=1)
-        if self.image_size is not None:
-            checks.number("--image-size", self.image_size, low=32, high=4096, integer=True)
-        checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)
-        checks.device("--device", self.device)
-        checks.choice("--precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
-        checks.number("--max-steps-per-epoch", self.max_steps_per_epoch, low=0, high=10_000_000, integer=True)
-        for name in self.augment:
-            checks.choice("--augment", name, AUGMENTATIONS)
-        checks.choice("--compile", self.compile, ("auto", "on", "off"))
-        checks.number("--workers", self.workers, low=-1, high=64, integer=True)
-
-    def resolved(self) -> "TrainParams":
-        """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
-        preset = get_preset(self.model)
-        batch = self.batch_size or preset.batch_size
-        lr_backbone, lr_head = preset.learning_rates(self.from_scratch)
-        return replace(
-            self,
-            batch_size=batch,
-            lr_backbone=self.lr_backbone if self.lr_backbone is not None else scaled_lr(lr_backbone, preset.batch_size, batch),
-            lr_head=self.lr_head if self.lr_head is not None else scaled_lr(lr_head, preset.batch_size, batch),
-            image_size=self.image_size or preset.image_size,
-            warmup_steps=self.warmup_steps if self.warmup_steps is not None else preset.warmup_steps,
-            loss=self.loss or preset.loss,
-        )
 
 
 @torch.no_grad()
@@ -162,8 +89,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
                                             f"(the global batch is split evenly; use a multiple of {world.size})")
     out = Path(out)
-    start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
-    inputs = [*map(Path, dataset_dirs), Path(split_dir), *([start.directory] if start.kind == "folder" else [])]
+    inputs = [*map(Path, dataset_dirs), Path(split_dir)]
     prepare_output(out, overwrite, MODEL_CONTRACT, inputs)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     check_not_an_input(checkpoint_dir, inputs)
@@ -172,6 +98,12 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
     device = distributed.rank_device(world, pick_device(params.device))
+    # after every cheap check: resolving a hub id may download a checkpoint
+    start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
+    if start.kind == "folder":
+        for written in (out, checkpoint_dir):
+            check_not_an_input(written, [start.directory])
+        inputs.append(start.directory)
     distributed.start(world, device)
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks

@@ -6,22 +6,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.train.logic import TrainParams
+from components.train.params import TrainParams
 
 NO_WEIGHTS = "NO_WEIGHTS"  # the marker file of "no pretrained model imported" (no_pretrained_op)
 
 
-def params_from_task(preset: str, fold: int, epochs: int, batch_size: int, lr_backbone: float, lr_head: float, warmup_steps: int,
-                     schedule: str, image_size: int, seed: int, max_steps_per_epoch: int, augment: str,
-                     from_scratch: bool, loss: str = "") -> TrainParams:
-    """kfp parameters cannot be None: 0 stands for "the preset's" batch, learning rates and image size, -1 for its
-    warmup steps (0 is a real choice there), "" for its loss."""
-    from components.train.photometric import parse_augmentations
+def params_from_task(**parameters: Any) -> TrainParams:
+    """TrainParams from a train component's parameters; the unset sentinels (0, -1, "") mean "the preset's"
+    (components.common.params.from_kfp)."""
+    from components.common.params import from_kfp
 
-    return TrainParams(model=preset, fold=fold, epochs=epochs, batch_size=batch_size or None, lr_backbone=lr_backbone or None,
-                       lr_head=lr_head or None, warmup_steps=warmup_steps if warmup_steps >= 0 else None, loss=loss, schedule=schedule, image_size=image_size or None,
-                       seed=seed, max_steps_per_epoch=max_steps_per_epoch, augment=parse_augmentations(augment),
-                       from_scratch=from_scratch)
+    return from_kfp(TrainParams, **parameters)
 
 
 def start_weights(pretrained: str, pretrained_model: Any) -> str | None:

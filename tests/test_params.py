@@ -1,0 +1,108 @@
+"""Every training knob is written once, in TrainParams: the CLI is built from it, and the kfp components, both
+pipelines (cluster and local builds) and the local profiles are checked against it here, so a copy that drifts
+fails this file."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+from components.common.params import default_of, flag_of, from_kfp, kfp_default, kfp_fields
+from components.train.component import train_op, train_trainjob_op
+from components.train.params import TrainParams
+
+# Component parameters that are not training knobs: where and how the task runs, and its artifacts.
+TASK_ONLY = {
+    train_op: {"pretrained", "checkpoint_root", "gpus"},
+    train_trainjob_op: {"pretrained", "shared_mount", "nodes", "gpus_per_node", "cpus_per_node", "memory_per_node", "trainer_image",
+                        "shared_claim", "namespace", "backend", "node_selector", "tolerations"},
+}
+# Pipeline parameter -> component parameter, where the names differ (the pipeline has several augmentations).
+PIPELINE_NAME_OF = {"augment": "train_augment"}
+
+
+def _signature(component) -> dict[str, inspect.Parameter]:
+    return dict(inspect.signature(component.python_func).parameters)
+
+
+@pytest.mark.parametrize("component", [train_op, train_trainjob_op], ids=["train_op", "train_trainjob_op"])
+def test_train_components_take_every_knob_with_its_one_default(component):
+    signature = _signature(component)
+    knobs = kfp_fields(TrainParams)
+    for name, field in knobs.items():
+        assert name in signature, f"{component.name} lacks the knob {name}"
+        assert signature[name].default == kfp_default(TrainParams, field), name
+    spec = component.component_spec
+    artifacts = set(spec.outputs) | {n for n, p in spec.inputs.items() if p.type.startswith("system.")}
+    # nothing else: every other parameter is named here as the task's own
+    assert set(signature) - set(knobs) - artifacts == TASK_ONLY[component]
+    # the component's defaults decode to TrainParams' defaults
+    decoded = from_kfp(TrainParams, **{n: signature[n].default for n in knobs})
+    assert decoded == TrainParams()
+
+
+def test_pipelines_default_every_knob_as_the_component_does():
+    from pipelines.compile import local_pipelines, pipelines
+
+    component = _signature(train_op)
+    built = [*pipelines().items(), *((f"{name} (local)", p) for name, p in local_pipelines().items())]
+    for pipeline_name, pipeline in built:
+        inputs = pipeline.component_spec.inputs
+        checked = 0
+        for name in kfp_fields(TrainParams):
+            in_pipeline = PIPELINE_NAME_OF.get(name, name)
+            if in_pipeline not in inputs:
+                assert pipeline_name.startswith("trashseg-cv") and name == "fold", (pipeline_name, name)  # CV: fold_list
+                continue
+            assert inputs[in_pipeline].default == component[name].default, (pipeline_name, name)
+            checked += 1
+        assert checked >= len(kfp_fields(TrainParams)) - 1
+
+
+def test_the_cli_is_built_from_the_dataclass(tmp_path):
+    from components.cli import build_parser
+    from components.train.cli import params_from_args
+
+    parser = build_parser()
+    base = ["train", "--dataset", str(tmp_path), "--split", str(tmp_path), "--out", str(tmp_path / "m")]
+    assert params_from_args(parser.parse_args(base)) == TrainParams()
+    train_parser = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" train"))
+    options = {action.dest: action for action in train_parser._actions}
+    for field in dataclasses.fields(TrainParams):
+        action = options[field.name]
+        assert flag_of(field) in action.option_strings
+        assert field.metadata["help"] in action.help
+    # every value differs from the default: each flag is read into its own field
+    changed = TrainParams(model="upernet-swin-tiny", fold=3, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
+                          loss="ce_dice", schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, device="cpu",
+                          precision="fp32", max_steps_per_epoch=4, augment=("noise", "hue_saturation"), from_scratch=True,
+                          compile="off", workers=0)
+    assert all(getattr(changed, f.name) != default_of(f) for f in dataclasses.fields(TrainParams))
+    argv = ["--model", "upernet-swin-tiny", "--fold", "3", "--epochs", "7", "--batch-size", "6", "--lr-backbone", "2e-4",
+            "--lr-head", "3e-3", "--warmup-steps", "5", "--loss", "ce_dice", "--schedule", "cosine", "--weight-decay", "0.05",
+            "--image-size", "96", "--seed", "9", "--no-hflip", "--device", "cpu", "--precision", "fp32", "--max-steps-per-epoch", "4",
+            "--augment", "noise,hue_saturation", "--from-scratch", "--compile", "off", "--workers", "0"]
+    assert params_from_args(parser.parse_args(base + argv)) == changed
+
+
+def test_kfp_sentinels_mean_the_presets_values_and_real_values_pass_through():
+    unset = from_kfp(TrainParams, preset="upernet-convnext-tiny", batch_size=0, lr_backbone=0.0, lr_head=0.0, warmup_steps=-1,
+                     loss="", image_size=0, augment="")
+    assert (unset.model, unset.batch_size, unset.lr_backbone, unset.lr_head, unset.warmup_steps, unset.loss, unset.image_size,
+            unset.augment) == ("upernet-convnext-tiny", None, None, None, None, None, None, ())
+    given = from_kfp(TrainParams, preset="upernet-convnext-tiny", batch_size=4, lr_head=0.5, warmup_steps=0, loss="model",
+                     augment="noise")
+    assert (given.batch_size, given.lr_head, given.warmup_steps, given.loss, given.augment) == (4, 0.5, 0, "model", ("noise",))
+
+
+def test_local_profiles_name_only_what_differs_from_the_pipelines():
+    from pipelines.compile import local_pipelines
+    from pipelines.run_local import CV_TINY_PROFILE, TINY_PROFILE
+
+    for profile, name in ((TINY_PROFILE, "trashseg"), (CV_TINY_PROFILE, "trashseg-cv")):
+        inputs = local_pipelines()[name].component_spec.inputs
+        for key, value in profile.items():
+            assert key in inputs, (name, key)
+            assert inputs[key].default != value, f"{name}: the profile restates the default {key}={value!r}"
