@@ -90,35 +90,23 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 def line_plot_png(series: dict[str, list[tuple[float, float]]], path: Path, title: str, xlabel: str, ylabel: str) -> Path:
-    """A small line chart drawn with Pillow (no plotting library needed), saved as PNG."""
-    from PIL import Image, ImageDraw
+    """A small line chart (matplotlib, no display needed), saved as PNG."""
+    import matplotlib
 
-    width, height, margin = 640, 400, 60
-    image = Image.new("RGB", (width, height), "white")
-    draw = ImageDraw.Draw(image)
-    points = [p for values in series.values() for p in values]
-    x_lo, x_hi = min(p[0] for p in points), max(p[0] for p in points)
-    y_lo, y_hi = 0.0, max(p[1] for p in points) * 1.1
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
-    def to_px(x: float, y: float) -> tuple[float, float]:
-        return (margin + (x - x_lo) / ((x_hi - x_lo) or 1) * (width - 2 * margin),
-                height - margin - (y - y_lo) / ((y_hi - y_lo) or 1) * (height - 2 * margin))
-
-    draw.line([to_px(x_lo, y_lo), to_px(x_hi, y_lo)], fill="black")
-    draw.line([to_px(x_lo, y_lo), to_px(x_lo, y_hi)], fill="black")
-    for tick in range(5):
-        y = y_lo + tick * (y_hi - y_lo) / 4
-        draw.text((5, to_px(x_lo, y)[1] - 6), f"{y:.0f}", fill="black")
-    for x in sorted({p[0] for p in points}):
-        draw.text((to_px(x, y_lo)[0] - 10, height - margin + 5), f"{x:g}", fill="black")
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
-    for k, (name, values) in enumerate(series.items()):
-        pixels = [to_px(x, y) for x, y in sorted(values)]
-        draw.line(pixels, fill=colours[k % 4], width=3)
-        for px in pixels:
-            draw.ellipse([px[0] - 4, px[1] - 4, px[0] + 4, px[1] + 4], fill=colours[k % 4])
-        draw.text((margin + 10 + 150 * k, 10), name, fill=colours[k % 4])
-    draw.text((width // 2 - 60, height - 25), xlabel, fill="black")
-    draw.text((margin, 30), f"{title} ({ylabel})", fill="black")
-    image.save(path)
+    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    try:
+        for name, values in series.items():
+            xs, ys = zip(*sorted(values))
+            axes.plot(xs, ys, marker="o", label=name)
+        axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
+        axes.set_ylim(bottom=0)
+        axes.grid(alpha=0.3)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(path)
+    finally:
+        plt.close(figure)
     return path
