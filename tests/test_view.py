@@ -115,7 +115,7 @@ def _free_port() -> int:
 
 
 def test_viewer_renders_in_headless_chromium(viewed):
-    from tests.cdp import Browser, chromium_path
+    from tests.browser import chromium_page, chromium_path, screenshot, wait_for
 
     chromium = chromium_path()
     if chromium is None:
@@ -124,7 +124,6 @@ def test_viewer_renders_in_headless_chromium(viewed):
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "components.cli", "view", "--dataset", str(dataset), "--predictions", str(p1),
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
-    browser = None
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -135,23 +134,21 @@ def test_viewer_renders_in_headless_chromium(viewed):
                 time.sleep(0.5)
         else:
             pytest.fail("the viewer did not start")
-        browser = Browser(chromium)
-        browser.open(f"http://127.0.0.1:{port}/")
-        rendered = browser.wait_for("document.body.innerText.includes('dataset mIoU') && "
-                                    "document.querySelectorAll('img').length >= 3 && "
-                                    "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", timeout=90)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        browser.screenshot(ARTIFACTS / "viewer.png")
-        assert rendered, "the overlay and metrics did not render"
-        text = browser.evaluate("document.body.innerText")
-        assert "trashseg viewer" in text
-        assert "Plastic bag" in text and browser.evaluate("document.querySelectorAll('.trashseg-legend').length") == 1
-        assert "image mIoU" in text and "dataset mIoU" in text
-        assert browser.evaluate("document.images.length") >= 3
+        with chromium_page(chromium) as page:
+            page.goto(f"http://127.0.0.1:{port}/")
+            rendered = wait_for(page, "document.body.innerText.includes('dataset mIoU') && "
+                                      "document.querySelectorAll('img').length >= 3 && "
+                                      "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", timeout=90)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            screenshot(page, ARTIFACTS / "viewer.png")
+            assert rendered, "the overlay and metrics did not render"
+            text = page.inner_text("body")
+            assert "trashseg viewer" in text
+            assert "Plastic bag" in text and page.locator(".trashseg-legend").count() == 1
+            assert "image mIoU" in text and "dataset mIoU" in text
+            assert page.evaluate("document.images.length") >= 3
         assert (ARTIFACTS / "viewer.png").stat().st_size > 10_000
     finally:
-        if browser is not None:
-            browser.close()
         server.terminate()
         server.wait(timeout=30)
 
@@ -166,7 +163,7 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     from components.split.report import split_report
     from components.train.logic import TrainParams, run_train
     from components.train.report import training_report
-    from tests.cdp import Browser, chromium_path
+    from tests.browser import chromium_page, chromium_path, screenshot
 
     dataset, split = learn_data
     run_train([dataset], split, tmp_path / "model", TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64))
@@ -182,14 +179,11 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     chromium = chromium_path()
     if chromium is None:
         pytest.skip("no chromium to render the reports")
-    browser = Browser(chromium)
-    try:
+    with chromium_page(chromium) as page:
         for name in pages:
-            browser.open((tmp_path / f"{name}.html").as_uri())
-            assert browser.wait_for("document.readyState === 'complete'", timeout=30)
-            assert browser.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-            assert browser.evaluate("document.querySelectorAll('table').length") >= 1
+            page.goto((tmp_path / f"{name}.html").as_uri())
+            assert page.evaluate("document.readyState") == "complete"
+            assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+            assert page.locator("table").count() >= 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        browser.screenshot(ARTIFACTS / "evaluation_report.png")
-    finally:
-        browser.close()
+        screenshot(page, ARTIFACTS / "evaluation_report.png")
