@@ -14,7 +14,7 @@ S=.gpu_smoke
 OUT=${OUT:-$(mktemp -d)}
 PY=${PY:-python3}
 t() { "$PY" -m components.cli "$@"; echo "rc=$? for $*" | cut -c1-160; }
-for preset in upernet-convnext-tiny mask2former-swin-tiny beit-upernet-tiny; do
+for preset in upernet-convnext-tiny mask2former-swin-tiny beit-upernet-tiny eomt-tiny; do
   t train --dataset $S/train --split $S/split --fold 0 --model $preset --epochs 4 --out $OUT/m-$preset 2>&1 | grep -E "training|epoch 4|wrote|rc=|Error" | cut -c1-200
 done
 t train --dataset $S/train --split $S/split --fold 0 --model mask2former-swin-tiny --epochs 2 --precision fp16 --out $OUT/m-fp16 2>&1 | grep -E "training|epoch 2|rc=|Error" | cut -c1-200
@@ -25,7 +25,7 @@ t infer --model $OUT/m-upernet-convnext-tiny --dataset $S/test --out $OUT/p --tt
 import json, sys
 from data_contracts.predictions import validate_predictions
 p = validate_predictions('$OUT/p'); print('predictions ok', len(p.image_ids), p.labels(p.image_ids[0]).shape)
-for m in ['upernet-convnext-tiny', 'mask2former-swin-tiny', 'beit-upernet-tiny', 'fp16']:
+for m in ['upernet-convnext-tiny', 'mask2former-swin-tiny', 'beit-upernet-tiny', 'eomt-tiny', 'fp16']:
     c = json.load(open(f'$OUT/m-{m}/trashseg_model.json'))
     print(m, 'best val mIoU', round(c['metrics']['val_miou'], 3), c['training']['autocast'], c['training']['device_used'])
 "

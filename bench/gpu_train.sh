@@ -29,6 +29,7 @@ part() {  # part MIN_SECONDS ARGS...: run one measurement if at least MIN_SECOND
 part 30 loader --dataset .gpu_data/taco --split .gpu_data/taco_split --size 512 --batch 16 --batches 8 --workers 0,4,8,14
 part 150 preset upernet-convnext
 part 150 preset mask2former-swin
+part 150 preset eomt-dinov2-large --variants before,fused,batch
 part 40 preset upernet-swin --variants before,fused,batch
 part 40 preset beit-upernet --variants before,fused,batch
 part 60 real-train --dataset .gpu_data/taco --split .gpu_data/taco_split --model upernet-convnext --epochs 6 --batch 16 --lr 1e-4

@@ -21,8 +21,9 @@ def test_every_tiny_preset_trains_saves_and_loads(name, tmp_path):
     """One contract for every model: forward, backward, probabilities, save, load, same output."""
     preset = get_preset(name)
     model = build_model(preset, ClassTable(), seed=0)
-    pixels = torch.randn(2, 3, 64, 64)
-    labels = torch.randint(0, 11, (2, 64, 64))
+    size = preset.image_size if preset.model_family.fixed_input_size else 64
+    pixels = torch.randn(2, 3, size, size)
+    labels = torch.randint(0, 11, (2, size, size))
     labels[0, :4] = 255
     loss = training_loss(model, preset.family, pixels, labels)
     assert torch.isfinite(loss)
@@ -45,7 +46,7 @@ def test_unknown_preset_lists_the_valid_ones():
         get_preset("unet")
 
 
-@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "mask2former-swin-tiny", "beit-upernet-tiny"])
+@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "mask2former-swin-tiny", "beit-upernet-tiny", "eomt-tiny"])
 def test_backbone_and_head_parameter_groups(name):
     preset = get_preset(name)
     model = build_model(preset, ClassTable())
@@ -177,3 +178,38 @@ def test_an_unknown_family_is_one_clear_error():
 
     with pytest.raises(ContractError, match="unknown model family 'segformer'"):
         get_family("segformer")
+
+
+def test_eomt_anneals_its_attention_masks_block_by_block():
+    """Block k of N drops its mask during the k-th N-th of training (power 0.9): checked against the formula by hand."""
+    from components.models.forward import anneal_attention_masks
+
+    model = build_model(get_preset("eomt-tiny"), ClassTable(), seed=0)
+    assert model.attn_mask_probs.tolist() == [1.0, 1.0]  # masked attention at the start
+    for progress, expected in ((0.0, [1.0, 1.0]), (0.25, [0.5 ** 0.9, 1.0]), (0.5, [0.0, 1.0]), (0.75, [0.0, 0.5 ** 0.9]), (1.0, [0.0, 0.0])):
+        anneal_attention_masks(model, progress)
+        assert model.attn_mask_probs.tolist() == pytest.approx(expected), progress
+    # at the end the model predicts as a plain ViT: the masked path is skipped in eval mode
+    model.eval()
+    with torch.no_grad():
+        outputs = model(pixel_values=torch.randn(1, 3, 128, 128))
+    assert outputs.masks_queries_logits.shape[:2] == (1, 16)
+
+
+def test_eomt_trains_and_refuses_sizes_its_position_embeddings_do_not_fit(sample_dataset, sample_split, tmp_path):
+    from components.infer.logic import TTA, InferParams, run_infer
+    from components.train.logic import TrainParams, run_train
+
+    with pytest.raises(ContractError, match="--image-size.*eomt-tiny takes only 128 px"):
+        TrainParams(model="eomt-tiny", image_size=96).check()
+    TrainParams(model="upernet-convnext-tiny", image_size=96).check()  # the others take any size
+    run_train([sample_dataset], sample_split, tmp_path / "model", TrainParams(model="eomt-tiny", epochs=2, max_steps_per_epoch=2))
+    from data_contracts.model import ModelArtifact
+
+    card = ModelArtifact(tmp_path / "model").card
+    assert card["family"] == "eomt" and card["epochs_run"] == 2
+    with pytest.raises(ContractError, match="--tta.*only at its training size 128 px"):
+        run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams(tta=TTA.parse("flip,scales=0.75,1.0")))
+    assert not (tmp_path / "pred").exists()
+    run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams(tta=TTA.parse("flip")))
+    assert (tmp_path / "pred").is_dir()

@@ -50,6 +50,22 @@ def test_a_hub_id_loads_from_the_cache_offline(hf_home):
     assert model.config.num_labels == 11
 
 
+def test_the_eomt_preset_loads_its_checkpoint_by_id_offline(hf_home):
+    """A tiny EoMT written under the real preset's hub id stands in for the DINOv2-L ADE20K model: found offline, its
+    architecture wins, everything but the classifier is kept."""
+    preset = get_preset("eomt-dinov2-large")
+    assert preset.checkpoint == "tue-mps/ade20k_semantic_eomt_large_512"
+    donor = build_model(get_preset("eomt-tiny"), ClassTable.from_names([f"ade{k}" for k in range(150)]), seed=3)
+    put_in_hub_cache(hf_home, preset.checkpoint, donor)
+    start = resolve_start(None, preset.checkpoint, preset.checkpoint_weights, False)
+    model = build_model(preset, ClassTable(), start, seed=0)
+    assert model.config.hidden_size == 48 and model.config.num_labels == 11
+    assert model.class_predictor.out_features == 12  # 11 classes + "no object"
+    kept = donor.state_dict()
+    assert torch.equal(model.state_dict()["embeddings.patch_embeddings.projection.weight"], kept["embeddings.patch_embeddings.projection.weight"])
+    assert torch.equal(model.state_dict()["query.weight"], kept["query.weight"])
+
+
 def test_an_uncached_hub_id_is_one_clear_error(hf_home):
     with pytest.raises(ContractError, match=r"'someorg/absent' is not in the Hugging Face cache .*HF_HUB_OFFLINE is set.*hf download someorg/absent"):
         resolve_start("someorg/absent", None, "whole", False)

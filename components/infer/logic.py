@@ -19,6 +19,7 @@ from components.common.log import get_logger, progress
 from components.models.forward import normalise, probabilities_per_image
 from components.common.resize import resize_pair
 from components.models.build import load_model
+from components.models.family import get_family
 from components.models.device import pick_autocast_dtype, pick_device
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from data_contracts.dataset import Dataset
@@ -135,6 +136,9 @@ def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams
     if dataset.classes.names != artifact.classes.names:
         raise ContractError(dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
                             field="classes")
+    if get_family(artifact.family).fixed_input_size and params.tta.scales != (1.0,):
+        raise ContractError("--tta", f"{model_dir} ({artifact.preset}) predicts only at its training size {artifact.image_size} px: "
+                                     "use flip without scales", field="tta")
     device = pick_device(params.device)
     amp_dtype = pick_autocast_dtype(params.precision, device)
     model = load_model(artifact, device)

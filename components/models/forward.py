@@ -51,6 +51,21 @@ def keep_matcher_in_fp32(model: torch.nn.Module) -> None:
     matcher._trashseg_fp32 = True
 
 
+def anneal_attention_masks(model: torch.nn.Module, progress: float) -> None:
+    """EoMT's mask annealing: block k of its N query blocks drops its attention mask during the k-th N-th of training.
+
+    Why: EoMT learns with masked attention in its last blocks (each query looks at its own mask) and predicts without
+    it, at plain-ViT speed; the mask probability falls from 1 to 0 (polynomially, power 0.9, as in the paper), so the
+    last part of training runs as prediction does. ``progress`` is the fraction of training done, 0 to 1.
+    """
+    probs = model.attn_mask_probs
+    blocks = probs.numel()
+    with torch.no_grad():
+        for block in range(blocks):
+            done = min(1.0, max(0.0, progress * blocks - block))
+            probs[block] = (1.0 - done) ** 0.9
+
+
 def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor,
                   loss: str = "model") -> torch.Tensor:
     """The training loss; ``labels`` is (B, H, W) int64 with 255 = ignore.

@@ -18,7 +18,7 @@ from components.common.errors import TrainingDiverged
 from components.common.log import get_logger, progress
 from components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from components.models.build import build_model
-from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, normalise, probabilities_per_image
+from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, anneal_attention_masks, normalise, probabilities_per_image
 from components.models.presets import get_preset
 from components.models.pretrained import Start, resolve_start
 from components.train import checkpoint, distributed
@@ -161,6 +161,8 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
              start.source or "random weights", len(source.train), len(source.validation), params.fold, params.epochs, device,
              f" with {amp_dtype} autocast" if amp_dtype else "", f", {world.size} processes" if world.distributed else "")
     for epoch in range(state["epoch"] + 1, params.epochs + 1):
+        if preset.model_family.anneals_attention_masks:
+            anneal_attention_masks(core, (epoch - 1) / max(1, params.epochs - 1))
         model.train()
         batches.set_epoch(epoch)
         started = time.perf_counter()

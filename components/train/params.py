@@ -64,6 +64,10 @@ class TrainParams:
         checks.number("--weight-decay", self.weight_decay, low=0, high=1)
         if self.image_size is not None:
             checks.number("--image-size", self.image_size, low=32, high=4096, integer=True)
+            preset = get_preset(self.model)
+            if preset.model_family.fixed_input_size and self.image_size != preset.image_size:
+                raise ContractError("--image-size", f"{self.model} takes only {preset.image_size} px images (its position "
+                                                    "embeddings are fixed to its config's image size)")
         checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)
         checks.device("--device", self.device)
         checks.choice("--precision", self.precision, ("auto", "fp32", "bf16", "fp16"))

@@ -41,8 +41,9 @@ def prepare_model(model: torch.nn.Module, settings: StepSettings) -> torch.nn.Mo
         keep_matcher_in_fp32(model)
     if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    if settings.compile:
-        family.compile_target(model).compile()
+    target = family.compile_target(model)
+    if settings.compile and target is not None:
+        target.compile()
     return model
 
 
