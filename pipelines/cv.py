@@ -72,7 +72,8 @@ def build_cv_pipeline(for_cluster: bool):
                                     split=split.outputs["split"], fold=fold)
             test_pred = gpu_task(infer_op(model=model, dataset=test_dataset, tta=tta,
                                           save_probs=True), "4", "16G", **placement)
-        summary = cv_summary_op(fold_results=dsl.Collected(evaluated.outputs["results"]))
+        summary = cv_summary_op(fold_results=dsl.Collected(evaluated.outputs["results"]), test_dataset=test_dataset,
+                                test_predictions=dsl.Collected(test_pred.outputs["predictions"]))
         ensembled = ensemble_op(members=dsl.Collected(test_pred.outputs["predictions"]), method=ensemble_method)
         submission = submit_op(predictions=ensembled.outputs["ensembled"], size=submission_size, downsample=downsample)
         outputs = NamedTuple("Outputs", submission=dsl.Artifact, cv_metrics=dsl.Metrics, test_predictions=dsl.Dataset)
