@@ -112,12 +112,16 @@ def _run_local(args: argparse.Namespace) -> None:
     per_class = metrics.get("per_class_iou", {})
     if per_class:
         print("  IoU per class    " + ", ".join(f"{name} {'-' if value is None else f'{value:.3f}'}" for name, value in per_class.items()))
-    comparison = summary.get("comparison")
-    if comparison:
-        level = round(comparison["confidence"] * 100)
-        for name, delta in comparison["deltas"].items():
-            print(f"  {name:17s} {delta['value']:+.4f} ({delta['better']} - {delta['worse']}; {level}% interval "
-                  f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)")
+    for key in ("cv_test_miou_mean", "cv_gap_mean"):
+        if key in metrics:
+            print(f"  {key:17s} {metrics[key]:+.4f}")
+    for comparison in (summary.get("comparison"), summary.get("copy_paste")):
+        if comparison:
+            level = round(comparison["confidence"] * 100)
+            for name, delta in comparison["deltas"].items():
+                measure = f"IoU of {delta['class']}, " if "class" in delta else ""
+                print(f"  {name:17s} {delta['value']:+.4f} ({measure}{delta['better']} - {delta['worse']}; {level}% interval "
+                      f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)")
     print(f"  log              {log_path}")
     print(f"  summary          {summary_path}")
 

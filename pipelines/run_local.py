@@ -119,6 +119,9 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
         summary["metrics"] = json.loads((Path(outputs["evaluation"]) / "metrics.json").read_text())
     if "comparison" in outputs:
         summary["comparison"] = json.loads(Path(outputs["comparison"]).read_text())
+    copy_paste = Path(summary["run_dir"] or ".") / "compare-copy-paste-op" / "comparison"
+    if summary["run_dir"] and copy_paste.is_file():  # the optional copy-paste experiment ran (compare_copy_paste=true)
+        summary["copy_paste"] = json.loads(copy_paste.read_text())
     if "cv_metrics" in outputs:
         summary["metrics"] = json.loads(Path(outputs["cv_metrics"]).read_text())
     return summary

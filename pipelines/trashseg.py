@@ -23,7 +23,7 @@ from kfp import dsl, kubernetes
 
 from components.augment.component import augment_op
 from components.ensemble.component import ensemble_pair_op
-from components.evaluate.component import compare_rounds_op, evaluate_op
+from components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
 from components.infer.component import infer_op
 from components.ingest.component import ingest_op
 from components.pseudo_label.component import pseudo_label_op
@@ -151,6 +151,7 @@ def build_trashseg_pipeline(for_cluster: bool):
         paste_counts: str = "Battery=50,Clothing=100",
         paste_scale: str = "0.5,1.5",
         paste_rotate: float = 30.0,
+        compare_copy_paste: bool = False,
         preset: str = "upernet-convnext",
         pretrained: str = "",
         pretrained_model: str = "",
@@ -217,6 +218,17 @@ def build_trashseg_pipeline(for_cluster: bool):
                                      ensemble=val_ensemble.outputs["ensembled"], dataset=train_dataset, split=split.outputs["split"],
                                      fold=fold)
         compared.set_display_name("compare rounds and ensemble")
+
+        with dsl.If(compare_copy_paste == True, "copy-paste experiment"):  # noqa: E712 (a pipeline expression, not a bool)
+            # round 1 again without the copy-paste dataset: what pasting gave the pasted classes
+            plain = checkpointed_train(for_cluster, checkpoint_volume, "train round 1 without copy-paste", placement, train_nodes,
+                                       dataset=train_dataset, split=split.outputs["split"], **knobs)
+            plain_val = gpu_task(infer_op(model=plain, dataset=train_dataset, split=split.outputs["split"], fold=fold, tta=tta,
+                                          save_probs=False), "4", "16G", **placement)
+            plain_val.set_display_name("infer validation without copy-paste")
+            pasted = compare_copy_paste_op(with_paste=val_preds[0].outputs["predictions"], without_paste=plain_val.outputs["predictions"],
+                                           dataset=train_dataset, split=split.outputs["split"], fold=fold, classes=paste_classes)
+            pasted.set_display_name("compare copy-paste")
 
         test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
                                          method=ensemble_method)

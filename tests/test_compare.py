@@ -12,7 +12,8 @@ from components.cli import main
 from components.evaluate.compare import DeltaSpec, batched_miou, run_compare
 from components.common.metrics import mean_iou
 from data_contracts.dataset import Dataset
-from data_contracts.predictions import PredictionsWriter
+from data_contracts.errors import ContractError
+from data_contracts.predictions import Predictions, PredictionsWriter
 from tests.reference import sklearn_miou
 
 
@@ -94,3 +95,42 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, sample_dataset, tmp_p
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "cmp.json").exists()
+
+
+def test_a_class_delta_is_that_classs_iou_gain(sample_dataset, tmp_path):
+    """Copy-paste's evidence: the IoU of one class, compared with scikit-learn's Jaccard score for that class."""
+    from sklearn.metrics import jaccard_score
+
+    dataset = Dataset(sample_dataset)
+    ids = dataset.image_ids
+    truth = np.concatenate([dataset.mask(i).ravel() for i in ids])
+    keep = truth != 255
+    counts = np.bincount(truth[keep], minlength=dataset.classes.num_classes)
+    rare = int(min((c for c in range(1, len(counts)) if counts[c]), key=lambda c: counts[c]))  # the rarest class present
+    name = dataset.classes.names[rare]
+    pasted = _predictions(sample_dataset, tmp_path / "pasted", {i: 0.1 for i in ids})
+    plain = tmp_path / "plain"  # the same, but every pixel of the rare class predicted as Background: never learned
+    plain.mkdir()
+    source = Predictions(pasted)
+    writer = PredictionsWriter(plain, dataset.classes, with_probs=False)
+    for image_id in ids:
+        labels = source.labels(image_id).copy()
+        labels[labels == rare] = 0
+        writer.add(image_id, str(dataset.record(image_id)["file_name"]), labels)
+    writer.finish({"stage": "test"})
+    summary = run_compare({"paste": pasted, "plain": plain}, sample_dataset, tmp_path / "cmp.json",
+                          [DeltaSpec.parse(f"rare=paste-plain@{name}"), DeltaSpec.parse("miou=paste-plain")], resamples=300)
+
+    def class_iou(predictions: Path) -> float:
+        predicted = np.concatenate([Predictions(predictions).labels(i).ravel() for i in ids])
+        return float(jaccard_score(truth[keep], predicted[keep], labels=[rare], average=None, zero_division=0)[0])
+
+    gain = summary["deltas"]["rare"]
+    assert gain["class"] == name and class_iou(plain) == 0.0
+    assert gain["value"] == pytest.approx(class_iou(pasted) - class_iou(plain), abs=1e-12)
+    assert 0 < gain["ci_low"] <= gain["value"] <= gain["ci_high"]
+    assert summary["deltas"]["miou"]["value"] < gain["value"]  # one class of eleven moves the mean less
+    with pytest.raises(ContractError, match="unknown class 'Batery'"):
+        run_compare({"paste": pasted, "plain": plain}, sample_dataset, tmp_path / "x.json", [DeltaSpec.parse("b=paste-plain@Batery")])
+    with pytest.raises(ContractError, match="NAME=A-B@CLASS"):
+        DeltaSpec.parse("b=paste-plain@")

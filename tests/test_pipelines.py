@@ -327,7 +327,7 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     data = tmp_path / "data"
     shutil.copytree(sample_root, data)
     caplog.set_level(logging.INFO)
-    params = {"epochs": 2, "folds": 3, "paste_counts": "Battery=2,Clothing=2"}
+    params = {"epochs": 2, "folds": 3, "paste_counts": "Battery=2,Clothing=2", "compare_copy_paste": True}
     first = run_local("trashseg", data, tmp_path / "root", params=params)
     rows = list(read_submission(Path(first["outputs"]["submission"]), 256, 11))
     assert len(rows) == 8
@@ -339,12 +339,16 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     gain = comparison["deltas"]["pseudo_label_gain"]
     assert gain["value"] == pytest.approx(comparison["members"]["round2"] - comparison["members"]["round1"], abs=1e-12)
     assert gain["ci_low"] <= gain["value"] <= gain["ci_high"]
+    # the copy-paste experiment (its own branch): "with" is round 1's validation predictions, one delta per pasted class
+    pasted = first["copy_paste"]
+    assert pasted["members"]["with_paste"] == pytest.approx(comparison["members"]["round1"], abs=1e-12)
+    assert {d.get("class") for d in pasted["deltas"].values()} == {None, "Battery", "Clothing"}
     cached, ran = _task_log(capfd, caplog)
-    assert not cached and len(ran) == 16
+    assert not cached and len(ran) == 19 and {"compare-copy-paste-op", "train-op-3"} <= ran
 
     second = run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
-    assert len(cached) == 16 and not ran
+    assert len(cached) == 19 and not ran
     assert second["outputs"]["submission"] == first["outputs"]["submission"]
 
     # Change one training image's content (same name, same size): train-side stages rerun, the test ingest does not.
@@ -357,7 +361,7 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
     assert cached == {"ingest-op-2"}
-    assert len(ran) == 15 and "ingest-op" in ran
+    assert len(ran) == 18 and "ingest-op" in ran
 
 
 @pytest.mark.slow

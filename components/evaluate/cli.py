@@ -39,8 +39,9 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--member", action="append", required=True, metavar="NAME=PREDICTIONS",
                         help="a prediction set and its name (repeat, at least two)")
-    parser.add_argument("--delta", action="append", required=True, metavar="NAME=A-B",
-                        help="report mIoU(A) - mIoU(B); B may be 'best', the best member other than A (repeatable)")
+    parser.add_argument("--delta", action="append", required=True, metavar="NAME=A-B[@CLASS]",
+                        help="report mIoU(A) - mIoU(B), or with @CLASS that class's IoU(A) - IoU(B); B may be 'best', the "
+                             "best member other than A (repeatable)")
     parser.add_argument("--dataset", type=Path, required=True, help="labeled dataset artifact")
     parser.add_argument("--split", type=Path, help="split artifact (with --fold: compare on that fold only)")
     parser.add_argument("--fold", type=int, help="fold to compare on")

@@ -33,19 +33,23 @@ BEST = "best"  # in a delta, the best of the other members by mIoU (the ensemble
 
 @dataclass(frozen=True)
 class DeltaSpec:
-    """``name = better - worse``: the mIoU of ``better`` minus that of ``worse`` (or of the best other member)."""
+    """``name = better - worse``: the mIoU of ``better`` minus that of ``worse`` (or of the best other member); with
+    ``class_name`` (``name = better - worse @ Class``), that class's IoU instead (copy-paste's gain on a pasted class)."""
 
     name: str
     better: str
     worse: str
+    class_name: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> "DeltaSpec":
+        text, at, class_name = text.partition("@")
         name, sep, expression = text.partition("=")
         better, minus, worse = expression.partition("-")
-        if not sep or not minus or not name.strip() or not better.strip() or not worse.strip():
-            raise ContractError("--delta", f"{text!r} is not NAME=A-B (B may be '{BEST}': the best other member)", field="delta")
-        return cls(name.strip(), better.strip(), worse.strip())
+        if not sep or not minus or not name.strip() or not better.strip() or not worse.strip() or (at and not class_name.strip()):
+            raise ContractError("--delta", f"{text + at + class_name!r} is not NAME=A-B or NAME=A-B@CLASS (B may be '{BEST}': "
+                                           "the best other member)", field="delta")
+        return cls(name.strip(), better.strip(), worse.strip(), class_name.strip() or None)
 
 
 def batched_miou(totals: np.ndarray) -> np.ndarray:
@@ -76,12 +80,16 @@ def per_image_confusions(predictions: Predictions, dataset: Dataset, ids: list[i
 
 
 def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resamples: int = 1000, seed: int = 0,
-            confidence: float = 0.95) -> dict[str, Any]:
-    """Point mIoU of every member, and each delta with its percentile interval over ``resamples`` paired resamples."""
+            confidence: float = 0.95, class_names: list[str] | None = None) -> dict[str, Any]:
+    """Point mIoU of every member, and each delta with its percentile interval over ``resamples`` paired resamples.
+
+    A class delta compares that class's IoU; resamples where the class is in neither truth nor prediction are left out.
+    """
     images = len(next(iter(confusions.values())))
     weights = resample_weights(images, resamples, seed)
     point = {name: mean_iou(stack.sum(0)) for name, stack in confusions.items()}
-    drawn = {name: batched_miou(np.tensordot(weights, stack, axes=(1, 0))) for name, stack in confusions.items()}
+    summed = {name: np.tensordot(weights, stack, axes=(1, 0)) for name, stack in confusions.items()}
+    drawn = {name: batched_miou(totals) for name, totals in summed.items()}
     tail = (1 - confidence) / 2 * 100
     results = {}
     for spec in deltas:
@@ -89,11 +97,16 @@ def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resample
         if worse == BEST:
             others = {k: v for k, v in point.items() if k != spec.better}
             worse = max(others, key=lambda k: others[k])
-        spread = drawn[spec.better] - drawn[worse]
-        low, high = np.nanpercentile(spread, [tail, 100 - tail])
-        results[spec.name] = {"better": spec.better, "worse": worse, "value": point[spec.better] - point[worse],
-                              "ci_low": float(low), "ci_high": float(high),
-                              "p_not_better": float(np.mean(spread <= 0))}
+        if spec.class_name is None:
+            value, spread = point[spec.better] - point[worse], drawn[spec.better] - drawn[worse]
+        else:
+            c = list(class_names or []).index(spec.class_name)
+            value = float(iou_per_class(confusions[spec.better].sum(0))[c] - iou_per_class(confusions[worse].sum(0))[c])
+            spread = iou_per_class(summed[spec.better])[:, c] - iou_per_class(summed[worse])[:, c]
+        low, high = np.nanpercentile(spread, [tail, 100 - tail]) if np.isfinite(spread).any() else (np.nan, np.nan)
+        results[spec.name] = {"better": spec.better, "worse": worse, "value": value, "ci_low": float(low), "ci_high": float(high),
+                              "p_not_better": float(np.mean(spread[np.isfinite(spread)] <= 0)) if np.isfinite(spread).any() else np.nan,
+                              **({"class": spec.class_name} if spec.class_name else {})}
     return {"members": point, "deltas": results, "images": images, "resamples": resamples, "confidence": confidence,
             "seed": seed}
 
@@ -119,6 +132,10 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
     dataset = Dataset(dataset_dir)
     if not dataset.labeled:
         raise ContractError(dataset_dir, "has no ground truth (unlabeled dataset)")
+    for spec in deltas:
+        if spec.class_name is not None and spec.class_name not in dataset.classes.names:
+            raise ContractError("--delta", f"{spec.name}: unknown class {spec.class_name!r} ({', '.join(dataset.classes.names)})",
+                                field="delta")
     split = Split(split_dir) if split_dir else None
     opened = {name: Predictions(path) for name, path in members.items()}
     chosen = None
@@ -128,13 +145,14 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
         ids, _ = select_images(predictions, dataset, split, fold, False)  # every member must cover every scored image
         chosen = chosen or ids
     confusions = {name: per_image_confusions(predictions, dataset, chosen) for name, predictions in progress(opened.items(), "compare")}
-    summary = {**compare(confusions, deltas, resamples, seed, confidence), "fold": fold,
+    summary = {**compare(confusions, deltas, resamples, seed, confidence, list(dataset.classes.names)), "fold": fold,
                "inputs": {name: predictions.content_hash for name, predictions in opened.items()}}
     with atomic_file(Path(out), overwrite, inputs, looks_like=b'{\n "confidence"') as tmp:
         tmp.write_text(json.dumps(summary, indent=1, sort_keys=True))
     for name, delta in summary["deltas"].items():
-        log.info("%s (%s - %s): %+.4f mIoU, %d%% interval [%+.4f, %+.4f] over %d images", name, delta["better"], delta["worse"],
-                 delta["value"], round(confidence * 100), delta["ci_low"], delta["ci_high"], summary["images"])
+        log.info("%s (%s - %s): %+.4f %s, %d%% interval [%+.4f, %+.4f] over %d images", name, delta["better"], delta["worse"],
+                 delta["value"], f"IoU of {delta['class']}" if "class" in delta else "mIoU", round(confidence * 100), delta["ci_low"],
+                 delta["ci_high"], summary["images"])
     return summary
 
 
