@@ -80,7 +80,7 @@ def run(epochs: int = 40, seed: int = 0) -> dict:
                 "iou": {c[4:]: round(float(best[c]), 4) for c in history.columns if c.startswith("iou_")},
             }
             print(f"{name}: best val mIoU {best.val_miou:.4f} (epoch {int(best.epoch)})", flush=True)
-    save("recipe", figures)
+            save("recipe", figures)  # after every candidate: a run cut short keeps what it measured
     return figures
 
 
