@@ -20,8 +20,8 @@ class TrainParams:
     fold: int = knob(0, "validation fold")
     epochs: int = knob(50, "epochs")
     batch_size: int | None = knob(None, "images per step (over all processes)")
-    lr_backbone: float | None = knob(None, "backbone learning rate (the report: 4e-6 for pretrained presets)")
-    lr_head: float | None = knob(None, "head learning rate (the report: 4e-5)")
+    lr_backbone: float | None = knob(None, "backbone learning rate (see --list-models)")
+    lr_head: float | None = knob(None, "head learning rate (see --list-models)")
     warmup_steps: int | None = knob(None, "linear warmup steps", unset=-1)
     loss: str | None = knob(None, "model (its own cross-entropy), ce_dice (+ soft Dice, for rare classes) or weighted_ce; "
                                   "Mask2Former keeps its own")
