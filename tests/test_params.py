@@ -9,56 +9,68 @@ import inspect
 
 import pytest
 
+from components.augment.component import augment_op
+from components.augment.params import AugmentParams
 from components.common.params import default_of, flag_of, from_kfp, kfp_default, kfp_fields
 from components.train.component import train_op, train_trainjob_op
 from components.train.params import TrainParams
 
 # Component parameters that are not training knobs: where and how the task runs, and its artifacts.
 TASK_ONLY = {
+    augment_op: set(),
     train_op: {"pretrained", "checkpoint_root", "gpus"},
     train_trainjob_op: {"pretrained", "shared_mount", "nodes", "gpus_per_node", "cpus_per_node", "memory_per_node", "trainer_image",
                         "shared_claim", "namespace", "backend", "node_selector", "tolerations"},
 }
-# Pipeline parameter -> component parameter, where the names differ (the pipeline has several augmentations).
-PIPELINE_NAME_OF = {"augment": "train_augment"}
+PARAMS_OF = {augment_op: AugmentParams, train_op: TrainParams, train_trainjob_op: TrainParams}
+# Component parameter -> pipeline parameter, where the names differ (the pipeline has two kinds of augmentation).
+PIPELINE_NAME_OF = {
+    TrainParams: {"augment": "train_augment"},
+    AugmentParams: {"classes": "paste_classes", "counts": "paste_counts", "scale": "paste_scale", "rotate": "paste_rotate"},
+}
 
 
 def _signature(component) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(component.python_func).parameters)
 
 
-@pytest.mark.parametrize("component", [train_op, train_trainjob_op], ids=["train_op", "train_trainjob_op"])
-def test_train_components_take_every_knob_with_its_one_default(component):
+@pytest.mark.parametrize("component", [augment_op, train_op, train_trainjob_op], ids=["augment_op", "train_op", "train_trainjob_op"])
+def test_components_take_every_knob_with_its_one_default(component):
+    params = PARAMS_OF[component]
     signature = _signature(component)
-    knobs = kfp_fields(TrainParams)
+    knobs = kfp_fields(params)
     for name, field in knobs.items():
         assert name in signature, f"{component.name} lacks the knob {name}"
-        assert signature[name].default == kfp_default(TrainParams, field), name
+        assert signature[name].default == kfp_default(params, field), name
     spec = component.component_spec
     artifacts = set(spec.outputs) | {n for n, p in spec.inputs.items() if p.type.startswith("system.")}
     # nothing else: every other parameter is named here as the task's own
     assert set(signature) - set(knobs) - artifacts == TASK_ONLY[component]
-    # the component's defaults decode to TrainParams' defaults
-    decoded = from_kfp(TrainParams, **{n: signature[n].default for n in knobs})
-    assert decoded == TrainParams()
+    # the component's defaults decode to the dataclass's defaults
+    decoded = from_kfp(params, **{n: signature[n].default for n in knobs})
+    assert decoded == params()
 
 
-def test_pipelines_default_every_knob_as_the_component_does():
+@pytest.mark.parametrize("component", [augment_op, train_op], ids=["augment_op", "train_op"])
+def test_pipelines_default_every_knob_as_the_component_does(component):
     from pipelines.compile import local_pipelines, pipelines
 
-    component = _signature(train_op)
+    params = PARAMS_OF[component]
+    signature = _signature(component)
     built = [*pipelines().items(), *((f"{name} (local)", p) for name, p in local_pipelines().items())]
     for pipeline_name, pipeline in built:
+        if params is AugmentParams and pipeline_name.startswith("trashseg-cv"):
+            continue  # the CV pipeline does not paste
         inputs = pipeline.component_spec.inputs
         checked = 0
-        for name in kfp_fields(TrainParams):
-            in_pipeline = PIPELINE_NAME_OF.get(name, name)
+        for name in kfp_fields(params):
+            in_pipeline = PIPELINE_NAME_OF[params].get(name, name)
             if in_pipeline not in inputs:
                 assert pipeline_name.startswith("trashseg-cv") and name == "fold", (pipeline_name, name)  # CV: fold_list
                 continue
-            assert inputs[in_pipeline].default == component[name].default, (pipeline_name, name)
+            assert inputs[in_pipeline].default == signature[name].default, (pipeline_name, name)
             checked += 1
-        assert checked >= len(kfp_fields(TrainParams)) - 1
+        assert checked >= len(kfp_fields(params)) - 1
 
 
 def test_the_cli_is_built_from_the_dataclass(tmp_path):
@@ -106,3 +118,17 @@ def test_local_profiles_name_only_what_differs_from_the_pipelines():
         for key, value in profile.items():
             assert key in inputs, (name, key)
             assert inputs[key].default != value, f"{name}: the profile restates the default {key}={value!r}"
+
+
+def test_the_augment_cli_is_built_from_its_dataclass(tmp_path):
+    from components.cli import build_parser
+    from components.common.params import from_args
+
+    parser = build_parser()
+    base = ["augment", "--dataset", str(tmp_path), "--split", str(tmp_path), "--out", str(tmp_path / "a")]
+    assert from_args(AugmentParams, parser.parse_args(base)) == AugmentParams()
+    argv = ["--fold", "2", "--classes", "Battery, Metal", "--count", "Battery=3,Metal=7", "--scale", "0.8,1.2", "--rotate", "10",
+            "--seed", "5"]
+    assert from_args(AugmentParams, parser.parse_args(base + argv)) == AugmentParams(
+        fold=2, classes=("Battery", "Metal"), counts={"Battery": 3, "Metal": 7}, scale=(0.8, 1.2), rotate=10.0, seed=5)
+    assert AugmentParams().counts == {"Battery": 50, "Clothing": 100}  # the pipeline's default, not "50 each"

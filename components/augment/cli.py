@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from components.augment.params import AugmentParams
 from components.common.cli import add_overwrite, run_cli
+from components.common.params import add_arguments, from_args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,25 +19,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dataset", type=Path, required=True, help="labeled dataset artifact")
     parser.add_argument("--split", type=Path, required=True, help="its split")
-    parser.add_argument("--fold", type=int, default=0, help="validation fold: its images are never used (default 0)")
-    parser.add_argument("--classes", default="Battery,Clothing", help="classes to paste (default Battery,Clothing)")
-    parser.add_argument("--count", help="new images per class, e.g. Battery=50,Clothing=100 (default 50 each)")
-    parser.add_argument("--scale", default="0.5,1.5", help="random scale range (default 0.5,1.5)")
-    parser.add_argument("--rotate", type=float, default=30.0, help="random rotation range in degrees, +/- (default 30)")
-    parser.add_argument("--seed", type=int, default=42, help="seed (default 42)")
+    add_arguments(parser, AugmentParams)
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.augment.logic import AugmentParams, parse_counts, run_augment
-    from data_contracts.errors import ContractError
+    from components.augment.logic import run_augment
 
-    try:
-        lo, hi = (float(v) for v in args.scale.split(","))
-    except ValueError:
-        raise ContractError("--scale", f"expected MIN,MAX, got {args.scale!r}", field="scale") from None
-    params = AugmentParams(fold=args.fold, classes=tuple(c.strip() for c in args.classes.split(",")), counts=parse_counts(args.count),
-                           scale=(lo, hi), rotate=args.rotate, seed=args.seed)
-    run_augment(args.dataset, args.split, args.out, params, overwrite=args.overwrite)
+    run_augment(args.dataset, args.split, args.out, from_args(AugmentParams, args), overwrite=args.overwrite)

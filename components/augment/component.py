@@ -22,9 +22,10 @@ def augment_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], a
         rotate: Random rotation range in degrees (+/-).
         seed: Random seed.
     """
-    from components.augment.logic import AugmentParams, parse_counts, run_augment
+    from components.augment.logic import run_augment
+    from components.augment.params import AugmentParams
     from components.common.kfp_io import publish
+    from components.common.params import from_kfp
 
-    lo, hi = (float(v) for v in scale.split(","))
-    params = AugmentParams(fold, tuple(c.strip() for c in classes.split(",")), parse_counts(counts), (lo, hi), rotate, seed)
+    params = from_kfp(AugmentParams, fold=fold, classes=classes, counts=counts, scale=scale, rotate=rotate, seed=seed)
     publish(augmented, run_augment(dataset.path, split.path, augmented.path, params))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
+from components.augment.params import AugmentParams, parse_counts  # noqa: F401 (re-exported: the stage's knobs)
 from components.common import checks
 from components.common.log import get_logger, progress
 from data_contracts.artifact import Manifest, atomic_directory, prepare_output
@@ -31,45 +32,6 @@ from data_contracts.errors import ContractError
 from data_contracts.split import Split
 
 log = get_logger("trashseg.augment")
-
-
-@dataclass
-class AugmentParams:
-    fold: int = 0
-    classes: tuple[str, ...] = ("Battery", "Clothing")
-    counts: dict[str, int] | None = None  # class name -> new images; default 50 each
-    scale: tuple[float, float] = (0.5, 1.5)
-    rotate: float = 30.0
-    seed: int = 42
-
-    def check(self) -> None:
-        """Refuse values outside their ranges before anything is read."""
-        checks.number("--fold", self.fold, low=0, high=1000, integer=True)
-        if not self.classes or any(not name for name in self.classes):
-            raise ContractError("--classes", f"{','.join(self.classes)!r} needs one or more class names, comma-separated", field="classes")
-        for name, count in (self.counts or {}).items():
-            checks.number(f"--count {name}", count, low=0, high=100_000, integer=True)
-        if len(self.scale) != 2:
-            raise ContractError("--scale", f"{self.scale!r} is not MIN,MAX", field="scale")
-        for value in self.scale:
-            checks.number("--scale", value, low=0, high=10, low_open=True)
-        if self.scale[0] > self.scale[1]:
-            raise ContractError("--scale", f"{self.scale[0]:g},{self.scale[1]:g}: MIN must not exceed MAX", field="scale")
-        checks.number("--rotate", self.rotate, low=0, high=180)
-        checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)
-
-
-def parse_counts(text: str | None) -> dict[str, int] | None:
-    """'Battery=50,Clothing=100' -> {'Battery': 50, 'Clothing': 100}."""
-    if not text:
-        return None
-    counts = {}
-    for item in text.split(","):
-        name, _, value = item.partition("=")
-        if not value.strip().isdigit():
-            raise ContractError("--count", f"expected CLASS=N, got {item!r}", field="count")
-        counts[name.strip()] = int(value)
-    return counts
 
 
 def background_share(mask: np.ndarray) -> float:

@@ -22,17 +22,18 @@ _NONE = object()
 
 
 def knob(default: Any, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
-         parse: Callable[[str], Any] | None = None, kfp: str | None | bool = True, unset: Any = _NONE,
-         default_factory: Callable[[], Any] | None = None) -> Any:
+         parse: Callable[[str], Any] | None = None, to_text: Callable[[Any], str] | None = None, kfp: str | None | bool = True,
+         unset: Any = _NONE, default_factory: Callable[[], Any] | None = None) -> Any:
     """A dataclass field that knows how it appears on the command line and in kfp.
 
     ``flag``: the option (default ``--`` + the name with dashes; a bool defaulting to True gets ``--no-NAME``).
-    ``parse``: turns the option's text into the value (e.g. a comma list into a tuple).
+    ``parse``: turns the option's text into the value (e.g. a comma list into a tuple); ``to_text`` the reverse, for
+    the default shown in ``--help`` and the component's default (tuples of text are joined with commas without it).
     ``kfp``: True = a component parameter of the same name, a string = its name there, False = not a component
     parameter (how to run on one machine: device, workers, ...).
     ``unset``: the kfp value standing for ``None`` (default ``0`` for numbers, ``""`` for strings).
     """
-    metadata = {"help": help, "flag": flag, "choices": choices, "parse": parse, "kfp": kfp, "unset": unset}
+    metadata = {"help": help, "flag": flag, "choices": choices, "parse": parse, "to_text": to_text, "kfp": kfp, "unset": unset}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -69,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     hints = _hints(cls)
     for field in dataclasses.fields(cls):
         meta, kind, default = field.metadata, _base_type(hints[field.name]), default_of(field)
-        shown = "the preset's" if default is None else (",".join(default) or "none") if isinstance(default, tuple) else default
+        shown = "the preset's" if default is None else (_as_text(field, default) or "none") if meta.get("parse") else default
         if kind is bool:
             parser.add_argument(flag_of(field), dest=field.name, action="store_false" if default else "store_true",
                                 help=meta["help"])
@@ -101,6 +102,13 @@ def kfp_name(field: dataclasses.Field) -> str | None:
     return None if kfp is False else field.name if kfp is True else kfp
 
 
+def _as_text(field: dataclasses.Field, value: Any) -> str:
+    to_text = field.metadata.get("to_text")
+    if to_text is not None:
+        return to_text(value)
+    return ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
+
+
 def kfp_default(cls: type, field: dataclasses.Field) -> Any:
     """The component parameter's default that stands for the field's default."""
     default = default_of(field)
@@ -109,8 +117,8 @@ def kfp_default(cls: type, field: dataclasses.Field) -> Any:
         if unset is not _NONE:
             return unset
         return "" if _base_type(_hints(cls)[field.name]) is str else 0
-    if isinstance(default, tuple):
-        return ",".join(default)
+    if field.metadata.get("parse") is not None:
+        return _as_text(field, default)
     return default
 
 
