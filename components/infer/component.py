@@ -7,7 +7,7 @@ from components.common.images import GPU_IMAGE
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
 def infer_op(model: dsl.Input[dsl.Model], dataset: dsl.Input[dsl.Dataset], predictions: dsl.Output[dsl.Dataset],
-             split: dsl.Input[dsl.Dataset] = None, fold: int = -1, tta: str = "flip", save_probs: bool = True, batch_size: int = 8):
+             split: dsl.Input[dsl.Dataset] = None, fold: int = -1, tta: str = "flip", save_probs: bool = False, batch_size: int = 8):
     """Label maps (and probabilities) for a dataset, or for one fold of it.
 
     Args:
@@ -21,8 +21,10 @@ def infer_op(model: dsl.Input[dsl.Model], dataset: dsl.Input[dsl.Dataset], predi
         batch_size: Images per forward pass.
     """
     from components.common.kfp_io import publish
-    from components.infer.logic import TTA, InferParams, run_infer
+    from components.common.params import from_kfp
+    from components.infer.logic import run_infer
+    from components.infer.params import InferParams
 
     subset = split.path if (split is not None and fold >= 0) else None
-    params = InferParams(tta=TTA.parse(tta), batch_size=batch_size, save_probs=save_probs)
+    params = from_kfp(InferParams, tta=tta, save_probs=save_probs, batch_size=batch_size)
     publish(predictions, run_infer(model.path, dataset.path, predictions.path, params, subset, fold if subset else None))

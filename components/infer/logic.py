@@ -7,7 +7,7 @@ views before the argmax. One batch lives in memory at a time.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
@@ -18,6 +18,7 @@ from components.common import checks
 from components.common.log import get_logger, progress
 from components.models.forward import normalise, probabilities_per_image
 from components.common.resize import resize_pair
+from components.infer.params import TTA, InferParams  # noqa: F401 (re-exported: the stage's knobs)
 from components.models.build import load_model
 from components.models.family import get_family
 from components.models.device import pick_autocast_dtype, pick_device
@@ -30,66 +31,6 @@ from data_contracts.predictions import PredictionsWriter
 from data_contracts.split import Split
 
 log = get_logger("trashseg.infer")
-
-
-@dataclass
-class TTA:
-    """Test-time augmentation: horizontal flip and/or extra scales (1.0 = the training size)."""
-
-    flip: bool = False
-    scales: tuple[float, ...] = (1.0,)
-
-    @classmethod
-    def parse(cls, text: str | None) -> "TTA":
-        """'flip,scales=0.75,1.0,1.25' -> TTA(flip=True, scales=(0.75, 1.0, 1.25))."""
-        if not text:
-            return cls()
-        flip, scales = False, [1.0]
-        parts = text.split(",")
-        k = 0
-        while k < len(parts):
-            part = parts[k].strip()
-            if part == "flip":
-                flip = True
-            elif part.startswith("scales="):
-                if not _is_number(part.split("=", 1)[1]):
-                    raise ContractError("--tta", f"{part!r}: scales must be numbers (scales=S1,S2,...)", field="tta")
-                scales = [float(part.split("=", 1)[1])]
-                while k + 1 < len(parts) and _is_number(parts[k + 1]):
-                    k += 1
-                    scales.append(float(parts[k]))
-            elif part:
-                raise ContractError("--tta", f"unknown item {part!r} (use flip and/or scales=S1,S2,...)", field="tta")
-            k += 1
-        for scale in scales:
-            checks.number("--tta scales", scale, low=0, high=4, low_open=True)
-        return cls(flip, tuple(scales))
-
-    def views(self) -> list[tuple[float, bool]]:
-        return [(scale, flipped) for scale in self.scales for flipped in ((False, True) if self.flip else (False,))]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
-@dataclass
-class InferParams:
-    tta: TTA = field(default_factory=TTA)
-    batch_size: int = 8
-    device: str = "auto"
-    precision: str = "auto"
-    save_probs: bool = False
-
-    def check(self) -> None:
-        """Refuse values outside their ranges before anything is read."""
-        checks.number("--batch-size", self.batch_size, low=1, high=4096, integer=True)
-        checks.device("--device", self.device)
-        checks.choice("--precision", self.precision, ("auto", "fp32", "bf16", "fp16"))
 
 
 def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
