@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import types
 import typing
 from typing import Any, Callable
 
@@ -39,19 +40,16 @@ def knob(default: Any, help: str, *, flag: str | None = None, choices: tuple[str
     return dataclasses.field(default=default, metadata=metadata)
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _base_type(hint: Any) -> type:
     """int | None -> int; tuple[str, ...] -> tuple."""
     args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) in (typing.Union, getattr(__import__("types"), "UnionType", None)) and args:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and args:
         return _base_type(args[0])
     return typing.get_origin(hint) or hint
 
 
 def flag_of(field: dataclasses.Field) -> str:
+    """The field's command-line option."""
     if field.metadata.get("flag"):
         return field.metadata["flag"]
     if field.default is True:
@@ -60,6 +58,7 @@ def flag_of(field: dataclasses.Field) -> str:
 
 
 def default_of(field: dataclasses.Field) -> Any:
+    """The field's default value (a fresh one for mutable defaults)."""
     if field.default_factory is not dataclasses.MISSING:
         return field.default_factory()
     return field.default
@@ -67,7 +66,7 @@ def default_of(field: dataclasses.Field) -> Any:
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One option per field of ``cls``, with the field's help and default (None shows as "the preset's")."""
-    hints = _hints(cls)
+    hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         meta, kind, default = field.metadata, _base_type(hints[field.name]), default_of(field)
         shown = "the preset's" if default is None else (_as_text(field, default) or "none") if meta.get("parse") else default
@@ -116,7 +115,7 @@ def kfp_default(cls: type, field: dataclasses.Field) -> Any:
         unset = field.metadata.get("unset", _NONE)
         if unset is not _NONE:
             return unset
-        return "" if _base_type(_hints(cls)[field.name]) is str else 0
+        return "" if _base_type(typing.get_type_hints(cls)[field.name]) is str else 0
     if field.metadata.get("parse") is not None:
         return _as_text(field, default)
     return default
