@@ -90,8 +90,9 @@ def test_compiled_images_and_resources():
         else:
             assert container["image"] == CPU_IMAGE
     retried = sorted(t for t, body in _all_tasks(spec).items() if "retryPolicy" in body)
-    # two rounds, each as a TrainJob, on a volume, or in the pod alone
-    assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4", "train-trainjob-op", "train-trainjob-op-2"]
+    # two rounds and the optional copy-paste experiment's round 1, each as a TrainJob, on a volume, or in the pod alone
+    assert retried == ["train-op", "train-op-2", "train-op-3", "train-op-4", "train-op-5", "train-op-6", "train-trainjob-op",
+                       "train-trainjob-op-2", "train-trainjob-op-3"]
     params = spec["root"]["inputDefinitions"]["parameters"]
     # learning rates: 0 = the preset's, whose report values are written once, in the presets
     assert params["lr_backbone"]["defaultValue"] == 0 and params["lr_head"]["defaultValue"] == 0

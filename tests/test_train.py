@@ -14,6 +14,7 @@ import pytest
 from safetensors.torch import load_file
 
 from components.common.metrics import confusion_matrix, mean_iou
+from components.models.presets import get_preset
 from components.train.logic import TrainingDiverged, TrainParams, run_train
 from data_contracts.dataset import Dataset
 from data_contracts.errors import ContractError
@@ -42,7 +43,7 @@ def test_tiny_models_learn_the_sample_data(learn_data, tmp_path, preset, epochs,
     history = model.history().to_pandas()
     assert len(history) == epochs and best == pytest.approx(history["val_miou"].max())
     assert best > factor * baseline, f"{preset}: val mIoU {best:.3f} vs all-Background {baseline:.3f}"
-    assert model.card["training"]["lr_backbone"] == 1e-3 and model.card["best_epoch"] == int(history["val_miou"].idxmax()) + 1
+    assert model.card["training"]["lr_backbone"] == get_preset(preset).lr_backbone and model.card["best_epoch"] == int(history["val_miou"].idxmax()) + 1
     assert {"lr_head", "train_loss", "iou_Background"} <= set(history.columns)
 
 
