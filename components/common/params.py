@@ -133,8 +133,7 @@ def from_kfp(cls: type, **parameters: Any) -> Any:
         if name not in parameters:
             continue
         value = parameters[name]
-        unset = field.metadata.get("unset", _NONE)
-        if default_of(field) is None and value == (unset if unset is not _NONE else kfp_default(cls, field)):
+        if default_of(field) is None and value == kfp_default(cls, field):  # the field's unset sentinel
             value = None
         elif field.metadata.get("parse") is not None:
             value = field.metadata["parse"](value)
