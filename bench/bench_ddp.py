@@ -20,20 +20,20 @@ from bench.common import REPO, save
 def _train(dataset: Path, split: Path, out: Path, processes: int, steps: int) -> float:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 \
         else [sys.executable]
-    command = [*launcher, "-m", "components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
+    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
                "upernet-convnext-tiny", "--epochs", "2", "--image-size", "128", "--batch-size", "8", "--device", "cpu",
                "--max-steps-per-epoch", str(steps), "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // processes)), "TRASHSEG_PROGRESS": "0"}
     subprocess.run(command, env=env, check=True, capture_output=True, cwd=REPO)
-    from data_contracts.model import ModelArtifact
+    from trashseg.data_contracts.model import ModelArtifact
 
     return float(ModelArtifact(out).history().to_pandas()["images_per_second"].iloc[-1])  # epoch 2: warm caches
 
 
 def run(repeats: int = 2, steps: int = 12) -> dict:
-    from components.ingest.logic import run_ingest
-    from components.sample_data.logic import run_sample_data
-    from components.split.logic import run_split
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.components.split.logic import run_split
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from bench.common import save
-from components.ensemble.vote import hard_vote
+from trashseg.components.ensemble.vote import hard_vote
 
 
 def report_vote(labels: np.ndarray) -> np.ndarray:

@@ -30,19 +30,19 @@ def _pipeline_labels(outputs: list, names: tuple[str, ...], size: tuple[int, int
 
 
 def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: str) -> dict:
-    from data_contracts.dataset import Dataset
-    from data_contracts.model import ModelArtifact
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.model import ModelArtifact
 
     dataset = Dataset(Path(dataset_dir))
     ids = dataset.image_ids[:count]
     started = time.perf_counter()
     if method == "ours":
-        from components.infer.logic import InferParams, run_infer
-        from components.models.build import load_model
-        from data_contracts.dataset import DatasetWriter, ImageEntry  # noqa: F401
+        from trashseg.components.infer.logic import InferParams, run_infer
+        from trashseg.components.models.build import load_model
+        from trashseg.data_contracts.dataset import DatasetWriter, ImageEntry  # noqa: F401
 
         run_infer(Path(model_dir), Path(dataset_dir), Path(out_dir) / f"pred{count}", InferParams(batch_size=BATCH))
-        from data_contracts.predictions import Predictions
+        from trashseg.data_contracts.predictions import Predictions
 
         predictions = Predictions(Path(out_dir) / f"pred{count}")
         first = [predictions.labels(i) for i in ids[:4]]
@@ -72,10 +72,10 @@ def peak_rss_mb() -> float:
 
 
 def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
-    from components.ingest.logic import run_ingest
-    from components.sample_data.logic import run_sample_data
-    from components.split.logic import run_split
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.components.split.logic import run_split
+    from trashseg.components.train.logic import TrainParams, run_train
 
     figures: dict = {"runs": []}
     with tempfile.TemporaryDirectory() as tmp:

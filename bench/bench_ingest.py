@@ -14,9 +14,9 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from bench.common import TACO, compare, save
-from components.ingest.coco import read_coco
-from components.common.masks import paint_semantic_mask, to_rle
-from data_contracts.classes import ClassTable
+from trashseg.components.ingest.coco import read_coco
+from trashseg.components.common.masks import paint_semantic_mask, to_rle
+from trashseg.data_contracts.classes import ClassTable
 
 
 def report_masks(coco_path: Path) -> dict[int, np.ndarray]:
@@ -56,7 +56,7 @@ def bench_one(coco_path: Path, label: str) -> dict:
 
 
 def run(images: int = 400) -> dict:
-    from components.sample_data.logic import run_sample_data
+    from trashseg.components.sample_data.logic import run_sample_data
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:

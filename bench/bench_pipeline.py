@@ -16,16 +16,16 @@ PARAMS = {"epochs": 3, "folds": 5, "paste_counts": "Battery=4,Clothing=4"}
 
 def direct(data: Path, root: Path) -> None:
     """The main pipeline's stages, in order, as plain function calls."""
-    from components.augment.logic import AugmentParams, parse_counts, run_augment
-    from components.ensemble.logic import run_ensemble
-    from components.evaluate.logic import run_evaluate
-    from components.infer.logic import TTA, InferParams, run_infer
-    from components.ingest.logic import run_ingest
-    from components.pseudo_label.logic import run_pseudo_label
-    from components.split.logic import run_split
-    from components.submit.logic import run_submit
-    from components.train.logic import TrainParams, run_train
-    from pipelines.run_local import TINY_PROFILE
+    from trashseg.components.augment.logic import AugmentParams, parse_counts, run_augment
+    from trashseg.components.ensemble.logic import run_ensemble
+    from trashseg.components.evaluate.logic import run_evaluate
+    from trashseg.components.infer.logic import TTA, InferParams, run_infer
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.pseudo_label.logic import run_pseudo_label
+    from trashseg.components.split.logic import run_split
+    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.pipelines.run_local import TINY_PROFILE
 
     run_ingest(data / "train/annotations.json", data / "train/images", root / "train")
     run_ingest(data / "test/annotations.json", data / "test/images", root / "test")
@@ -48,8 +48,8 @@ def direct(data: Path, root: Path) -> None:
 
 
 def run() -> dict:
-    from components.sample_data.logic import run_sample_data
-    from pipelines.run_local import run_local
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.pipelines.run_local import run_local
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

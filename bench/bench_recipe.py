@@ -19,12 +19,12 @@ from typing import Iterator
 import pyarrow.parquet as pq
 
 from bench.common import save
-from components.ingest.logic import run_ingest
-from components.models import presets
-from components.sample_data.logic import run_sample_data
-from components.split.logic import run_split
-from components.train.logic import TrainParams, run_train
-from data_contracts.model import HISTORY_FILE
+from trashseg.components.ingest.logic import run_ingest
+from trashseg.components.models import presets
+from trashseg.components.sample_data.logic import run_sample_data
+from trashseg.components.split.logic import run_split
+from trashseg.components.train.logic import TrainParams, run_train
+from trashseg.data_contracts.model import HISTORY_FILE
 
 PRESET = "upernet-convnext-tiny"
 OLD_RECIPE = dict(lr_backbone=1e-3, lr_head=3e-3, batch_size=8, loss="model", warmup_steps=0)  # the tiny recipe before the change

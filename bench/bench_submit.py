@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.common import compare, save
-from data_contracts.submission import encode_labels
+from trashseg.data_contracts.submission import encode_labels
 
 
 def run(images: int = 819) -> dict:

@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import TACO, save
-from components.common.metrics import confusion_matrix, iou_per_class, mean_iou
-from components.infer.logic import run_infer
-from components.ingest.logic import run_ingest
-from components.split.logic import run_split
-from components.train.logic import TrainParams, run_train
-from data_contracts.dataset import Dataset
-from data_contracts.predictions import Predictions
+from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
+from trashseg.components.infer.logic import run_infer
+from trashseg.components.ingest.logic import run_ingest
+from trashseg.components.split.logic import run_split
+from trashseg.components.train.logic import TrainParams, run_train
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.predictions import Predictions
 
 PRESET = "upernet-convnext-tiny"
 # On the real photos the class-weighted cross-entropy leaves the all-Background state soonest (fold 0, 10 epochs at

@@ -45,16 +45,16 @@ class ExampleStyleDataset:
 def run() -> dict:
     from transformers import SegformerImageProcessorPil, Trainer, TrainingArguments
 
-    from components.ingest.logic import run_ingest
-    from components.models.build import build_model
-    from components.models.presets import get_preset
-    from components.sample_data.logic import run_sample_data
-    from components.split.logic import run_split
-    from components.train.logic import TrainParams, run_train
-    from data_contracts.classes import ClassTable
-    from data_contracts.dataset import Dataset
-    from data_contracts.model import ModelArtifact
-    from data_contracts.split import Split
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.models.build import build_model
+    from trashseg.components.models.presets import get_preset
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.components.split.logic import run_split
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.data_contracts.classes import ClassTable
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.model import ModelArtifact
+    from trashseg.data_contracts.split import Split
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -91,11 +91,11 @@ def run() -> dict:
 
 def batch_sweep(batches: tuple[int, ...] = (2, 4, 8, 16), steps: int = 12) -> dict[int, float]:
     """Our training throughput (second epoch, decoded pairs cached) as the batch size grows."""
-    from components.ingest.logic import run_ingest
-    from components.sample_data.logic import run_sample_data
-    from components.split.logic import run_split
-    from components.train.logic import TrainParams, run_train
-    from data_contracts.model import ModelArtifact
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.components.split.logic import run_split
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.data_contracts.model import ModelArtifact
 
     sweep = {}
     with tempfile.TemporaryDirectory() as tmp:

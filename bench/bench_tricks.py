@@ -13,16 +13,16 @@ import tempfile
 from pathlib import Path
 
 from bench.common import save
-from components.augment.logic import AugmentParams, run_augment
-from components.ensemble.logic import run_ensemble
-from components.evaluate.logic import run_evaluate
-from components.infer.logic import InferParams, run_infer
-from components.ingest.logic import run_ingest
-from components.pseudo_label.logic import run_pseudo_label
-from components.sample_data.logic import run_sample_data
-from components.split.logic import run_split
-from components.train.logic import TrainParams, run_train
-from data_contracts.metrics import Metrics
+from trashseg.components.augment.logic import AugmentParams, run_augment
+from trashseg.components.ensemble.logic import run_ensemble
+from trashseg.components.evaluate.logic import run_evaluate
+from trashseg.components.infer.logic import InferParams, run_infer
+from trashseg.components.ingest.logic import run_ingest
+from trashseg.components.pseudo_label.logic import run_pseudo_label
+from trashseg.components.sample_data.logic import run_sample_data
+from trashseg.components.split.logic import run_split
+from trashseg.components.train.logic import TrainParams, run_train
+from trashseg.data_contracts.metrics import Metrics
 
 
 def _miou(metrics_dir: Path) -> dict:

@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0 PYTHONPATH=$PWD
 S=.gpu_smoke
 OUT=${OUT:-$(mktemp -d)}
 PY=${PY:-python3}
-t() { "$PY" -m components.cli "$@"; echo "rc=$? for $*" | cut -c1-160; }
+t() { "$PY" -m trashseg.components.cli "$@"; echo "rc=$? for $*" | cut -c1-160; }
 for preset in upernet-convnext-tiny mask2former-swin-tiny beit-upernet-tiny eomt-tiny; do
   t train --dataset $S/train --split $S/split --fold 0 --model $preset --epochs 4 --out $OUT/m-$preset 2>&1 | grep -E "training|epoch 4|wrote|rc=|Error" | cut -c1-200
 done
@@ -23,7 +23,7 @@ t train --dataset $S/train --split $S/split --fold 0 --model upernet-convnext-ti
 t infer --model $OUT/m-upernet-convnext-tiny --dataset $S/test --out $OUT/p --tta flip,scales=0.75,1.0,1.25 --save-probs 2>&1 | grep -E "predicting|rc=|Error" | cut -c1-200
 "$PY" -c "
 import json, sys
-from data_contracts.predictions import validate_predictions
+from trashseg.data_contracts.predictions import validate_predictions
 p = validate_predictions('$OUT/p'); print('predictions ok', len(p.image_ids), p.labels(p.image_ids[0]).shape)
 for m in ['upernet-convnext-tiny', 'mask2former-swin-tiny', 'beit-upernet-tiny', 'eomt-tiny', 'fp16']:
     c = json.load(open(f'$OUT/m-{m}/trashseg_model.json'))

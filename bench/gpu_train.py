@@ -34,13 +34,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from components.models.build import build_model  # noqa: E402
-from components.models.family import get_family  # noqa: E402
-from components.models.forward import probabilities_per_image  # noqa: E402
-from components.models.presets import get_preset  # noqa: E402
-from components.train.optim import make_optimizer, scaled_lr  # noqa: E402
-from components.train.step import StepSettings, TrainStep, prepare_model  # noqa: E402
-from data_contracts.classes import IGNORE_INDEX, ClassTable  # noqa: E402
+from trashseg.components.models.build import build_model  # noqa: E402
+from trashseg.components.models.family import get_family  # noqa: E402
+from trashseg.components.models.forward import probabilities_per_image  # noqa: E402
+from trashseg.components.models.presets import get_preset  # noqa: E402
+from trashseg.components.train.optim import make_optimizer, scaled_lr  # noqa: E402
+from trashseg.components.train.step import StepSettings, TrainStep, prepare_model  # noqa: E402
+from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable  # noqa: E402
 
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets, TFLOP/s (without sparsity). Longest matching name wins.
 PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100 NVL": 835.0, "H100": 989.4, "H200": 989.4, "H800": 989.4,
@@ -252,7 +252,7 @@ def one_process_ddp(model: torch.nn.Module, device: torch.device, family: str) -
 
     import torch.distributed as dist
 
-    from components.train.distributed import data_parallel
+    from trashseg.components.train.distributed import data_parallel
 
     if not dist.is_initialized():
         with socket.socket() as probe:
@@ -264,9 +264,9 @@ def one_process_ddp(model: torch.nn.Module, device: torch.device, family: str) -
 
 def measure_loader(dataset: Path, split: Path, size: int, batch: int, batches: int, workers: tuple[int, ...]) -> list[dict]:
     """Images/s of the training data loader alone (JPEG decode, resize, flips, collate, pinned memory), cold cache."""
-    from components.train.data import SampleSource
-    from components.train.loader import EpochBatches, make_loader
-    from data_contracts.split import Split
+    from trashseg.components.train.data import SampleSource
+    from trashseg.components.train.loader import EpochBatches, make_loader
+    from trashseg.data_contracts.split import Split
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     records = []
@@ -286,8 +286,8 @@ def real_train(dataset: Path, split: Path, out: Path, preset: str, size: int, ep
     """``run_train`` itself on real photos: loss per epoch, images/s with the loader, peak memory."""
     import shutil
 
-    from components.train.logic import TrainParams, run_train
-    from data_contracts.model import ModelArtifact
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.data_contracts.model import ModelArtifact
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     reset_memory(device)

@@ -9,18 +9,18 @@ import sys
 # Stage name -> module with add_parser(subparsers). Imports stay light: each
 # stage's heavy libraries (torch, transformers) load only when it runs.
 STAGE_CLIS = (
-    "components.sample_data.cli",
-    "components.ingest.cli",
-    "components.split.cli",
-    "components.train.cli",
-    "components.infer.cli",
-    "components.evaluate.cli",
-    "components.submit.cli",
-    "components.augment.cli",
-    "components.pseudo_label.cli",
-    "components.ensemble.cli",
-    "components.view.cli",
-    "pipelines.cli",
+    "trashseg.components.sample_data.cli",
+    "trashseg.components.ingest.cli",
+    "trashseg.components.split.cli",
+    "trashseg.components.train.cli",
+    "trashseg.components.infer.cli",
+    "trashseg.components.evaluate.cli",
+    "trashseg.components.submit.cli",
+    "trashseg.components.augment.cli",
+    "trashseg.components.pseudo_label.cli",
+    "trashseg.components.ensemble.cli",
+    "trashseg.components.view.cli",
+    "trashseg.pipelines.cli",
 )
 
 

@@ -7,14 +7,14 @@ Every contract has ``write_*`` (validate, then write atomically) and
 ``read_*``/``validate_*`` (read back and check fully).
 """
 
-from data_contracts.classes import (
+from trashseg.data_contracts.classes import (
     CLASS_NAMES,
     IGNORE_INDEX,
     NUM_CLASSES,
     PALETTE,
     ClassTable,
 )
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 __all__ = [
     "CLASS_NAMES",

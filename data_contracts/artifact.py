@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 MANIFEST_NAME = "manifest.json"
 

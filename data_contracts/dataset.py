@@ -29,12 +29,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
-from data_contracts.classes import IGNORE_INDEX, ClassTable
-from data_contracts.errors import ContractError
-from data_contracts.images import decode_image
-from data_contracts.npz import NpzReader, NpzWriter
-from data_contracts.tables import read_table, write_table
+from trashseg.data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
+from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.images import decode_image
+from trashseg.data_contracts.npz import NpzReader, NpzWriter
+from trashseg.data_contracts.tables import read_table, write_table
 
 CONTRACT = "dataset"
 VERSION = 1

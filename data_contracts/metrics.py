@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
-from data_contracts.tables import read_table, write_table
+from trashseg.data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
+from trashseg.data_contracts.tables import read_table, write_table
 
 CONTRACT = "metrics"
 VERSION = 1

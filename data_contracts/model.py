@@ -18,9 +18,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
 
 CONTRACT = "model"
 VERSION = 1

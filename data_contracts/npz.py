@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 

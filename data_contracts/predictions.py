@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
-from data_contracts.npz import NpzReader, NpzWriter
-from data_contracts.tables import read_table, write_table
+from trashseg.data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.npz import NpzReader, NpzWriter
+from trashseg.data_contracts.tables import read_table, write_table
 
 CONTRACT = "predictions"
 VERSION = 1

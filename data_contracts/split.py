@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
-from data_contracts.errors import ContractError
-from data_contracts.tables import read_table, write_table
+from trashseg.data_contracts.artifact import ArtifactView, Manifest, read_manifest, write_manifest
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.tables import read_table, write_table
 
 CONTRACT = "split"
 VERSION = 1

@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 HEADER = ("image_id", "PredictionString")
 _ZERO, _SPACE = ord("0"), ord(" ")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 
 def write_table(path: Path, table: pa.Table, schema: pa.Schema, row_group_size: int | None = None) -> None:

@@ -150,8 +150,8 @@ def build_image(kind: str, tags: list[str], base_image: str | None = None) -> fl
 
 
 def check_registry(registry: str) -> str:
-    from data_contracts.errors import ContractError
-    from components.common.images import check_registry as checked
+    from trashseg.data_contracts.errors import ContractError
+    from trashseg.components.common.images import check_registry as checked
 
     try:
         return checked(registry)
@@ -161,7 +161,7 @@ def check_registry(registry: str) -> str:
 
 def image_tags(kind: str, registry: str = "") -> list[str]:
     """The tag the pipelines use (project version) and a traceable one (version + commit), under ``registry`` if given."""
-    from components.common.images import image_for
+    from trashseg.components.common.images import image_for
 
     primary = image_for(kind, check_registry(registry) if registry else "")
     return [primary, f"{primary}-{git_commit()}"]

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from components.common.cli import run_cli
+from trashseg.components.common.cli import run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -68,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _compile(args: argparse.Namespace) -> None:
-    from pipelines.compile import COMPILED_DIR, REGISTRY_COMPILED_DIR, compile_all, compile_for_registry
+    from trashseg.pipelines.compile import COMPILED_DIR, REGISTRY_COMPILED_DIR, compile_all, compile_for_registry
 
     if args.registry:
         written = compile_for_registry(args.registry, args.out_dir or REGISTRY_COMPILED_DIR)
@@ -82,9 +82,9 @@ def _run_local(args: argparse.Namespace) -> None:
     import shutil
     import time
 
-    from pipelines.run_local import run_local
-    from pipelines.submit import parse_params
-    from pipelines.task_log import tasks_to_log
+    from trashseg.pipelines.run_local import run_local
+    from trashseg.pipelines.submit import parse_params
+    from trashseg.pipelines.task_log import tasks_to_log
 
     params = parse_params(args.param)
     log_path = Path(args.pipeline_root) / "logs" / f"{args.pipeline}-{time.strftime('%Y%m%d-%H%M%S')}.log"
@@ -127,9 +127,9 @@ def _run_local(args: argparse.Namespace) -> None:
 
 
 def _submit(args: argparse.Namespace) -> None:
-    from pipelines.submit import parse_params, submit_pipeline
+    from trashseg.pipelines.submit import parse_params, submit_pipeline
 
-    from components.common import checks
+    from trashseg.components.common import checks
 
     if args.wait is not None:
         checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
@@ -138,7 +138,7 @@ def _submit(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
         package = None
         if args.registry:
-            from pipelines.compile import compile_for_registry
+            from trashseg.pipelines.compile import compile_for_registry
 
             package = next(p for p in compile_for_registry(args.registry, Path(compiled)) if p.stem == args.pipeline)
         result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
@@ -149,8 +149,8 @@ def _submit(args: argparse.Namespace) -> None:
 
 
 def _runs(args: argparse.Namespace) -> None:
-    from components.common import checks
-    from pipelines.submit import list_runs
+    from trashseg.components.common import checks
+    from trashseg.pipelines.submit import list_runs
 
     checks.number("--count", args.count, low=1, high=1000, integer=True)
     for run in list_runs(args.host, args.namespace, args.experiment, args.count):
@@ -158,8 +158,8 @@ def _runs(args: argparse.Namespace) -> None:
 
 
 def _fingerprint(args: argparse.Namespace) -> None:
-    from data_contracts.errors import ContractError
-    from data_contracts.artifact import folder_digest
+    from trashseg.data_contracts.errors import ContractError
+    from trashseg.data_contracts.artifact import folder_digest
 
     if not args.folder.is_dir():
         raise ContractError(args.folder, "not a folder", field="folder")

@@ -18,16 +18,16 @@ REGISTRY_COMPILED_DIR = Path(__file__).resolve().parents[1] / "build" / "compile
 
 
 def pipelines() -> dict[str, object]:
-    from pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_pipeline
-    from pipelines.trashseg import PIPELINE_NAME, trashseg_pipeline
+    from trashseg.pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_pipeline
+    from trashseg.pipelines.trashseg import PIPELINE_NAME, trashseg_pipeline
 
     return {PIPELINE_NAME: trashseg_pipeline, CV_NAME: trashseg_cv_pipeline}
 
 
 def local_pipelines() -> dict[str, object]:
     """The same pipelines built for kfp.local (no Kubernetes branches; see ``pipelines.trashseg``)."""
-    from pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_local_pipeline
-    from pipelines.trashseg import PIPELINE_NAME, trashseg_local_pipeline
+    from trashseg.pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_local_pipeline
+    from trashseg.pipelines.trashseg import PIPELINE_NAME, trashseg_local_pipeline
 
     return {PIPELINE_NAME: trashseg_local_pipeline, CV_NAME: trashseg_cv_local_pipeline}
 
@@ -48,11 +48,11 @@ def compile_for_registry(registry: str, out_dir: Path = REGISTRY_COMPILED_DIR) -
     Components bind their image when their module is imported, so a process
     that has already imported them cannot recompile them for another registry.
     """
-    from data_contracts.errors import ContractError
-    from components.common.images import check_registry
+    from trashseg.data_contracts.errors import ContractError
+    from trashseg.components.common.images import check_registry
 
     env = {**os.environ, "TRASHSEG_IMAGE_PREFIX": f"{check_registry(registry)}/"}
-    result = subprocess.run([sys.executable, "-m", "pipelines.compile", str(out_dir)], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "trashseg.pipelines.compile", str(out_dir)], env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise ContractError(out_dir, f"compiling for {registry} failed: {result.stderr.strip().splitlines()[-1:]}")
     return [Path(line) for line in result.stdout.split()]

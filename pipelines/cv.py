@@ -4,13 +4,13 @@ from typing import List, NamedTuple
 
 from kfp import dsl
 
-from components.cv.component import cv_summary_op
-from components.ensemble.component import ensemble_op
-from components.evaluate.component import evaluate_op
-from components.infer.component import infer_op
-from components.split.component import split_op
-from components.submit.component import submit_op
-from pipelines.trashseg import checkpointed_train, gpu_task, ingest_both, optional_pretrained
+from trashseg.components.cv.component import cv_summary_op
+from trashseg.components.ensemble.component import ensemble_op
+from trashseg.components.evaluate.component import evaluate_op
+from trashseg.components.infer.component import infer_op
+from trashseg.components.split.component import split_op
+from trashseg.components.submit.component import submit_op
+from trashseg.pipelines.trashseg import checkpointed_train, gpu_task, ingest_both, optional_pretrained
 
 PIPELINE_NAME = "trashseg-cv"
 

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from components.common.log import get_logger
-from data_contracts.errors import ContractError
-from data_contracts.artifact import folder_digest
+from trashseg.components.common.log import get_logger
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.artifact import folder_digest
 
 log = get_logger("trashseg.pipeline")
 
@@ -67,7 +67,7 @@ def docker_runner():
 def check_images_present() -> None:
     import docker
 
-    from components.common.images import CPU_IMAGE, GPU_IMAGE
+    from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 
     try:
         client = docker.from_env()
@@ -82,7 +82,7 @@ def check_images_present() -> None:
 def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline_root: Path = Path("runs/kfp"), runner: str = "subprocess",
               params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True) -> dict[str, Any]:
     """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
-    from pipelines.compile import local_pipelines as all_pipelines
+    from trashseg.pipelines.compile import local_pipelines as all_pipelines
 
     pipeline_root = Path(pipeline_root).resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
@@ -90,7 +90,7 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
     if pipeline not in known:
         raise ContractError("--pipeline", f"unknown pipeline {pipeline!r} ({', '.join(known)})", field="pipeline")
     if data_dir is None:
-        from components.sample_data.logic import run_sample_data
+        from trashseg.components.sample_data.logic import run_sample_data
 
         data_dir = pipeline_root / "sample-data"
         if not data_dir.exists():

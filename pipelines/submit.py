@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from components.common.log import get_logger
-from data_contracts.errors import ContractError
-from pipelines.compile import COMPILED_DIR
+from trashseg.components.common.log import get_logger
+from trashseg.data_contracts.errors import ContractError
+from trashseg.pipelines.compile import COMPILED_DIR
 
 log = get_logger("trashseg.pipeline")
 TOKEN_ENV = "KF_PIPELINES_TOKEN"

@@ -21,16 +21,16 @@ from typing import NamedTuple
 
 from kfp import dsl, kubernetes
 
-from components.augment.component import augment_op
-from components.ensemble.component import ensemble_pair_op
-from components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
-from components.infer.component import infer_op
-from components.ingest.component import ingest_op
-from components.pseudo_label.component import pseudo_label_op
-from components.split.component import split_op
-from components.submit.component import submit_op
-from components.train.component import no_pretrained_op, train_op, train_trainjob_op
-from components.common.images import GPU_IMAGE
+from trashseg.components.augment.component import augment_op
+from trashseg.components.ensemble.component import ensemble_pair_op
+from trashseg.components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
+from trashseg.components.infer.component import infer_op
+from trashseg.components.ingest.component import ingest_op
+from trashseg.components.pseudo_label.component import pseudo_label_op
+from trashseg.components.split.component import split_op
+from trashseg.components.submit.component import submit_op
+from trashseg.components.train.component import no_pretrained_op, train_op, train_trainjob_op
+from trashseg.components.common.images import GPU_IMAGE
 
 PIPELINE_NAME = "trashseg"
 

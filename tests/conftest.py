@@ -40,14 +40,14 @@ def nothing_left_running():
 @pytest.fixture(scope="session")
 def sample_root(tmp_path_factory) -> Path:
     """The project's own synthetic data (small: 24 train, 8 test images at 64 px)."""
-    from components.sample_data.logic import run_sample_data
+    from trashseg.components.sample_data.logic import run_sample_data
 
     return run_sample_data(tmp_path_factory.mktemp("sample") / "data", train_images=24, test_images=8, size=64, seed=0)
 
 
 @pytest.fixture(scope="session")
 def sample_dataset(sample_root, tmp_path_factory) -> Path:
-    from components.ingest.logic import run_ingest
+    from trashseg.components.ingest.logic import run_ingest
 
     out = tmp_path_factory.mktemp("ds") / "train"
     run_ingest(sample_root / "train" / "annotations.json", sample_root / "train" / "images", out)
@@ -56,7 +56,7 @@ def sample_dataset(sample_root, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_split(sample_dataset, tmp_path_factory) -> Path:
-    from components.split.logic import run_split
+    from trashseg.components.split.logic import run_split
 
     out = tmp_path_factory.mktemp("split") / "split"
     run_split(sample_dataset, out, num_folds=3, seed=42)
@@ -66,9 +66,9 @@ def sample_split(sample_dataset, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def learn_data(tmp_path_factory) -> tuple[Path, Path]:
     """(dataset, 4-fold split) big enough for a tiny model to learn in seconds: 72 images at 64 px."""
-    from components.ingest.logic import run_ingest
-    from components.sample_data.logic import run_sample_data
-    from components.split.logic import run_split
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.sample_data.logic import run_sample_data
+    from trashseg.components.split.logic import run_split
 
     root = tmp_path_factory.mktemp("learn")
     run_sample_data(root / "data", train_images=72, test_images=4, size=64, seed=0)

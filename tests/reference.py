@@ -14,8 +14,8 @@ def sklearn_miou(predictions_dir: Path, dataset_dir: Path, image_ids: list[int] 
     """Dataset-level mIoU by scikit-learn's confusion matrix: classes present in truth or prediction, 255 ignored."""
     from sklearn.metrics import confusion_matrix
 
-    from data_contracts.dataset import Dataset
-    from data_contracts.predictions import Predictions
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.predictions import Predictions
 
     dataset, predictions = Dataset(dataset_dir), Predictions(predictions_dir)
     ids = image_ids if image_ids is not None else predictions.image_ids

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from components.cli import main as trashseg
-from components.ingest.logic import raw_folder_paths
-from data_contracts.errors import ContractError
+from trashseg.components.cli import main as trashseg
+from trashseg.components.ingest.logic import raw_folder_paths
+from trashseg.data_contracts.errors import ContractError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,7 @@ def test_an_imported_data_folder_is_checked_before_ingest(sample_root, tmp_path,
 @pytest.mark.parametrize("registry", ["http://localhost:5000/x", "localhost:5000/Upper", "host:port/x", "localhost:5000/x/"])
 def test_a_registry_that_is_not_host_port_path_is_refused(registry, tmp_path, capsys):
     if registry.endswith("/"):  # a trailing slash is tidied, not refused
-        from components.common.images import check_registry
+        from trashseg.components.common.images import check_registry
 
         assert check_registry(registry) == "localhost:5000/x"
         return

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.cli import main as trashseg
-from data_contracts.artifact import MANIFEST_NAME, write_manifest
-from data_contracts.npz import NpzWriter
+from trashseg.components.cli import main as trashseg
+from trashseg.data_contracts.artifact import MANIFEST_NAME, write_manifest
+from trashseg.data_contracts.npz import NpzWriter
 
 
 def _hash_tree(root: Path) -> dict[str, str]:
@@ -33,7 +33,7 @@ def _forge_predictions(source: Path, target: Path, change) -> Path:
     reader's own checks (class range, size from images.parquet) can catch it.
     """
     shutil.copytree(source, target)
-    from data_contracts.npz import NpzReader
+    from trashseg.data_contracts.npz import NpzReader
 
     with NpzReader(source / "labels.npz") as reader:
         arrays = dict(reader.items())
@@ -43,7 +43,7 @@ def _forge_predictions(source: Path, target: Path, change) -> Path:
     with NpzWriter(target / "labels.npz") as writer:
         for key in sorted(arrays):
             writer.add(key, arrays[key])
-    from data_contracts.artifact import read_manifest
+    from trashseg.data_contracts.artifact import read_manifest
 
     manifest = read_manifest(target, "predictions", (1,), verify_hashes=False)
     write_manifest(target, manifest)
@@ -53,10 +53,10 @@ def _forge_predictions(source: Path, target: Path, change) -> Path:
 @pytest.fixture(scope="module")
 def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[str, Path]:
     """Real artifacts of every kind, made once; the cases only read them."""
-    from components.infer.logic import InferParams, run_infer
-    from components.ingest.logic import run_ingest
-    from components.submit.logic import run_submit
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.infer.logic import InferParams, run_infer
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.train.logic import TrainParams, run_train
 
     root = tmp_path_factory.mktemp("world")
     w = {"root": root}
@@ -65,7 +65,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     w["test"] = root / "test"
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", w["test"])
     run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", root / "truth")
-    from components.split.logic import run_split
+    from trashseg.components.split.logic import run_split
 
     run_split(root / "truth", root / "other_split", 2)
     w["other_split"] = root / "other_split"
@@ -99,7 +99,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
             (target / "labels.npz").symlink_to(w["pred_plain"] / "labels.npz")
         else:
             data["files"][listed] = data["files"].pop("labels.npz")
-            from data_contracts.artifact import content_hash
+            from trashseg.data_contracts.artifact import content_hash
 
             data["content_hash"] = content_hash(data["files"])
         (target / MANIFEST_NAME).write_text(json.dumps(data))

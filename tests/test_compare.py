@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.cli import main
-from components.evaluate.compare import DeltaSpec, batched_miou, run_compare
-from components.common.metrics import mean_iou
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.predictions import Predictions, PredictionsWriter
+from trashseg.components.cli import main
+from trashseg.components.evaluate.compare import DeltaSpec, batched_miou, run_compare
+from trashseg.components.common.metrics import mean_iou
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import Predictions, PredictionsWriter
 from tests.reference import sklearn_miou
 
 

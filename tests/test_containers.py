@@ -18,9 +18,9 @@ import pytest
 import yaml
 from kfp import dsl, local
 
-from data_contracts.artifact import read_manifest
-from data_contracts.submission import read_submission
-from components.common.images import CPU_IMAGE, GPU_IMAGE
+from trashseg.data_contracts.artifact import read_manifest
+from trashseg.data_contracts.submission import read_submission
+from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 from tests.reference import pinned_version, sklearn_miou
 
 pytestmark = pytest.mark.containers
@@ -103,15 +103,15 @@ def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client
 
 
 def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
-    from components.augment.component import augment_op
-    from components.ensemble.component import ensemble_pair_op
-    from components.evaluate.component import evaluate_op
-    from components.infer.component import infer_op
-    from components.ingest.component import ingest_op
-    from components.pseudo_label.component import pseudo_label_op
-    from components.split.component import split_op
-    from components.submit.component import submit_op
-    from components.train.component import train_op
+    from trashseg.components.augment.component import augment_op
+    from trashseg.components.ensemble.component import ensemble_pair_op
+    from trashseg.components.evaluate.component import evaluate_op
+    from trashseg.components.infer.component import infer_op
+    from trashseg.components.ingest.component import ingest_op
+    from trashseg.components.pseudo_label.component import pseudo_label_op
+    from trashseg.components.split.component import split_op
+    from trashseg.components.submit.component import submit_op
+    from trashseg.components.train.component import train_op
 
     def imported(name, cls=dsl.Dataset):
         return dsl.importer(artifact_uri=str(inputs[name]), artifact_class=cls, reimport=False).output
@@ -140,7 +140,7 @@ def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
         elif case == "submit":
             submit_op(predictions=imported("pred"), size=32)
 
-    from pipelines.run_local import docker_runner
+    from trashseg.pipelines.run_local import docker_runner
 
     local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
     alone()
@@ -149,8 +149,8 @@ def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
 @pytest.fixture(scope="module")
 def container_inputs(tmp_path_factory, learn_data, sample_root):
     """Inputs inside the pipeline root: the only directory the DockerRunner mounts."""
-    from components.infer.logic import InferParams, run_infer
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.infer.logic import InferParams, run_infer
+    from trashseg.components.train.logic import TrainParams, run_train
 
     root = tmp_path_factory.mktemp("containers").resolve()
     inputs = root / "inputs"
@@ -182,7 +182,7 @@ def test_component_runs_in_the_image(case, images, container_inputs):
 
 
 def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
-    from pipelines.run_local import run_local
+    from trashseg.pipelines.run_local import run_local
 
     root = tmp_path.resolve() / "root"
     shutil.copytree(sample_root, root / "data")
@@ -235,10 +235,10 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
     """make images REGISTRY=... / make push against a real registry: push, drop the local tags, pull, run a component."""
     import urllib.request
 
-    from components.split.component import split_op
-    from pipelines.compile import compile_for_registry
-    from components.common.images import image_for
-    from pipelines.run_local import docker_runner
+    from trashseg.components.split.component import split_op
+    from trashseg.pipelines.compile import compile_for_registry
+    from trashseg.components.common.images import image_for
+    from trashseg.pipelines.run_local import docker_runner
 
     build = _build_module()
     registry = local_registry
@@ -293,11 +293,11 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     """
     from safetensors.torch import load_file
 
-    from components.infer.component import infer_op
-    from components.train.component import train_trainjob_op
-    from components.train.launch import run_torchrun, train_arguments
-    from components.train.logic import TrainParams
-    from data_contracts.model import ModelArtifact
+    from trashseg.components.infer.component import infer_op
+    from trashseg.components.train.component import train_trainjob_op
+    from trashseg.components.train.launch import run_torchrun, train_arguments
+    from trashseg.components.train.logic import TrainParams
+    from trashseg.data_contracts.model import ModelArtifact
     from tests.test_distributed import _update_difference
 
     monkeypatch.setenv("HOME", str(tmp_path))  # the SDK keeps job work directories under ~/.kubeflow
@@ -330,9 +330,9 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
                          max_steps_per_epoch=3)
     local_pair = tmp_path / "two-local-processes"
     run_torchrun(2, train_arguments([inputs["dataset"]], inputs["split"], local_pair, params))
-    from components.models.build import build_model
-    from components.models.presets import get_preset
-    from data_contracts.dataset import Dataset
+    from trashseg.components.models.build import build_model
+    from trashseg.components.models.presets import get_preset
+    from trashseg.data_contracts.dataset import Dataset
 
     start = build_model(get_preset("upernet-convnext-tiny"), Dataset(inputs["dataset"]).classes, seed=5).state_dict()
     in_job, on_host = (load_file(str(path / "model.safetensors")) for path in (model_dir, local_pair))
@@ -340,8 +340,8 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
 
 
 def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(docker_client, images, container_inputs, tmp_path, monkeypatch):
-    from components.train.logic import TrainParams
-    from components.train.trainjob import TrainJobFailed, TrainJobSettings, run_trainjob, trainer_client
+    from trashseg.components.train.logic import TrainParams
+    from trashseg.components.train.trainjob import TrainJobFailed, TrainJobSettings, run_trainjob, trainer_client
 
     monkeypatch.setenv("HOME", str(tmp_path))
     _, inputs = container_inputs

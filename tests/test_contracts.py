@@ -8,11 +8,11 @@ import shutil
 import numpy as np
 import pytest
 
-from data_contracts.artifact import atomic_directory
-from data_contracts.classes import CLASS_NAMES, ClassTable
-from data_contracts.dataset import Dataset, validate_dataset
-from data_contracts.errors import ContractError
-from data_contracts.npz import NpzReader, NpzWriter
+from trashseg.data_contracts.artifact import atomic_directory
+from trashseg.data_contracts.classes import CLASS_NAMES, ClassTable
+from trashseg.data_contracts.dataset import Dataset, validate_dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.npz import NpzReader, NpzWriter
 
 
 def test_class_table_has_the_eleven_classes():

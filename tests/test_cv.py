@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.cv.logic import cv_summary, mious_on_test
-from components.evaluate.logic import run_evaluate
-from components.ingest.logic import run_ingest
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.metrics import Metrics
-from data_contracts.predictions import PredictionsWriter
+from trashseg.components.cv.logic import cv_summary, mious_on_test
+from trashseg.components.evaluate.logic import run_evaluate
+from trashseg.components.ingest.logic import run_ingest
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.metrics import Metrics
+from trashseg.data_contracts.predictions import PredictionsWriter
 from tests.reference import sklearn_miou
 
 

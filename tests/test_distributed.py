@@ -15,10 +15,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from components.models.build import build_model
-from components.models.presets import get_preset
-from data_contracts.dataset import Dataset
-from data_contracts.model import ModelArtifact
+from trashseg.components.models.build import build_model
+from trashseg.components.models.presets import get_preset
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.model import ModelArtifact
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
 
@@ -26,7 +26,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
 def _train(dataset, split, out, *extra, processes: int = 1, batch: int = 8, **popen):
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)] \
         if processes > 1 else [sys.executable]
-    command = [*launcher, "-m", "components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--fold", "0",
+    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--fold", "0",
                "--model", "upernet-convnext-tiny", "--image-size", "64", "--batch-size", str(batch), "--seed", "5",
                "--device", "cpu", "--out", str(out), *extra]
     if popen:
@@ -101,8 +101,8 @@ def test_ddp_run_killed_after_its_first_checkpoint_resumes(sample_dataset, sampl
 
 
 def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_path, monkeypatch):
-    from components.train.logic import TrainParams, run_train
-    from data_contracts.errors import ContractError
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.data_contracts.errors import ContractError
 
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
@@ -113,10 +113,10 @@ def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_pat
 
 def test_torchrun_command_round_trips_through_the_cli(tmp_path):
     """The multi-GPU pod path builds a `trashseg train` command from TrainParams: it must mean the same run."""
-    from components.cli import build_parser
-    from components.train.cli import params_from_args
-    from components.train.launch import torchrun_command, train_arguments
-    from components.train.logic import TrainParams
+    from trashseg.components.cli import build_parser
+    from trashseg.components.train.cli import params_from_args
+    from trashseg.components.train.launch import torchrun_command, train_arguments
+    from trashseg.components.train.logic import TrainParams
 
     params = TrainParams(model="upernet-swin-tiny", fold=2, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
                          schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, device="cpu", precision="fp32",
@@ -135,8 +135,8 @@ def test_torchrun_command_round_trips_through_the_cli(tmp_path):
 @pytest.mark.slow
 def test_the_pod_launcher_trains_with_two_processes(sample_dataset, sample_split, tmp_path):
     """What the train component does with gpus=2 (here on CPU with gloo): a model written once, by rank 0."""
-    from components.train.launch import run_torchrun, train_arguments
-    from components.train.logic import TrainParams
+    from trashseg.components.train.launch import run_torchrun, train_arguments
+    from trashseg.components.train.logic import TrainParams
 
     params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2, device="cpu")
     run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))

@@ -7,19 +7,19 @@ import json
 import numpy as np
 import pytest
 
-from components.evaluate.logic import run_evaluate
-from components.infer.logic import InferParams, run_infer
-from components.ingest.logic import run_ingest
-from components.split.logic import run_split
-from components.submit.logic import run_decode, run_submit
-from components.train.logic import TrainParams, run_train
+from trashseg.components.evaluate.logic import run_evaluate
+from trashseg.components.infer.logic import InferParams, run_infer
+from trashseg.components.ingest.logic import run_ingest
+from trashseg.components.split.logic import run_split
+from trashseg.components.submit.logic import run_decode, run_submit
+from trashseg.components.train.logic import TrainParams, run_train
 from tests.reference import sklearn_miou
-from data_contracts.dataset import validate_dataset
-from data_contracts.metrics import read_metrics
-from data_contracts.model import ModelArtifact
-from data_contracts.predictions import validate_predictions
-from data_contracts.split import read_split
-from data_contracts.submission import read_submission
+from trashseg.data_contracts.dataset import validate_dataset
+from trashseg.data_contracts.metrics import read_metrics
+from trashseg.data_contracts.model import ModelArtifact
+from trashseg.data_contracts.predictions import validate_predictions
+from trashseg.data_contracts.split import read_split
+from trashseg.data_contracts.submission import read_submission
 
 
 @pytest.mark.slow

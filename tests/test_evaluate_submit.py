@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.common.metrics import confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou, pixel_accuracy
-from components.submit.resize import resize_mode, resize_nearest
-from data_contracts.errors import ContractError
-from data_contracts.submission import encode_labels, read_submission
+from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou, pixel_accuracy
+from trashseg.components.submit.resize import resize_mode, resize_nearest
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.submission import encode_labels, read_submission
 
 
 def test_metrics_by_hand():
@@ -76,7 +76,7 @@ def test_malformed_csv_names_the_row(tmp_path, rows, message):
 
 
 def test_decode_with_dataset_rejects_unknown_image(tmp_path, sample_dataset):
-    from components.submit.logic import run_decode
+    from trashseg.components.submit.logic import run_decode
 
     path = _write_csv(tmp_path / "s.csv", ["image_id,PredictionString", "nope.jpg," + " ".join(["0"] * 4)])
     with pytest.raises(ContractError, match=r"row 2: field 'image_id': image 'nope.jpg' is not in dataset"):

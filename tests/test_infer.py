@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from components.infer.logic import TTA, InferParams, run_infer, view_size
-from components.train.logic import TrainParams, run_train
-from data_contracts.errors import ContractError
-from data_contracts.predictions import validate_predictions
+from trashseg.components.infer.logic import TTA, InferParams, run_infer, view_size
+from trashseg.components.train.logic import TrainParams, run_train
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import validate_predictions
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_tta_parsing():
 
 
 def test_predictions_cover_every_image_at_its_size(tiny_model, sample_root, tmp_path):
-    from components.ingest.logic import run_ingest
+    from trashseg.components.ingest.logic import run_ingest
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
     run_infer(tiny_model, tmp_path / "test", tmp_path / "pred", InferParams(tta=TTA.parse("flip,scales=0.75,1.0"), batch_size=3,

@@ -12,9 +12,9 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from components.ingest.logic import IngestParams, run_ingest
-from data_contracts.dataset import Dataset, validate_dataset
-from data_contracts.errors import ContractError
+from trashseg.components.ingest.logic import IngestParams, run_ingest
+from trashseg.data_contracts.dataset import Dataset, validate_dataset
+from trashseg.data_contracts.errors import ContractError
 
 
 def ingest(case, out, **params):
@@ -182,7 +182,7 @@ def test_bad_input_names_the_problem_and_leaves_nothing(coco_case, tmp_path, cas
 def test_cli_bad_input_exits_2_with_one_line(coco_case, tmp_path):
     coco_case.data["annotations"][0]["image_id"] = 42
     result = subprocess.run(
-        [sys.executable, "-m", "components.cli", "ingest", "--coco", str(coco_case.write()), "--images", str(coco_case.images),
+        [sys.executable, "-m", "trashseg.components.cli", "ingest", "--coco", str(coco_case.write()), "--images", str(coco_case.images),
          "--out", str(tmp_path / "ds")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "annotation 10: field 'image_id': refers to unknown image 42" in result.stderr
@@ -205,7 +205,7 @@ def test_same_input_same_artifact(coco_case, tmp_path):
 
 
 def test_custom_class_list(coco_case, tmp_path):
-    from data_contracts.classes import ClassTable
+    from trashseg.data_contracts.classes import ClassTable
 
     coco_case.data["categories"] = [{"id": 4, "name": "can"}, {"id": 9, "name": "cell"}, {"id": 2, "name": "sheet"}]
     run_ingest(coco_case.write(), coco_case.images, tmp_path / "ds", ClassTable.from_names(["bg", "sheet", "can", "cell"]))

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from data_contracts.artifact import remove_stale_temporaries, temp_prefix
+from trashseg.data_contracts.artifact import remove_stale_temporaries, temp_prefix
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
 
@@ -41,7 +41,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed_and_live_ones_kept(tmp_pa
 
 def test_a_stage_removes_stale_temporaries_of_its_output(world_for_stale, tmp_path):
     """What `kill -9` during infer leaves (a hidden temporary beside --out) is gone after the next run of the stage."""
-    from components.submit.logic import run_submit
+    from trashseg.components.submit.logic import run_submit
 
     predictions, out = world_for_stale, tmp_path / "sub.csv"
     leftover = tmp_path / f".sub.csv.tmp-{socket.gethostname()}-{_dead_pid()}-xyz"
@@ -54,8 +54,8 @@ def test_a_stage_removes_stale_temporaries_of_its_output(world_for_stale, tmp_pa
 def world_for_stale(sample_dataset, tmp_path):
     import numpy as np
 
-    from data_contracts.dataset import Dataset
-    from data_contracts.predictions import PredictionsWriter
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.predictions import PredictionsWriter
 
     dataset = Dataset(sample_dataset)
     (tmp_path / "pred").mkdir()
@@ -80,7 +80,7 @@ def _wait_for(predicate, timeout: float = 300) -> bool:
 def test_a_stopped_stage_says_so_in_one_line_and_leaves_no_artifact(learn_data, tmp_path, signal_number, exit_code, name):
     dataset, split = learn_data
     ck = tmp_path / "ck"
-    command = [sys.executable, "-m", "components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
+    command = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
                "upernet-convnext-tiny", "--epochs", "200", "--image-size", "32", "--device", "cpu", "--checkpoint-dir", str(ck),
                "--out", str(tmp_path / "model")]
     process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -15,7 +15,15 @@ SHARED = {"common", "models"}  # what every stage may use besides its own packag
 TOP_LEVEL = {"cli.py", "__init__.py"}  # components/cli.py gathers every stage's CLI: the one module above the stages
 
 
+PACKAGES = ("components", "data_contracts", "pipelines")  # folders here, installed as trashseg.<folder>
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every absolute import's module, with the install namespace ``trashseg.`` taken off (the rules speak of folders)."""
+    return [(line, module.removeprefix("trashseg.")) for line, module in _raw_imports(path)]
+
+
+def _raw_imports(path: Path) -> list[tuple[int, str]]:
     modules = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
@@ -67,5 +75,40 @@ def test_components_do_not_import_pipelines_and_stages_do_not_import_each_other(
 def test_the_rule_sees_lazy_imports(package, tmp_path):
     """The reader finds imports inside function bodies too (where this project keeps its heavy ones)."""
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from components.common.images import x\n    import components.train.logic\n")
+    sample.write_text("def f():\n    from trashseg.components.common.images import x\n    import trashseg.components.train.logic\n")
     assert [m for _, m in _imports(sample)] == ["components.common.images", "components.train.logic"]
+
+
+def test_every_import_names_the_install_namespace():
+    """``import components`` would work from the repository root and fail (or find PyPI's ``components``) elsewhere."""
+    found = []
+    for path in sorted(REPO.glob("*/**/*.py")):
+        if path.relative_to(REPO).parts[0] in (".venv", "build", "runs"):
+            continue
+        found += [f"{path.relative_to(REPO)}:{line} imports {module}" for line, module in _raw_imports(path)
+                  if module.split(".")[0] in PACKAGES]
+    assert not found
+
+
+def test_the_install_lists_every_package_folder_under_trashseg():
+    """setuptools' explicit package list (needed for the folder-to-namespace mapping) misses a new folder silently."""
+    import tomllib
+
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    folders = {"trashseg." + ".".join(init.parent.relative_to(REPO).parts)
+               for package in PACKAGES for init in (REPO / package).rglob("__init__.py")}
+    assert set(setuptools["packages"]) == folders
+    assert setuptools["package-dir"] == {f"trashseg.{package}": package for package in PACKAGES}
+
+
+def test_the_installed_project_is_found_by_its_namespace_only(tmp_path):
+    """From outside the repository, trashseg.* imports from this checkout and the bare folder names are not installed."""
+    import subprocess
+    import sys
+
+    probe = ("import importlib.util, trashseg.components.cli as cli;"
+             "print(cli.__file__); print([importlib.util.find_spec(n) is None for n in ('components', 'pipelines', 'data_contracts')])")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
+    where, missing = result.stdout.split("\n")[:2]
+    assert Path(where) == REPO / "components" / "cli.py"
+    assert missing == "[True, True, True]"

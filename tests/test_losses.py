@@ -9,13 +9,13 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import f1_score
 
-from components.models.build import build_model
-from components.models.forward import training_loss
-from components.models.losses import soft_dice, weighted_cross_entropy
-from components.models.presets import get_preset
-from components.train.logic import TrainParams
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
+from trashseg.components.models.build import build_model
+from trashseg.components.models.forward import training_loss
+from trashseg.components.models.losses import soft_dice, weighted_cross_entropy
+from trashseg.components.models.presets import get_preset
+from trashseg.components.train.logic import TrainParams
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
 
 CLASSES = 5
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from components.models.build import backbone_prefixes, build_model, classifier_modules
-from components.models.forward import class_scores, keep_matcher_in_fp32, mask2former_targets, training_loss
-from components.models.presets import PRESETS, get_preset
-from components.train.optim import make_optimizer, parameter_groups
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
+from trashseg.components.models.build import backbone_prefixes, build_model, classifier_modules
+from trashseg.components.models.forward import class_scores, keep_matcher_in_fp32, mask2former_targets, training_loss
+from trashseg.components.models.presets import PRESETS, get_preset
+from trashseg.components.train.optim import make_optimizer, parameter_groups
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
 
 TINY = [name for name in PRESETS if name.endswith("-tiny")]
 
@@ -173,8 +173,8 @@ def test_each_family_finds_its_backbone_and_classifiers_in_the_built_model(name)
 
 
 def test_an_unknown_family_is_one_clear_error():
-    from components.models.family import get_family
-    from data_contracts.errors import ContractError
+    from trashseg.components.models.family import get_family
+    from trashseg.data_contracts.errors import ContractError
 
     with pytest.raises(ContractError, match="unknown model family 'segformer'"):
         get_family("segformer")
@@ -182,7 +182,7 @@ def test_an_unknown_family_is_one_clear_error():
 
 def test_eomt_anneals_its_attention_masks_block_by_block():
     """Block k of N drops its mask during the k-th N-th of training (power 0.9): checked against the formula by hand."""
-    from components.models.forward import anneal_attention_masks
+    from trashseg.components.models.forward import anneal_attention_masks
 
     model = build_model(get_preset("eomt-tiny"), ClassTable(), seed=0)
     assert model.attn_mask_probs.tolist() == [1.0, 1.0]  # masked attention at the start
@@ -197,14 +197,14 @@ def test_eomt_anneals_its_attention_masks_block_by_block():
 
 
 def test_eomt_trains_and_refuses_sizes_its_position_embeddings_do_not_fit(sample_dataset, sample_split, tmp_path):
-    from components.infer.logic import TTA, InferParams, run_infer
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.infer.logic import TTA, InferParams, run_infer
+    from trashseg.components.train.logic import TrainParams, run_train
 
     with pytest.raises(ContractError, match="--image-size.*eomt-tiny takes only 128 px"):
         TrainParams(model="eomt-tiny", image_size=96).check()
     TrainParams(model="upernet-convnext-tiny", image_size=96).check()  # the others take any size
     run_train([sample_dataset], sample_split, tmp_path / "model", TrainParams(model="eomt-tiny", epochs=2, max_steps_per_epoch=2))
-    from data_contracts.model import ModelArtifact
+    from trashseg.data_contracts.model import ModelArtifact
 
     card = ModelArtifact(tmp_path / "model").card
     assert card["family"] == "eomt" and card["epochs_run"] == 2

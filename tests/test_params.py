@@ -9,13 +9,13 @@ import inspect
 
 import pytest
 
-from components.augment.component import augment_op
-from components.augment.params import AugmentParams
-from components.common.params import default_of, flag_of, from_kfp, kfp_default, kfp_fields
-from components.infer.component import infer_op
-from components.infer.params import TTA, InferParams
-from components.train.component import train_op, train_trainjob_op
-from components.train.params import TrainParams
+from trashseg.components.augment.component import augment_op
+from trashseg.components.augment.params import AugmentParams
+from trashseg.components.common.params import default_of, flag_of, from_kfp, kfp_default, kfp_fields
+from trashseg.components.infer.component import infer_op
+from trashseg.components.infer.params import TTA, InferParams
+from trashseg.components.train.component import train_op, train_trainjob_op
+from trashseg.components.train.params import TrainParams
 
 # Component parameters that are not training knobs: where and how the task runs, and its artifacts.
 TASK_ONLY = {
@@ -60,7 +60,7 @@ def test_components_take_every_knob_with_its_one_default(component):
 
 @pytest.mark.parametrize("component", [augment_op, infer_op, train_op], ids=["augment_op", "infer_op", "train_op"])
 def test_pipelines_default_every_knob_as_the_component_does(component):
-    from pipelines.compile import local_pipelines, pipelines
+    from trashseg.pipelines.compile import local_pipelines, pipelines
 
     params = PARAMS_OF[component]
     signature = _signature(component)
@@ -82,8 +82,8 @@ def test_pipelines_default_every_knob_as_the_component_does(component):
 
 
 def test_the_cli_is_built_from_the_dataclass(tmp_path):
-    from components.cli import build_parser
-    from components.train.cli import params_from_args
+    from trashseg.components.cli import build_parser
+    from trashseg.components.train.cli import params_from_args
 
     parser = build_parser()
     base = ["train", "--dataset", str(tmp_path), "--split", str(tmp_path), "--out", str(tmp_path / "m")]
@@ -118,8 +118,8 @@ def test_kfp_sentinels_mean_the_presets_values_and_real_values_pass_through():
 
 
 def test_local_profiles_name_only_what_differs_from_the_pipelines():
-    from pipelines.compile import local_pipelines
-    from pipelines.run_local import CV_TINY_PROFILE, TINY_PROFILE
+    from trashseg.pipelines.compile import local_pipelines
+    from trashseg.pipelines.run_local import CV_TINY_PROFILE, TINY_PROFILE
 
     for profile, name in ((TINY_PROFILE, "trashseg"), (CV_TINY_PROFILE, "trashseg-cv")):
         inputs = local_pipelines()[name].component_spec.inputs
@@ -129,8 +129,8 @@ def test_local_profiles_name_only_what_differs_from_the_pipelines():
 
 
 def test_the_augment_cli_is_built_from_its_dataclass(tmp_path):
-    from components.cli import build_parser
-    from components.common.params import from_args
+    from trashseg.components.cli import build_parser
+    from trashseg.components.common.params import from_args
 
     parser = build_parser()
     base = ["augment", "--dataset", str(tmp_path), "--split", str(tmp_path), "--out", str(tmp_path / "a")]
@@ -143,8 +143,8 @@ def test_the_augment_cli_is_built_from_its_dataclass(tmp_path):
 
 
 def test_the_infer_cli_is_built_from_its_dataclass(tmp_path):
-    from components.cli import build_parser
-    from components.common.params import from_args
+    from trashseg.components.cli import build_parser
+    from trashseg.components.common.params import from_args
 
     parser = build_parser()
     base = ["infer", "--model", str(tmp_path), "--dataset", str(tmp_path), "--out", str(tmp_path / "p")]

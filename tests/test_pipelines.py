@@ -12,9 +12,9 @@ import pytest
 import yaml
 from kfp import dsl, local
 
-from data_contracts.submission import read_submission
-from pipelines.compile import COMPILED_DIR, compile_all
-from components.common.images import CPU_IMAGE, GPU_IMAGE
+from trashseg.data_contracts.submission import read_submission
+from trashseg.pipelines.compile import COMPILED_DIR, compile_all
+from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 from tests.reference import sklearn_miou
 
@@ -34,7 +34,7 @@ def test_compiled_pipelines_are_up_to_date(tmp_path):
 def test_component_modules_import_only_kfp(path):
     """Lightweight components ship only the function source: heavy imports belong inside the body."""
     tree = ast.parse(path.read_text())
-    allowed = {"kfp", "typing", "components.common.images"}
+    allowed = {"kfp", "typing", "trashseg.components.common.images"}
     for node in tree.body:
         if isinstance(node, ast.Import):
             assert all(alias.name.split(".")[0] in allowed for alias in node.names), ast.unparse(node)
@@ -96,7 +96,7 @@ def test_compiled_images_and_resources():
     params = spec["root"]["inputDefinitions"]["parameters"]
     # learning rates: 0 = the preset's, whose report values are written once, in the presets
     assert params["lr_backbone"]["defaultValue"] == 0 and params["lr_head"]["defaultValue"] == 0
-    from components.models.presets import get_preset
+    from trashseg.components.models.presets import get_preset
 
     assert get_preset(params["preset"]["defaultValue"]).learning_rates(from_scratch=False) == (4e-6, 4e-5)
     assert params["folds"]["defaultValue"] == 5 and params["paste_classes"]["defaultValue"] == "Battery,Clothing"
@@ -106,7 +106,7 @@ def test_compiled_images_and_resources():
 @pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
 def test_data_comes_in_by_uri_and_checkpoints_go_to_the_named_claim(name):
     """Read back from the compiled YAML: importers fed by the data parameters; the PVC only in the non-empty branch."""
-    from pipelines.trashseg import CHECKPOINT_MOUNT
+    from trashseg.pipelines.trashseg import CHECKPOINT_MOUNT
 
     spec, platform = _compiled(name)
     params = spec["root"]["inputDefinitions"]["parameters"]
@@ -155,7 +155,7 @@ def test_cv_pipeline_fans_out_over_folds():
 
 def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypatch, capsys, caplog):
     """The real kfp.Client against an HTTP server answering as KFP's v2beta1 API does."""
-    from pipelines.submit import list_runs, parse_params, submit_pipeline
+    from trashseg.pipelines.submit import list_runs, parse_params, submit_pipeline
     from tests.kfp_fake_server import FakeKfp
 
     monkeypatch.setenv("KF_PIPELINES_TOKEN", "s3cret-token-value")
@@ -188,7 +188,7 @@ def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypat
     ("s3cret-token-value", "/nothing-here", "answered 404 Not Found: not found: check --host"),
 ])
 def test_submit_errors_are_one_clear_line_without_the_token(monkeypatch, capsys, token, host_suffix, expected):
-    from components.cli import main
+    from trashseg.components.cli import main
 
     monkeypatch.setenv("KF_PIPELINES_TOKEN", token)
     with FakeKfpServer(token="s3cret-token-value") as fake:
@@ -200,7 +200,7 @@ def test_submit_errors_are_one_clear_line_without_the_token(monkeypatch, capsys,
 
 
 def test_a_failed_run_is_reported_with_its_state(monkeypatch, capsys):
-    from components.cli import main
+    from trashseg.components.cli import main
 
     monkeypatch.delenv("KF_PIPELINES_TOKEN", raising=False)
     with FakeKfpServer(final_state="FAILED") as fake:
@@ -214,9 +214,9 @@ def test_a_failed_run_is_reported_with_its_state(monkeypatch, capsys):
 @pytest.fixture(scope="module")
 def stage_artifacts(tmp_path_factory, learn_data):
     """Artifacts made by the stages' plain functions, for running each component alone."""
-    from components.evaluate.logic import run_evaluate
-    from components.infer.logic import InferParams, run_infer
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.evaluate.logic import run_evaluate
+    from trashseg.components.infer.logic import InferParams, run_infer
+    from trashseg.components.train.logic import TrainParams, run_train
 
     dataset, split = learn_data
     root = tmp_path_factory.mktemp("stages")
@@ -235,8 +235,8 @@ def _local(tmp_path: Path) -> None:
 
 
 def test_ingest_component_alone_from_an_imported_folder(sample_root, tmp_path):
-    from components.ingest.component import ingest_op
-    from data_contracts.dataset import validate_dataset
+    from trashseg.components.ingest.component import ingest_op
+    from trashseg.data_contracts.dataset import validate_dataset
 
     @dsl.pipeline(name="alone-ingest")
     def alone():
@@ -255,14 +255,14 @@ COMPONENT_CASES = ["split", "augment", "train", "infer", "evaluate", "pseudo_lab
 
 @pytest.mark.parametrize("case", COMPONENT_CASES)
 def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tmp_path):
-    from components.augment.component import augment_op
-    from components.ensemble.component import ensemble_pair_op
-    from components.evaluate.component import evaluate_op
-    from components.infer.component import infer_op
-    from components.pseudo_label.component import pseudo_label_op
-    from components.split.component import split_op
-    from components.submit.component import submit_op
-    from components.train.component import train_op
+    from trashseg.components.augment.component import augment_op
+    from trashseg.components.ensemble.component import ensemble_pair_op
+    from trashseg.components.evaluate.component import evaluate_op
+    from trashseg.components.infer.component import infer_op
+    from trashseg.components.pseudo_label.component import pseudo_label_op
+    from trashseg.components.split.component import split_op
+    from trashseg.components.submit.component import submit_op
+    from trashseg.components.train.component import train_op
 
     a = stage_artifacts
 
@@ -291,7 +291,7 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
     alone()
     outputs = [p for p in (tmp_path / "root").rglob("*") if p.parent.name.endswith("-op") and p.name != "executor_output.json"]
     assert outputs, "the component wrote nothing"
-    from data_contracts.artifact import read_manifest
+    from trashseg.data_contracts.artifact import read_manifest
 
     for path in outputs:
         if path.is_dir():
@@ -323,7 +323,7 @@ def _task_log(capfd, caplog) -> tuple[set[str], set[str]]:
 def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path, capfd, caplog):
     import shutil
 
-    from pipelines.run_local import run_local
+    from trashseg.pipelines.run_local import run_local
 
     data = tmp_path / "data"
     shutil.copytree(sample_root, data)
@@ -367,7 +367,7 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
 
 @pytest.mark.slow
 def test_cv_pipeline_runs_a_model_per_fold_locally(sample_root, tmp_path):
-    from pipelines.run_local import run_local
+    from trashseg.pipelines.run_local import run_local
 
     summary = run_local("trashseg-cv", sample_root, tmp_path / "root", params={"epochs": 1, "folds": 3, "fold_list": [0, 1]})
     assert summary["metrics"]["folds"] == 2
@@ -387,7 +387,7 @@ def test_retried_train_task_resumes_from_its_checkpoint(learn_data, tmp_path, ca
 
     import psutil
 
-    from components.train.component import train_op
+    from trashseg.components.train.component import train_op
 
     dataset, split = learn_data
     checkpoints = tmp_path / "checkpoints"
@@ -431,8 +431,8 @@ def test_fingerprint_follows_content_and_names_not_timestamps(sample_root, tmp_p
     import os
     import shutil
 
-    from components.cli import main
-    from pipelines.run_local import data_parameters
+    from trashseg.components.cli import main
+    from trashseg.pipelines.run_local import data_parameters
 
     data = tmp_path / "data"
     shutil.copytree(sample_root, data)
@@ -465,7 +465,7 @@ def test_an_optional_pretrained_model_comes_in_by_uri_on_a_cluster(name):
 
 def test_no_pretrained_marker_means_the_presets_start(tmp_path):
     """The marker component's folder is what train_op reads as 'nothing imported'."""
-    from components.train.component import no_pretrained_op
+    from trashseg.components.train.component import no_pretrained_op
 
     class Output:
         path = str(tmp_path / "model")

@@ -11,12 +11,12 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from components.models.build import build_model
-from components.models.presets import SCRATCH_LR, get_preset
-from components.models.pretrained import resolve_start
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
-from data_contracts.model import ModelArtifact
+from trashseg.components.models.build import build_model
+from trashseg.components.models.presets import SCRATCH_LR, get_preset
+from trashseg.components.models.pretrained import resolve_start
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.model import ModelArtifact
 
 REVISION = "0123456789abcdef0123456789abcdef01234567"
 
@@ -76,7 +76,7 @@ def test_an_uncached_hub_id_is_one_clear_error(hf_home):
 
 
 def test_real_presets_name_their_checkpoint_and_scratch_switches_learning_rates():
-    from components.train.logic import TrainParams
+    from trashseg.components.train.logic import TrainParams
 
     assert get_preset("upernet-convnext").checkpoint == "openmmlab/upernet-convnext-base"
     assert get_preset("mask2former-swin").checkpoint == "facebook/mask2former-swin-base-IN21k-ade-semantic"
@@ -135,7 +135,7 @@ def test_train_by_hub_id_records_where_it_started(hf_home, sample_dataset, sampl
     preset = get_preset("upernet-convnext-tiny")
     put_in_hub_cache(hf_home, "someorg/tiny-upernet", build_model(preset, ClassTable(), seed=7))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    base = [sys.executable, "-m", "components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
+    base = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
             "--epochs", "1", "--image-size", "32", "--max-steps-per-epoch", "1"]
     done = subprocess.run([*base, "--pretrained", "someorg/tiny-upernet", "--out", str(tmp_path / "m")], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.split.logic import assign_folds, run_split
-from data_contracts.errors import ContractError
-from data_contracts.split import WHOLE_SET, read_split
+from trashseg.components.split.logic import assign_folds, run_split
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.split import WHOLE_SET, read_split
 
 
 def test_every_image_gets_one_fold_and_stats_add_up(sample_dataset, sample_split):
-    from data_contracts.dataset import Dataset
+    from trashseg.data_contracts.dataset import Dataset
 
     dataset = Dataset(sample_dataset)
     split = read_split(sample_split)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from pipelines.task_log import TaskLines, tasks_to_log
+from trashseg.pipelines.task_log import TaskLines, tasks_to_log
 
 
 def test_real_kfp_local_run_is_one_line_per_task(tmp_path, capfd):

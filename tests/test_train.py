@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from components.common.metrics import confusion_matrix, mean_iou
-from components.models.presets import get_preset
-from components.train.logic import TrainingDiverged, TrainParams, run_train
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.model import ModelArtifact
-from data_contracts.split import Split
+from trashseg.components.common.metrics import confusion_matrix, mean_iou
+from trashseg.components.models.presets import get_preset
+from trashseg.components.train.logic import TrainingDiverged, TrainParams, run_train
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.model import ModelArtifact
+from trashseg.data_contracts.split import Split
 
 
 def all_background_miou(dataset_dir, split_dir, fold) -> float:
@@ -48,7 +48,7 @@ def test_tiny_models_learn_the_sample_data(learn_data, tmp_path, preset, epochs,
 
 
 def _train_cli(sample_dataset, sample_split, out, ckpt, *extra):
-    return [sys.executable, "-m", "components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
+    return [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
             "--fold", "1", "--model", "upernet-convnext-tiny", "--epochs", "4", "--image-size", "64", "--batch-size", "4",
             "--seed", "3", "--out", str(out), "--checkpoint-dir", str(ckpt), "--device", "cpu", *extra]
 
@@ -84,7 +84,7 @@ def test_killed_run_resumes_to_the_same_weights(sample_dataset, sample_split, tm
 
 
 def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, monkeypatch):
-    import components.train.step as step_module
+    import trashseg.components.train.step as step_module
 
     real_loss, calls = step_module.training_loss, []
 
@@ -101,8 +101,8 @@ def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, m
 
 
 def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, sample_split, tmp_path):
-    from components.ingest.logic import run_ingest
-    from components.split.logic import run_split
+    from trashseg.components.ingest.logic import run_ingest
+    from trashseg.components.split.logic import run_split
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
     with pytest.raises(ContractError, match="is unlabeled: training needs masks"):
@@ -117,7 +117,7 @@ def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, 
 
 
 def test_optional_augmentations_are_deterministic_and_keep_class_ids(learn_data, tmp_path):
-    from components.train.photometric import AUGMENTATIONS, augment, parse_augmentations
+    from trashseg.components.train.photometric import AUGMENTATIONS, augment, parse_augmentations
 
     dataset = Dataset(learn_data[0])
     image_id = dataset.image_ids[0]

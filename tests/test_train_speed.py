@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from bench.gpu_train import count_flops, main as bench_main, peak_tflops
-from components.models.presets import get_preset
-from components.train.logic import TrainParams, run_train
+from trashseg.components.models.presets import get_preset
+from trashseg.components.train.logic import TrainParams, run_train
 
 
 def test_loader_workers_give_the_same_weights(learn_data, tmp_path):

@@ -11,9 +11,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from components.train.trainjob import (CONTAINER_WORKSPACE, NODE_CONTAINER, SharedVolume, TrainJobSettings, job_key, job_name,
+from trashseg.components.train.trainjob import (CONTAINER_WORKSPACE, NODE_CONTAINER, SharedVolume, TrainJobSettings, job_key, job_name,
                                        kubernetes_options, local_runtime, stage_inputs)
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 
 def test_inputs_are_staged_once_under_their_content_hash(sample_dataset, sample_split, tmp_path):
@@ -36,7 +36,7 @@ def test_paths_are_translated_for_the_nodes(tmp_path):
 
 
 def test_a_retry_gets_a_new_job_but_the_same_checkpoints(sample_dataset, sample_split):
-    from components.train.logic import TrainParams
+    from trashseg.components.train.logic import TrainParams
 
     params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64)
     key = job_key([sample_dataset], sample_split, params)
@@ -83,8 +83,8 @@ def test_local_runtime_is_one_the_sdk_parses(tmp_path):
 
 
 def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_dataset, sample_split, tmp_path):
-    from components.train.logic import TrainParams
-    from components.train.trainjob import run_trainjob
+    from trashseg.components.train.logic import TrainParams
+    from trashseg.components.train.trainjob import run_trainjob
 
     class NeverCalled:
         def __getattr__(self, name):
@@ -97,7 +97,7 @@ def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_
 
 
 def test_an_imported_pretrained_folder_is_staged_for_the_nodes_by_content(tmp_path):
-    from components.train.trainjob import stage_folder
+    from trashseg.components.train.trainjob import stage_folder
 
     folder = tmp_path / "weights"
     folder.mkdir()

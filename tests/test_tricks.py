@@ -8,18 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from components.augment.logic import AugmentParams, run_augment
-from components.ensemble.logic import run_ensemble
-from components.ensemble.vote import hard_vote, soft_vote
-from components.models.forward import training_loss
-from components.models.presets import get_preset
-from components.pseudo_label.logic import run_pseudo_label
-from data_contracts.classes import IGNORE_INDEX, ClassTable
-from data_contracts.dataset import Dataset, validate_dataset
-from data_contracts.errors import ContractError
-from data_contracts.predictions import PredictionsWriter, validate_predictions
-from data_contracts.artifact import atomic_directory
-from data_contracts.split import Split
+from trashseg.components.augment.logic import AugmentParams, run_augment
+from trashseg.components.ensemble.logic import run_ensemble
+from trashseg.components.ensemble.vote import hard_vote, soft_vote
+from trashseg.components.models.forward import training_loss
+from trashseg.components.models.presets import get_preset
+from trashseg.components.pseudo_label.logic import run_pseudo_label
+from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable
+from trashseg.data_contracts.dataset import Dataset, validate_dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import PredictionsWriter, validate_predictions
+from trashseg.data_contracts.artifact import atomic_directory
+from trashseg.data_contracts.split import Split
 
 
 def test_copy_paste_uses_training_folds_only_and_pastes_where_it_claims(learn_data, tmp_path):
@@ -49,7 +49,7 @@ def test_copy_paste_uses_training_folds_only_and_pastes_where_it_claims(learn_da
 
 
 def test_augmented_data_refused_for_another_fold(learn_data, tmp_path):
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.train.logic import TrainParams, run_train
 
     dataset_dir, split_dir = learn_data
     run_augment(dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, counts={"Battery": 1, "Clothing": 1}))
@@ -121,7 +121,7 @@ def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
 
 
 def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, tmp_path):
-    from components.ingest.logic import run_ingest
+    from trashseg.components.ingest.logic import run_ingest
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
     test = Dataset(tmp_path / "test")
@@ -170,9 +170,9 @@ def test_validation_images_never_train(learn_data, tmp_path):
     """No training-only dataset may carry a validation image (recognised by its bytes), however it was made."""
     import numpy as np
 
-    from components.train.data import SampleSource
-    from data_contracts.errors import ContractError
-    from data_contracts.predictions import PredictionsWriter
+    from trashseg.components.train.data import SampleSource
+    from trashseg.data_contracts.errors import ContractError
+    from trashseg.data_contracts.predictions import PredictionsWriter
 
     dataset_dir, split_dir = learn_data
     dataset, split = Dataset(dataset_dir), Split(split_dir)

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.view.data import PredictionSource, ImageScore, difference, fit, overlay, select
-from data_contracts.classes import ClassTable
+from trashseg.components.view.data import PredictionSource, ImageScore, difference, fit, overlay, select
+from trashseg.data_contracts.classes import ClassTable
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "components" / "view" / "app.py"
@@ -24,9 +24,9 @@ ARTIFACTS = REPO / "build" / "test-artifacts"
 @pytest.fixture(scope="module")
 def viewed(sample_dataset, sample_split, tmp_path_factory):
     """A dataset, two prediction sets (two tiny models) and one as a submission CSV."""
-    from components.infer.logic import InferParams, run_infer
-    from components.submit.logic import run_submit
-    from components.train.logic import TrainParams, run_train
+    from trashseg.components.infer.logic import InferParams, run_infer
+    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.train.logic import TrainParams, run_train
 
     root = tmp_path_factory.mktemp("view")
     for seed in (1, 2):
@@ -57,8 +57,8 @@ def test_sort_and_filter():
 
 def test_submission_csv_is_a_prediction_source(viewed):
     dataset_dir, p1, _, csv_path = viewed
-    from data_contracts.dataset import Dataset
-    from data_contracts.predictions import Predictions
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.predictions import Predictions
 
     source = PredictionSource(csv_path, ClassTable())
     dataset, predictions = Dataset(dataset_dir), Predictions(p1)
@@ -122,7 +122,7 @@ def test_viewer_renders_in_headless_chromium(viewed):
         pytest.skip("no chromium (Debian package 'chromium'; .ci/run installs it)")
     dataset, p1, _, _ = viewed
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "components.cli", "view", "--dataset", str(dataset), "--predictions", str(p1),
+    server = subprocess.Popen([sys.executable, "-m", "trashseg.components.cli", "view", "--dataset", str(dataset), "--predictions", str(p1),
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
     try:
         deadline = time.time() + 60
@@ -157,12 +157,12 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     """The split, training and evaluation reports (Output[HTML] in Kubeflow) open in a plain browser with no network."""
     import re
 
-    from components.evaluate.logic import run_evaluate
-    from components.evaluate.report import evaluation_report
-    from components.infer.logic import InferParams, run_infer
-    from components.split.report import split_report
-    from components.train.logic import TrainParams, run_train
-    from components.train.report import training_report
+    from trashseg.components.evaluate.logic import run_evaluate
+    from trashseg.components.evaluate.report import evaluation_report
+    from trashseg.components.infer.logic import InferParams, run_infer
+    from trashseg.components.split.report import split_report
+    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.components.train.report import training_report
     from tests.browser import chromium_page, chromium_path, screenshot
 
     dataset, split = learn_data

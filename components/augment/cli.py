@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.augment.params import AugmentParams
-from components.common.cli import add_overwrite, run_cli
-from components.common.params import add_arguments, from_args
+from trashseg.components.augment.params import AugmentParams
+from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.augment.logic import run_augment
+    from trashseg.components.augment.logic import run_augment
 
     run_augment(args.dataset, args.split, args.out, from_args(AugmentParams, args), overwrite=args.overwrite)

@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -22,10 +22,10 @@ def augment_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], a
         rotate: Random rotation range in degrees (+/-).
         seed: Random seed.
     """
-    from components.augment.logic import run_augment
-    from components.augment.params import AugmentParams
-    from components.common.kfp_io import publish
-    from components.common.params import from_kfp
+    from trashseg.components.augment.logic import run_augment
+    from trashseg.components.augment.params import AugmentParams
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.common.params import from_kfp
 
     params = from_kfp(AugmentParams, fold=fold, classes=classes, counts=counts, scale=scale, rotate=rotate, seed=seed)
     publish(augmented, run_augment(dataset.path, split.path, augmented.path, params))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from components.common.masks import to_rle
+from trashseg.components.common.masks import to_rle
 from pycocotools import mask as mask_utils
 
 

@@ -21,15 +21,15 @@ import pandas as pd
 from PIL import Image
 from pycocotools import mask as mask_utils
 
-from components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
-from components.augment.params import AugmentParams, parse_counts  # noqa: F401 (re-exported: the stage's knobs)
-from components.common import checks
-from components.common.log import get_logger, progress
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
-from data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
-from data_contracts.errors import ContractError
-from data_contracts.split import Split
+from trashseg.components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
+from trashseg.components.augment.params import AugmentParams, parse_counts  # noqa: F401 (re-exported: the stage's knobs)
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
+from trashseg.data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.augment")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.common import checks
-from components.common.params import knob
-from data_contracts.errors import ContractError
+from trashseg.components.common import checks
+from trashseg.components.common.params import knob
+from trashseg.data_contracts.errors import ContractError
 
 
 def parse_names(text: str) -> tuple[str, ...]:

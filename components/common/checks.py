@@ -13,7 +13,7 @@ import math
 import re
 from typing import Iterable
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 

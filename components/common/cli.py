@@ -7,8 +7,8 @@ import signal
 import sys
 from typing import Callable
 
-from components.common.errors import TrainingDiverged
-from data_contracts.errors import ContractError
+from trashseg.components.common.errors import TrainingDiverged
+from trashseg.data_contracts.errors import ContractError
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:

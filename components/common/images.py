@@ -33,7 +33,7 @@ PREFIX = os.environ.get("TRASHSEG_IMAGE_PREFIX", "")
 
 def check_registry(registry: str) -> str:
     """``host[:port]/path`` without a scheme or trailing slash, or one clear error naming the parameter."""
-    from data_contracts.errors import ContractError
+    from trashseg.data_contracts.errors import ContractError
 
     cleaned = registry.strip().rstrip("/")
     if "://" in cleaned or not REGISTRY_PATTERN.match(cleaned):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from data_contracts.artifact import Manifest
+from trashseg.data_contracts.artifact import Manifest
 
 
 def publish(artifact: Any, manifest: Manifest) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from data_contracts.classes import IGNORE_INDEX
+from trashseg.data_contracts.classes import IGNORE_INDEX
 
 
 def confusion_matrix(truth: np.ndarray, prediction: np.ndarray, num_classes: int) -> np.ndarray:

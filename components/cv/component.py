@@ -4,7 +4,7 @@ from typing import List
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -19,8 +19,8 @@ def cv_summary_op(fold_results: dsl.Input[List[dsl.Dataset]], test_dataset: dsl.
         metrics: cv_miou_mean, cv_miou_std, min, max (and cv_test_miou_mean, cv_gap_mean/min/max with test labels).
         report: Per-fold and per-class table.
     """
-    from components.common.kfp_io import log_metrics, write_html
-    from components.cv.logic import cv_summary, mious_on_test
+    from trashseg.components.common.kfp_io import log_metrics, write_html
+    from trashseg.components.cv.logic import cv_summary, mious_on_test
 
     summary, html = cv_summary([r.path for r in fold_results], mious_on_test(test_dataset.path, [p.path for p in test_predictions]))
     log_metrics(metrics, summary)

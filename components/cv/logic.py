@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.common.html import page, table
-from components.common.metrics import confusion_matrix, mean_iou
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.metrics import Metrics
-from data_contracts.predictions import Predictions
+from trashseg.components.common.html import page, table
+from trashseg.components.common.metrics import confusion_matrix, mean_iou
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.metrics import Metrics
+from trashseg.data_contracts.predictions import Predictions
 
 
 def mious_on_test(test_dataset_dir: Path, prediction_dirs: list[Path]) -> list[float] | None:

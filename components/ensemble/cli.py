@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.ensemble.logic import run_ensemble
+    from trashseg.components.ensemble.logic import run_ensemble
 
     run_ensemble(args.predictions, args.out, args.method, args.weights, overwrite=args.overwrite)

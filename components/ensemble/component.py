@@ -4,7 +4,7 @@ from typing import List
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -17,8 +17,8 @@ def ensemble_op(members: dsl.Input[List[dsl.Dataset]], ensembled: dsl.Output[dsl
         method: hard (ties: earliest member wins) or soft (mean probabilities).
         weights: Comma-separated weights ('' = equal).
     """
-    from components.common.kfp_io import publish
-    from components.ensemble.logic import run_ensemble
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.ensemble.logic import run_ensemble
 
     publish(ensembled, run_ensemble([m.path for m in members], ensembled.path, method, weights or None))
 
@@ -35,7 +35,7 @@ def ensemble_pair_op(first: dsl.Input[dsl.Dataset], second: dsl.Input[dsl.Datase
         method: soft (mean probabilities; the default, since a hard vote of two is the first one) or hard.
         weights: Comma-separated weights ('' = equal).
     """
-    from components.common.kfp_io import publish
-    from components.ensemble.logic import run_ensemble
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.ensemble.logic import run_ensemble
 
     publish(ensembled, run_ensemble([first.path, second.path], ensembled.path, method, weights or None))

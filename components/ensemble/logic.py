@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from components.ensemble.vote import hard_vote, soft_vote
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.errors import ContractError
-from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
-from data_contracts.predictions import Predictions, PredictionsWriter
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.ensemble.vote import hard_vote, soft_vote
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
+from trashseg.data_contracts.predictions import Predictions, PredictionsWriter
 
 log = get_logger("trashseg.ensemble")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.evaluate.logic import run_evaluate
+    from trashseg.components.evaluate.logic import run_evaluate
 
     run_evaluate(args.predictions, args.dataset, args.out, args.split, args.fold, overwrite=args.overwrite, subset=args.subset)
 
@@ -54,8 +54,8 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
-    from components.evaluate.compare import DeltaSpec, run_compare
-    from data_contracts.errors import ContractError
+    from trashseg.components.evaluate.compare import DeltaSpec, run_compare
+    from trashseg.data_contracts.errors import ContractError
 
     members = {}
     for item in args.member:

@@ -17,15 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from components.common.metrics import confusion_matrix, iou_per_class, mean_iou
-from components.evaluate.logic import select_images
-from data_contracts.artifact import atomic_file, check_not_an_input
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.predictions import Predictions
-from data_contracts.split import Split
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
+from trashseg.components.evaluate.logic import select_images
+from trashseg.data_contracts.artifact import atomic_file, check_not_an_input
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import Predictions
+from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.compare")
 BEST = "best"  # in a delta, the best of the other members by mIoU (the ensemble's gain over its best member)

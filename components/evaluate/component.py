@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -21,9 +21,9 @@ def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Data
         split: With ``fold``, score that fold's images of the dataset (every one needs a prediction).
         fold: Validation fold to score (-1 = the whole dataset).
     """
-    from components.common.kfp_io import publish, write_html
-    from components.evaluate.logic import run_evaluate
-    from components.evaluate.report import evaluation_report, log_to_kfp
+    from trashseg.components.common.kfp_io import publish, write_html
+    from trashseg.components.evaluate.logic import run_evaluate
+    from trashseg.components.evaluate.report import evaluation_report, log_to_kfp
 
     scored = (split.path, fold) if split is not None and fold >= 0 else (None, None)
     publish(results, run_evaluate(predictions.path, dataset.path, results.path, *scored))
@@ -54,8 +54,8 @@ def compare_rounds_op(round1: dsl.Input[dsl.Dataset], round2: dsl.Input[dsl.Data
     """
     from pathlib import Path
 
-    from components.common.kfp_io import log_metrics, write_html
-    from components.evaluate.compare import DeltaSpec, comparison_html, flat_metrics, run_compare
+    from trashseg.components.common.kfp_io import log_metrics, write_html
+    from trashseg.components.evaluate.compare import DeltaSpec, comparison_html, flat_metrics, run_compare
 
     scored = (split.path, fold) if split is not None and fold >= 0 else (None, None)
     summary = run_compare({"round1": Path(round1.path), "round2": Path(round2.path), "ensemble": Path(ensemble.path)}, Path(dataset.path),
@@ -89,8 +89,8 @@ def compare_copy_paste_op(with_paste: dsl.Input[dsl.Dataset], without_paste: dsl
     """
     from pathlib import Path
 
-    from components.common.kfp_io import log_metrics, write_html
-    from components.evaluate.compare import DeltaSpec, comparison_html, flat_metrics, run_compare
+    from trashseg.components.common.kfp_io import log_metrics, write_html
+    from trashseg.components.evaluate.compare import DeltaSpec, comparison_html, flat_metrics, run_compare
 
     pasted = [name.strip() for name in classes.split(",") if name.strip()]
     deltas = [DeltaSpec("copy_paste_gain", "with_paste", "without_paste")]

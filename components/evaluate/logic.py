@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from components.common.metrics import (class_accuracy, confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou,
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.common.metrics import (class_accuracy, confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou,
                                        pixel_accuracy)
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.metrics import CONTRACT as METRICS_CONTRACT
-from data_contracts.metrics import write_metrics
-from data_contracts.predictions import Predictions
-from data_contracts.split import Split
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.metrics import CONTRACT as METRICS_CONTRACT
+from trashseg.data_contracts.metrics import write_metrics
+from trashseg.data_contracts.predictions import Predictions
+from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.evaluate")
 

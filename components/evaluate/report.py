@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from components.common.html import page, table
-from data_contracts.dataset import Dataset
-from data_contracts.metrics import Metrics
-from data_contracts.predictions import Predictions
+from trashseg.components.common.html import page, table
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.metrics import Metrics
+from trashseg.data_contracts.predictions import Predictions
 
 
 def log_to_kfp(metrics_dir: Path, metrics: Any, confusion: Any) -> None:
-    from components.common.kfp_io import log_confusion, log_metrics
+    from trashseg.components.common.kfp_io import log_confusion, log_metrics
 
     result = Metrics(metrics_dir)
     values = {k: result.summary[k] for k in ("miou", "mean_image_miou", "pixel_accuracy", "mean_class_accuracy")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
-from components.common.params import add_arguments, from_args
-from components.infer.params import InferParams
+from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.infer.params import InferParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.infer.logic import run_infer
+    from trashseg.components.infer.logic import run_infer
 
     run_infer(args.model, args.dataset, args.out, from_args(InferParams, args), args.split, args.fold, overwrite=args.overwrite)

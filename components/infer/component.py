@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import GPU_IMAGE
+from trashseg.components.common.images import GPU_IMAGE
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
@@ -20,10 +20,10 @@ def infer_op(model: dsl.Input[dsl.Model], dataset: dsl.Input[dsl.Dataset], predi
         save_probs: Keep per-class probabilities (soft ensembles, pseudo-label confidence).
         batch_size: Images per forward pass.
     """
-    from components.common.kfp_io import publish
-    from components.common.params import from_kfp
-    from components.infer.logic import run_infer
-    from components.infer.params import InferParams
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.common.params import from_kfp
+    from trashseg.components.infer.logic import run_infer
+    from trashseg.components.infer.params import InferParams
 
     subset = split.path if (split is not None and fold >= 0) else None
     params = from_kfp(InferParams, tta=tta, save_probs=save_probs, batch_size=batch_size)

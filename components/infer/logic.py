@@ -14,21 +14,21 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from components.models.forward import normalise, probabilities_per_image
-from components.common.resize import resize_pair
-from components.infer.params import TTA, InferParams  # noqa: F401 (re-exported: the stage's knobs)
-from components.models.build import load_model
-from components.models.family import get_family
-from components.models.device import pick_autocast_dtype, pick_device
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.model import ModelArtifact
-from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
-from data_contracts.predictions import PredictionsWriter
-from data_contracts.split import Split
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.models.forward import normalise, probabilities_per_image
+from trashseg.components.common.resize import resize_pair
+from trashseg.components.infer.params import TTA, InferParams  # noqa: F401 (re-exported: the stage's knobs)
+from trashseg.components.models.build import load_model
+from trashseg.components.models.family import get_family
+from trashseg.components.models.device import pick_autocast_dtype, pick_device
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.model import ModelArtifact
+from trashseg.data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
+from trashseg.data_contracts.predictions import PredictionsWriter
+from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.infer")
 

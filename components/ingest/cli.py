@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
-from data_contracts.classes import ClassTable
-from data_contracts.images import DEFAULT_MAX_PIXELS
+from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.ingest.logic import IngestParams, run_ingest
+    from trashseg.components.ingest.logic import IngestParams, run_ingest
 
     classes = ClassTable.from_names([n.strip() for n in args.classes.split(",")]) if args.classes else ClassTable()
     run_ingest(args.coco, args.images, args.out, classes,

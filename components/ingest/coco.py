@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
 
 # Polygon points may sit this far outside the image (annotation tools often
 # put a vertex on the outer edge of the last pixel, or half a pixel past it).

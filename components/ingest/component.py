@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -19,8 +19,8 @@ def ingest_op(raw: dsl.Input[dsl.Dataset], dataset: dsl.Output[dsl.Dataset], ann
         exif: 'transpose' (annotations refer to the EXIF-rotated image) or 'ignore'.
         input_fingerprint: Hash of the folder's content; changes the cache key when the content at the same URI changes.
     """
-    from components.common.kfp_io import publish
-    from components.ingest.logic import IngestParams, raw_folder_paths, run_ingest
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.ingest.logic import IngestParams, raw_folder_paths, run_ingest
 
     coco_file, images_dir = raw_folder_paths(raw.path, annotations, images)
     publish(dataset, run_ingest(coco_file, images_dir, dataset.path, params=IngestParams(exif=exif)))

@@ -19,15 +19,15 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
-from components.common.log import get_logger, progress
-from components.ingest.coco import CocoAnnotation, CocoImage, read_coco
-from components.common.masks import paint_semantic_mask, to_rle
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.classes import ClassTable
-from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
-from data_contracts.dataset import DatasetWriter, ImageEntry
-from data_contracts.errors import ContractError
-from data_contracts.images import DEFAULT_MAX_PIXELS, oriented_size
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.ingest.coco import CocoAnnotation, CocoImage, read_coco
+from trashseg.components.common.masks import paint_semantic_mask, to_rle
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
+from trashseg.data_contracts.dataset import DatasetWriter, ImageEntry
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS, oriented_size
 
 log = get_logger("trashseg.ingest")
 EXIF_ORIENTATION_TAG = 0x0112

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import torch
 
-from components.common.log import get_logger
-from components.models.family import get_family
-from components.models.presets import Preset
-from components.models.pretrained import BACKBONE_MODEL_TYPES, Start, resolve_start
-from data_contracts.classes import ClassTable
-from data_contracts.errors import ContractError
+from trashseg.components.common.log import get_logger
+from trashseg.components.models.family import get_family
+from trashseg.components.models.presets import Preset
+from trashseg.components.models.pretrained import BACKBONE_MODEL_TYPES, Start, resolve_start
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.errors import ContractError
 
 log = get_logger("trashseg.models")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 
 def pick_device(requested: str) -> torch.device:

@@ -13,7 +13,7 @@ from functools import reduce
 
 import torch
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 
 @dataclass(frozen=True)

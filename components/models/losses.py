@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from data_contracts.classes import IGNORE_INDEX
+from trashseg.data_contracts.classes import IGNORE_INDEX
 
 # "model": the model's own loss (cross-entropy, + its auxiliary head's); "ce_dice": that plus soft Dice on the main head;
 # "weighted_ce": cross-entropy weighted by inverse class frequency in the batch (measured, not the default anywhere).

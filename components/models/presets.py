@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from components.models.family import ModelFamily, get_family
-from data_contracts.errors import ContractError
+from trashseg.components.models.family import ModelFamily, get_family
+from trashseg.data_contracts.errors import ContractError
 
 FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
 

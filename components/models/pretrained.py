@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError
 
 # config.model_type of checkpoints that are a backbone (classification models), not a segmentation model.
 BACKBONE_MODEL_TYPES = {"convnext", "convnextv2", "swin", "swinv2", "dinov2", "resnet"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.pseudo_label.logic import run_pseudo_label
+    from trashseg.components.pseudo_label.logic import run_pseudo_label
 
     run_pseudo_label(args.predictions, args.dataset, args.out, args.min_confidence, args.round, overwrite=args.overwrite)

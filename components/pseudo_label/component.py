@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -17,7 +17,7 @@ def pseudo_label_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.
         min_confidence: Ignore pixels whose top probability is lower (0 = keep all, as the report did).
         round_number: Pseudo-labeling round, recorded with the data.
     """
-    from components.common.kfp_io import publish
-    from components.pseudo_label.logic import run_pseudo_label
+    from trashseg.components.common.kfp_io import publish
+    from trashseg.components.pseudo_label.logic import run_pseudo_label
 
     publish(pseudo_labeled, run_pseudo_label(predictions.path, dataset.path, pseudo_labeled.path, min_confidence, round_number))

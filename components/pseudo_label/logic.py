@@ -13,14 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.classes import IGNORE_INDEX
-from data_contracts.dataset import CONTRACT as DATASET_CONTRACT
-from data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
-from data_contracts.errors import ContractError
-from data_contracts.predictions import Predictions
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.classes import IGNORE_INDEX
+from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
+from trashseg.data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import Predictions
 
 log = get_logger("trashseg.pseudo_label")
 

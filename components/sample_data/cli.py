@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -24,6 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.sample_data.logic import run_sample_data
+    from trashseg.components.sample_data.logic import run_sample_data
 
     run_sample_data(args.out, args.train_images, args.test_images, args.size, args.seed, overwrite=args.overwrite)

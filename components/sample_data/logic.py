@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from components.common.log import get_logger, progress
-from components.sample_data.scenes import make_scene, polygon_area
-from data_contracts.artifact import atomic_directory
-from data_contracts.classes import CLASS_NAMES
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.sample_data.scenes import make_scene, polygon_area
+from trashseg.data_contracts.artifact import atomic_directory
+from trashseg.data_contracts.classes import CLASS_NAMES
 
 log = get_logger("trashseg.sample_data")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -23,6 +23,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.split.logic import run_split
+    from trashseg.components.split.logic import run_split
 
     run_split(args.dataset, args.out, args.folds, args.seed, overwrite=args.overwrite)

@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -17,9 +17,9 @@ def split_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Output[dsl.Dataset], re
         folds: Number of folds.
         seed: Shuffle seed.
     """
-    from components.common.kfp_io import publish, write_html
-    from components.split.logic import run_split
-    from components.split.report import split_report
+    from trashseg.components.common.kfp_io import publish, write_html
+    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.report import split_report
 
     publish(split, run_split(dataset.path, split.path, folds, seed))
     write_html(report, split_report(split.path))

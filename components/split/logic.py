@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from data_contracts.artifact import Manifest, atomic_directory, prepare_output
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.split import CONTRACT as SPLIT_CONTRACT
-from data_contracts.split import WHOLE_SET, write_split
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.split import CONTRACT as SPLIT_CONTRACT
+from trashseg.data_contracts.split import WHOLE_SET, write_split
 
 log = get_logger("trashseg.split")
 

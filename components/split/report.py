@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.common.html import page, table
-from data_contracts.split import WHOLE_SET, Split
+from trashseg.components.common.html import page, table
+from trashseg.data_contracts.split import WHOLE_SET, Split
 
 
 def split_report(split_dir: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.cli import add_overwrite, run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.submit.logic import run_decode, run_submit
+    from trashseg.components.submit.logic import run_decode, run_submit
 
     if bool(args.predictions) == bool(args.decode):
         args.parser.error("give either --predictions (write a CSV) or --decode (read one)")

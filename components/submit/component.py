@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -15,7 +15,7 @@ def submit_op(predictions: dsl.Input[dsl.Dataset], submission: dsl.Output[dsl.Ar
         size: Side of the submitted label maps.
         downsample: nearest (the competition baseline's) or mode.
     """
-    from components.submit.logic import run_submit
+    from trashseg.components.submit.logic import run_submit
 
     rows = run_submit(predictions.path, submission.path, size, downsample, overwrite=True)
     submission.metadata["rows"] = rows

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components.common import checks
-from components.common.log import get_logger, progress
-from components.submit.resize import downsample
-from data_contracts.artifact import Manifest, atomic_directory, atomic_file, check_not_an_input, prepare_output
-from data_contracts.classes import ClassTable
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
-from data_contracts.predictions import Predictions, PredictionsWriter
-from data_contracts.submission import HEADER, read_submission, write_submission
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.submit.resize import downsample
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, atomic_file, check_not_an_input, prepare_output
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
+from trashseg.data_contracts.predictions import Predictions, PredictionsWriter
+from trashseg.data_contracts.submission import HEADER, read_submission, write_submission
 
 log = get_logger("trashseg.submit")
 

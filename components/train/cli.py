@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from components.common.cli import add_overwrite, run_cli
-from components.common.params import add_arguments, from_args
-from components.train.params import TrainParams
+from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.train.params import TrainParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -34,14 +34,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.models.presets import describe_presets
+    from trashseg.components.models.presets import describe_presets
 
     if args.list_models:
         print(describe_presets())
         return
     if not (args.dataset and args.split and args.out):
         args.parser.error("--dataset, --split and --out are required")
-    from components.train.logic import run_train
+    from trashseg.components.train.logic import run_train
 
     run_train(args.dataset, args.split, args.out, params_from_args(args), args.pretrained, args.checkpoint_dir, args.resume,
               args.keep_checkpoints, overwrite=args.overwrite)

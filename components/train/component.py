@@ -2,7 +2,7 @@
 
 from kfp import dsl
 
-from components.common.images import CPU_IMAGE, GPU_IMAGE
+from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
@@ -44,9 +44,9 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         loss: model, ce_dice or weighted_ce ('' = the preset's; Mask2Former keeps its own).
         gpus: GPUs of this task; above 1, torchrun starts one data-parallel process per GPU (same global batch).
     """
-    from components.train.logic import checkpoint_dir_for, run_train
-    from components.train.task_io import params_from_task, publish_trained, start_weights
-    from data_contracts.model import ModelArtifact
+    from trashseg.components.train.logic import checkpoint_dir_for, run_train
+    from trashseg.components.train.task_io import params_from_task, publish_trained, start_weights
+    from trashseg.data_contracts.model import ModelArtifact
 
     datasets = [dataset.path] + [a.path for a in (augmented, pseudo_labeled) if a is not None]
     params = params_from_task(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
@@ -55,7 +55,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
     checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
     start = start_weights(pretrained, pretrained_model)
     if gpus > 1:
-        from components.train.launch import run_torchrun, train_arguments
+        from trashseg.components.train.launch import run_torchrun, train_arguments
 
         run_torchrun(gpus, train_arguments(datasets, split.path, model.path, params, start, checkpoints, resume=True, overwrite=True))
         manifest = ModelArtifact(model.path).manifest
@@ -116,8 +116,8 @@ def train_trainjob_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Data
     """
     from pathlib import Path, PurePosixPath
 
-    from components.train.task_io import params_from_task, publish_trained, start_weights
-    from components.train.trainjob import SharedVolume, TrainJobSettings, kubernetes_options, run_trainjob, trainer_client
+    from trashseg.components.train.task_io import params_from_task, publish_trained, start_weights
+    from trashseg.components.train.trainjob import SharedVolume, TrainJobSettings, kubernetes_options, run_trainjob, trainer_client
 
     datasets = [Path(dataset.path)] + [Path(a.path) for a in (augmented, pseudo_labeled) if a is not None]
     params = params_from_task(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
@@ -146,7 +146,7 @@ def no_pretrained_op(model: dsl.Output[dsl.Model]):
     """
     import os
 
-    from components.train.task_io import NO_WEIGHTS
+    from trashseg.components.train.task_io import NO_WEIGHTS
 
     os.makedirs(model.path, exist_ok=True)
     with open(os.path.join(model.path, NO_WEIGHTS), "w") as marker:

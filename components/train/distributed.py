@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from components.models.family import get_family
+from trashseg.components.models.family import get_family
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from components.common.params import default_of, flag_of
-from components.train.params import TrainParams
+from trashseg.components.common.params import default_of, flag_of
+from trashseg.components.train.params import TrainParams
 
 def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
                     checkpoint_dir: Path | None = None, resume: bool = False, overwrite: bool = False) -> list[str]:
@@ -45,7 +45,7 @@ def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainP
 def torchrun_command(processes: int, train_argv: list[str]) -> list[str]:
     """One node, ``processes`` ranks (one per GPU), a free rendezvous port chosen by torchrun itself."""
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-            "-m", "components.cli", *train_argv]
+            "-m", "trashseg.components.cli", *train_argv]
 
 
 def run_torchrun(processes: int, train_argv: list[str]) -> None:

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler, get_worker_info
 
-from components.models.forward import normalise
-from components.train import photometric
-from components.train.data import Sample, SampleSource, epoch_order, flip_decisions
-from components.train.distributed import World, shard
-from data_contracts.classes import IGNORE_INDEX
+from trashseg.components.models.forward import normalise
+from trashseg.components.train import photometric
+from trashseg.components.train.data import Sample, SampleSource, epoch_order, flip_decisions
+from trashseg.components.train.distributed import World, shard
+from trashseg.data_contracts.classes import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

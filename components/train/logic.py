@@ -13,28 +13,28 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from components.common import checks
-from components.common.errors import TrainingDiverged
-from components.common.log import get_logger, progress
-from components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
-from components.models.build import build_model
-from components.models.forward import IMAGENET_MEAN, IMAGENET_STD, anneal_attention_masks, normalise, probabilities_per_image
-from components.models.presets import get_preset
-from components.models.pretrained import Start, resolve_start
-from components.train import checkpoint, distributed
-from components.train.data import Sample, SampleSource
-from components.train.loader import EpochBatches, default_workers, make_loader, to_device
-from components.train.optim import make_optimizer
-from components.train.params import TrainParams
-from components.train.step import StepSettings, TrainStep, prepare_model
-from data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
-from data_contracts.errors import ContractError
-from data_contracts.model import CONTRACT as MODEL_CONTRACT
-from data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
-from data_contracts.split import Split
-from data_contracts.tables import write_table
-from components.models.device import pick_autocast_dtype, pick_device
-from components.models.family import get_family
+from trashseg.components.common import checks
+from trashseg.components.common.errors import TrainingDiverged
+from trashseg.components.common.log import get_logger, progress
+from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
+from trashseg.components.models.build import build_model
+from trashseg.components.models.forward import IMAGENET_MEAN, IMAGENET_STD, anneal_attention_masks, normalise, probabilities_per_image
+from trashseg.components.models.presets import get_preset
+from trashseg.components.models.pretrained import Start, resolve_start
+from trashseg.components.train import checkpoint, distributed
+from trashseg.components.train.data import Sample, SampleSource
+from trashseg.components.train.loader import EpochBatches, default_workers, make_loader, to_device
+from trashseg.components.train.optim import make_optimizer
+from trashseg.components.train.params import TrainParams
+from trashseg.components.train.step import StepSettings, TrainStep, prepare_model
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.model import CONTRACT as MODEL_CONTRACT
+from trashseg.data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
+from trashseg.data_contracts.split import Split
+from trashseg.data_contracts.tables import write_table
+from trashseg.components.models.device import pick_autocast_dtype, pick_device
+from trashseg.components.models.family import get_family
 
 log = get_logger("trashseg.train")
 

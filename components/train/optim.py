@@ -12,7 +12,7 @@ import math
 import torch
 from transformers import get_scheduler
 
-from components.models.build import backbone_prefixes
+from trashseg.components.models.build import backbone_prefixes
 
 
 def parameter_groups(model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float) -> list[dict]:

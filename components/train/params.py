@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from components.common import checks
-from components.common.params import knob
-from components.train.photometric import AUGMENTATIONS, parse_augmentations
-from data_contracts.errors import ContractError
+from trashseg.components.common import checks
+from trashseg.components.common.params import knob
+from trashseg.components.train.photometric import AUGMENTATIONS, parse_augmentations
+from trashseg.data_contracts.errors import ContractError
 
 
 @dataclass
@@ -42,8 +42,8 @@ class TrainParams:
 
     def check(self) -> None:
         """Refuse any value outside its range before anything is read (exit code 2, one line)."""
-        from components.models.losses import LOSSES
-        from components.models.presets import get_preset
+        from trashseg.components.models.losses import LOSSES
+        from trashseg.components.models.presets import get_preset
 
         get_preset(self.model)
         checks.number("--fold", self.fold, low=0, high=1000, integer=True)
@@ -79,8 +79,8 @@ class TrainParams:
 
     def resolved(self) -> "TrainParams":
         """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
-        from components.models.presets import get_preset
-        from components.train.optim import scaled_lr
+        from trashseg.components.models.presets import get_preset
+        from trashseg.components.train.optim import scaled_lr
 
         preset = get_preset(self.model)
         batch = self.batch_size or preset.batch_size

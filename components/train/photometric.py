@@ -12,7 +12,7 @@ AUGMENTATIONS = ("brightness_contrast", "hue_saturation", "noise", "random_resiz
 
 
 def parse_augmentations(text: str | None) -> tuple[str, ...]:
-    from data_contracts.errors import ContractError
+    from trashseg.data_contracts.errors import ContractError
 
     names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
     unknown = [n for n in names if n not in AUGMENTATIONS]

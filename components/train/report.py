@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.common.html import line_chart, page, table
-from data_contracts.model import ModelArtifact
+from trashseg.components.common.html import line_chart, page, table
+from trashseg.data_contracts.model import ModelArtifact
 
 
 def training_report(model_dir: Path) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components.train.params import TrainParams
+from trashseg.components.train.params import TrainParams
 
 NO_WEIGHTS = "NO_WEIGHTS"  # the marker file of "no pretrained model imported" (no_pretrained_op)
 
@@ -14,7 +14,7 @@ NO_WEIGHTS = "NO_WEIGHTS"  # the marker file of "no pretrained model imported" (
 def params_from_task(**parameters: Any) -> TrainParams:
     """TrainParams from a train component's parameters; the unset sentinels (0, -1, "") mean "the preset's"
     (components.common.params.from_kfp)."""
-    from components.common.params import from_kfp
+    from trashseg.components.common.params import from_kfp
 
     return from_kfp(TrainParams, **parameters)
 
@@ -28,9 +28,9 @@ def start_weights(pretrained: str, pretrained_model: Any) -> str | None:
 
 def publish_trained(model: Any, metrics: Any, report: Any, manifest: Any) -> None:
     """The model artifact's metadata, its validation metrics for the UI, and the training report."""
-    from components.common.kfp_io import log_metrics, publish, write_html
-    from components.train.report import training_report
-    from data_contracts.model import ModelArtifact
+    from trashseg.components.common.kfp_io import log_metrics, publish, write_html
+    from trashseg.components.train.report import training_report
+    from trashseg.data_contracts.model import ModelArtifact
 
     publish(model, manifest)
     card = ModelArtifact(model.path).card

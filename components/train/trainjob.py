@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
-from components.common import checks
-from components.common.log import get_logger
-from components.train.launch import train_arguments
-from components.train.logic import TrainParams, checkpoint_dir_for
-from data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
-from data_contracts.errors import ContractError
+from trashseg.components.common import checks
+from trashseg.components.common.log import get_logger
+from trashseg.components.train.launch import train_arguments
+from trashseg.components.train.logic import TrainParams, checkpoint_dir_for
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
+from trashseg.data_contracts.errors import ContractError
 
 log = get_logger("trashseg.trainjob")
 
@@ -99,7 +99,7 @@ def trainer_entry(argv: list[str]) -> None:
 
     os.umask(0)
     sys.argv = ["trashseg", *argv]
-    runpy.run_module("components.cli", run_name="__main__")  # exits with the command's status, as `python -m` would
+    runpy.run_module("trashseg.components.cli", run_name="__main__")  # exits with the command's status, as `python -m` would
 
 
 def _copy_once(source: Path, target: Path) -> Path:

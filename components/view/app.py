@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from components.view.data import (PredictionSource, dataset_confusion, difference, fit, legend_html, overlay, per_class_table,
+from trashseg.components.view.data import (PredictionSource, dataset_confusion, difference, fit, legend_html, overlay, per_class_table,
                                   pixel_shares, score_images, select)
-from data_contracts.dataset import Dataset
+from trashseg.data_contracts.dataset import Dataset
 
 CONFIG_ENV = "TRASHSEG_VIEW_CONFIG"
 
@@ -90,7 +90,7 @@ def main() -> None:
     st.subheader("this image")
     shares = pixel_shares(fit(predicted, image.shape[:2]), classes)
     if dataset.labeled:
-        from components.common.metrics import confusion_matrix, iou_per_class
+        from trashseg.components.common.metrics import confusion_matrix, iou_per_class
 
         truth = dataset.mask(score.image_id)
         shares["IoU"] = iou_per_class(confusion_matrix(truth, fit(predicted, truth.shape), classes.num_classes))

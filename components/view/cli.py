@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from components.common.cli import run_cli
+from trashseg.components.common.cli import run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,9 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from components.common import checks
-    from data_contracts.dataset import Dataset
-    from data_contracts.errors import ContractError
+    from trashseg.components.common import checks
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.errors import ContractError
 
     checks.number("--port", args.port, low=1024, high=65535, integer=True)
     Dataset(args.dataset)  # check inputs before starting a server

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from components.common.metrics import confusion_matrix, iou_per_class, mean_iou
-from data_contracts.classes import ClassTable
-from data_contracts.dataset import Dataset
-from data_contracts.errors import ContractError
-from data_contracts.predictions import Predictions
-from data_contracts.submission import read_submission
+from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
+from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.dataset import Dataset
+from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.predictions import Predictions
+from trashseg.data_contracts.submission import read_submission
 
 
 class PredictionSource:
