@@ -33,13 +33,13 @@ def _train(dataset: Path, split: Path, out: Path, processes: int, steps: int) ->
 def run(repeats: int = 2, steps: int = 12) -> dict:
     from trashseg.components.ingest.logic import run_ingest
     from trashseg.components.sample_data.logic import run_sample_data
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_sample_data(root / "data", train_images=128, test_images=4, size=128, seed=0)
         run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", root / "ds")
-        run_split(root / "ds", root / "split", num_folds=4, seed=42)
+        run_split(root / "ds", root / "split", SplitParams(folds=4))
         results: dict[int, list[float]] = {1: [], 2: []}
         for k in range(repeats):
             for processes in (1, 2):

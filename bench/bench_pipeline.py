@@ -17,19 +17,19 @@ PARAMS = {"epochs": 3, "folds": 5, "paste_counts": "Battery=4,Clothing=4"}
 def direct(data: Path, root: Path) -> None:
     """The main pipeline's stages, in order, as plain function calls."""
     from trashseg.components.augment.logic import AugmentParams, parse_counts, run_augment
-    from trashseg.components.ensemble.logic import run_ensemble
+    from trashseg.components.ensemble.logic import EnsembleParams, run_ensemble
     from trashseg.components.evaluate.logic import run_evaluate
     from trashseg.components.infer.logic import TTA, InferParams, run_infer
     from trashseg.components.ingest.logic import run_ingest
     from trashseg.components.pseudo_label.logic import run_pseudo_label
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
     from trashseg.components.submit.logic import run_submit
     from trashseg.components.train.logic import TrainParams, run_train
     from trashseg.pipelines.run_local import TINY_PROFILE
 
     run_ingest(data / "train/annotations.json", data / "train/images", root / "train")
     run_ingest(data / "test/annotations.json", data / "test/images", root / "test")
-    run_split(root / "train", root / "split", PARAMS["folds"], 42)
+    run_split(root / "train", root / "split", SplitParams(folds=PARAMS["folds"]))
     run_augment(root / "train", root / "split", root / "aug", AugmentParams(fold=0, counts=parse_counts(PARAMS["paste_counts"])))
     params = TrainParams(model=TINY_PROFILE["preset"], epochs=PARAMS["epochs"], lr_backbone=TINY_PROFILE["lr_backbone"],
                          lr_head=TINY_PROFILE["lr_head"])
@@ -41,9 +41,9 @@ def direct(data: Path, root: Path) -> None:
     run_infer(root / "m2", root / "test", root / "t2", infer)
     run_infer(root / "m1", root / "train", root / "v1", infer, root / "split", 0)
     run_infer(root / "m2", root / "train", root / "v2", infer, root / "split", 0)
-    run_ensemble([root / "v2", root / "v1"], root / "ve", "soft")
+    run_ensemble([root / "v2", root / "v1"], root / "ve", EnsembleParams(method="soft"))
     run_evaluate(root / "ve", root / "train", root / "metrics")
-    run_ensemble([root / "t2", root / "t1"], root / "te", "soft")
+    run_ensemble([root / "t2", root / "t1"], root / "te", EnsembleParams(method="soft"))
     run_submit(root / "te", root / "submission.csv")
 
 

@@ -65,7 +65,7 @@ def run(epochs: int = 40, seed: int = 0) -> dict:
         root = Path(tmp)
         run_sample_data(root / "data")
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "train")
-        run_split(root / "train", root / "split", 5, 42)
+        run_split(root / "train", root / "split")
         for k, (name, (overrides, widths)) in enumerate(CANDIDATES.items()):
             params = TrainParams(model=PRESET, epochs=epochs, seed=seed, fold=0, **overrides)
             started = time.perf_counter()

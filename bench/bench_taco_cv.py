@@ -21,7 +21,7 @@ from bench.common import TACO, save
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
 from trashseg.components.infer.logic import run_infer
 from trashseg.components.ingest.logic import run_ingest
-from trashseg.components.split.logic import run_split
+from trashseg.components.split.logic import SplitParams, run_split
 from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.predictions import Predictions
@@ -49,7 +49,7 @@ def run(epochs: int = 14, image_size: int = 256, folds: int = 5, data: Path = TA
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_ingest(data / "annotations.json", data / "images", root / "dataset")
-        run_split(root / "dataset", root / "split", folds, 42)
+        run_split(root / "dataset", root / "split", SplitParams(folds=folds))
         names = Dataset(root / "dataset").classes.names
         classes = len(names)
         pooled, pooled_background = np.zeros((classes, classes), np.int64), np.zeros((classes, classes), np.int64)

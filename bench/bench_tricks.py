@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import save
 from trashseg.components.augment.logic import AugmentParams, run_augment
-from trashseg.components.ensemble.logic import run_ensemble
+from trashseg.components.ensemble.logic import EnsembleParams, run_ensemble
 from trashseg.components.evaluate.logic import run_evaluate
 from trashseg.components.infer.logic import InferParams, run_infer
 from trashseg.components.ingest.logic import run_ingest
@@ -37,7 +37,7 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "train")
         run_ingest(root / "data/test/annotations.json", root / "data/test/images", root / "test")
         run_ingest(root / "data/test_truth/annotations.json", root / "data/test/images", root / "test_truth")
-        run_split(root / "train", root / "split", 5, 42)
+        run_split(root / "train", root / "split")
         base = TrainParams(model="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=0, fold=0)
 
         def train_eval(name: str, datasets: list[Path], params: TrainParams = base) -> dict:
@@ -70,9 +70,9 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         for seed in (1, 2, 3):
             params = TrainParams(model="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=seed, fold=0)
             members[seed] = train_eval(f"seed{seed}", [root / "train"], params)["miou"]
-        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", method="hard")
+        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", EnsembleParams(method="hard"))
         run_evaluate(root / "v_ens", root / "train", root / "e_ens")
-        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", method="soft")
+        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", EnsembleParams(method="soft"))
         run_evaluate(root / "v_soft", root / "train", root / "e_soft")
         figures["ensemble"] = {"members_val_miou": members, "best_member": max(members.values()),
                                "hard_vote_val_miou": Metrics(root / "e_ens").miou, "soft_vote_val_miou": Metrics(root / "e_soft").miou}

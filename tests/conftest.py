@@ -56,10 +56,10 @@ def sample_dataset(sample_root, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_split(sample_dataset, tmp_path_factory) -> Path:
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
 
     out = tmp_path_factory.mktemp("split") / "split"
-    run_split(sample_dataset, out, num_folds=3, seed=42)
+    run_split(sample_dataset, out, SplitParams(folds=3))
     return out
 
 
@@ -68,12 +68,12 @@ def learn_data(tmp_path_factory) -> tuple[Path, Path]:
     """(dataset, 4-fold split) big enough for a tiny model to learn in seconds: 72 images at 64 px."""
     from trashseg.components.ingest.logic import run_ingest
     from trashseg.components.sample_data.logic import run_sample_data
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
 
     root = tmp_path_factory.mktemp("learn")
     run_sample_data(root / "data", train_images=72, test_images=4, size=64, seed=0)
     run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", root / "ds")
-    run_split(root / "ds", root / "split", num_folds=4, seed=42)
+    run_split(root / "ds", root / "split", SplitParams(folds=4))
     return root / "ds", root / "split"
 
 

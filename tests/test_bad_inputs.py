@@ -55,7 +55,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     """Real artifacts of every kind, made once; the cases only read them."""
     from trashseg.components.infer.logic import InferParams, run_infer
     from trashseg.components.ingest.logic import run_ingest
-    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.submit.logic import SubmitParams, run_submit
     from trashseg.components.train.logic import TrainParams, run_train
 
     root = tmp_path_factory.mktemp("world")
@@ -65,9 +65,9 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     w["test"] = root / "test"
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", w["test"])
     run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", root / "truth")
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
 
-    run_split(root / "truth", root / "other_split", 2)
+    run_split(root / "truth", root / "other_split", SplitParams(folds=2))
     w["other_split"] = root / "other_split"
     w["model"] = root / "model"
     run_train([w["dataset"]], w["split"], w["model"], TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1))
@@ -82,7 +82,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     w["class200"] = _forge_predictions(w["pred_plain"], root / "class200", lambda a: np.full_like(a, 200))
     w["shape3x7"] = _forge_predictions(w["pred_plain"], root / "shape3x7", lambda a: np.zeros((3, 7), np.uint8))
     w["csv"] = root / "sub.csv"
-    run_submit(w["pred_plain"], w["csv"], size=16)
+    run_submit(w["pred_plain"], w["csv"], SubmitParams(size=16))
     lines = w["csv"].read_text().splitlines()
     w["csv_header"] = root / "header.csv"
     w["csv_header"].write_text(lines[0] + "\n")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from trashseg.components.cli import main
-from trashseg.components.evaluate.compare import DeltaSpec, batched_miou, run_compare
+from trashseg.components.evaluate.compare import CompareParams, DeltaSpec, batched_miou, run_compare
 from trashseg.components.common.metrics import mean_iou
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
@@ -65,11 +65,11 @@ def test_identical_members_differ_by_exactly_zero_and_best_picks_the_best_other(
     one = _predictions(sample_dataset, tmp_path / "one", {i: 0.1 for i in ids})
     worse = _predictions(sample_dataset, tmp_path / "worse", {i: 0.3 for i in ids})
     summary = run_compare({"a": one, "b": one, "c": worse}, sample_dataset, tmp_path / "cmp.json",
-                          [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], resamples=200)
+                          [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], params=CompareParams(resamples=200))
     assert summary["deltas"]["same"]["value"] == 0 and summary["deltas"]["same"]["ci_low"] == summary["deltas"]["same"]["ci_high"] == 0
     assert summary["deltas"]["over_best"]["worse"] in ("a", "b") and summary["deltas"]["over_best"]["value"] < 0
     again = run_compare({"a": one, "b": one, "c": worse}, sample_dataset, tmp_path / "again.json",
-                        [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], resamples=200)
+                        [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], params=CompareParams(resamples=200))
     assert again == summary  # same inputs and seed, same intervals
 
 
@@ -119,7 +119,7 @@ def test_a_class_delta_is_that_classs_iou_gain(sample_dataset, tmp_path):
         writer.add(image_id, str(dataset.record(image_id)["file_name"]), labels)
     writer.finish({"stage": "test"})
     summary = run_compare({"paste": pasted, "plain": plain}, sample_dataset, tmp_path / "cmp.json",
-                          [DeltaSpec.parse(f"rare=paste-plain@{name}"), DeltaSpec.parse("miou=paste-plain")], resamples=300)
+                          [DeltaSpec.parse(f"rare=paste-plain@{name}"), DeltaSpec.parse("miou=paste-plain")], params=CompareParams(resamples=300))
 
     def class_iou(predictions: Path) -> float:
         predicted = np.concatenate([Predictions(predictions).labels(i).ravel() for i in ids])

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from trashseg.components.evaluate.logic import run_evaluate
+from trashseg.components.evaluate.logic import EvaluateParams, run_evaluate
 from trashseg.components.infer.logic import InferParams, run_infer
 from trashseg.components.ingest.logic import run_ingest
-from trashseg.components.split.logic import run_split
+from trashseg.components.split.logic import SplitParams, run_split
 from trashseg.components.submit.logic import run_decode, run_submit
 from trashseg.components.train.logic import TrainParams, run_train
 from tests.reference import sklearn_miou
@@ -32,11 +32,11 @@ def test_real_data_slice_through_every_stage(taco_dir, tmp_path):
     (tmp_path / "slice.json").write_text(json.dumps(coco))
 
     run_ingest(tmp_path / "slice.json", taco_dir / "images", tmp_path / "dataset")
-    run_split(tmp_path / "dataset", tmp_path / "split", num_folds=2, seed=42)
+    run_split(tmp_path / "dataset", tmp_path / "split", SplitParams(folds=2))
     run_train([tmp_path / "dataset"], tmp_path / "split", tmp_path / "model",
               TrainParams(model="upernet-convnext-tiny", fold=1, epochs=2, image_size=64, batch_size=4))
     run_infer(tmp_path / "model", tmp_path / "dataset", tmp_path / "pred", InferParams(save_probs=True))
-    run_evaluate(tmp_path / "pred", tmp_path / "dataset", tmp_path / "metrics", tmp_path / "split", fold=1)
+    run_evaluate(tmp_path / "pred", tmp_path / "dataset", tmp_path / "metrics", tmp_path / "split", EvaluateParams(fold=1))
     rows = run_submit(tmp_path / "pred", tmp_path / "submission.csv")
 
     dataset = validate_dataset(tmp_path / "dataset")

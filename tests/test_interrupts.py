@@ -41,12 +41,12 @@ def test_stale_temporaries_of_a_killed_run_are_removed_and_live_ones_kept(tmp_pa
 
 def test_a_stage_removes_stale_temporaries_of_its_output(world_for_stale, tmp_path):
     """What `kill -9` during infer leaves (a hidden temporary beside --out) is gone after the next run of the stage."""
-    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.submit.logic import SubmitParams, run_submit
 
     predictions, out = world_for_stale, tmp_path / "sub.csv"
     leftover = tmp_path / f".sub.csv.tmp-{socket.gethostname()}-{_dead_pid()}-xyz"
     leftover.write_text("image_id,PredictionString\nhalf")
-    run_submit(predictions, out, size=8)
+    run_submit(predictions, out, SubmitParams(size=8))
     assert out.exists() and not leftover.exists()
 
 

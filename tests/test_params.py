@@ -1,5 +1,5 @@
-"""Every training knob is written once, in TrainParams: the CLI is built from it, and the kfp components, both
-pipelines (cluster and local builds) and the local profiles are checked against it here, so a copy that drifts
+"""Every knob is written once, in its stage's parameters dataclass: the CLI is built from it, and the kfp components,
+both pipelines (cluster and local builds) and the local profiles are checked against it here, so a copy that drifts
 fails this file."""
 
 from __future__ import annotations
@@ -12,62 +12,98 @@ import pytest
 from trashseg.components.augment.component import augment_op
 from trashseg.components.augment.params import AugmentParams
 from trashseg.components.common.params import default_of, flag_of, from_kfp, kfp_default, kfp_fields
+from trashseg.components.ensemble.component import ensemble_op, ensemble_pair_op
+from trashseg.components.ensemble.params import PAIR_METHOD, EnsembleParams
+from trashseg.components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
+from trashseg.components.evaluate.params import CompareParams, EvaluateParams
 from trashseg.components.infer.component import infer_op
 from trashseg.components.infer.params import TTA, InferParams
+from trashseg.components.pseudo_label.component import pseudo_label_op
+from trashseg.components.pseudo_label.params import PseudoLabelParams
+from trashseg.components.split.component import split_op
+from trashseg.components.split.params import SplitParams
+from trashseg.components.submit.component import submit_op
+from trashseg.components.submit.params import SubmitParams
 from trashseg.components.train.component import train_op, train_trainjob_op
 from trashseg.components.train.params import TrainParams
 
-# Component parameters that are not training knobs: where and how the task runs, and its artifacts.
+# Component parameters that are not knobs: where and how the task runs, and what it compares.
 TASK_ONLY = {
     augment_op: set(),
     infer_op: {"fold"},
     train_op: {"pretrained", "checkpoint_root", "gpus"},
     train_trainjob_op: {"pretrained", "shared_mount", "nodes", "gpus_per_node", "cpus_per_node", "memory_per_node", "trainer_image",
                         "shared_claim", "namespace", "backend", "node_selector", "tolerations"},
+    split_op: set(),
+    pseudo_label_op: set(),
+    ensemble_op: set(),
+    ensemble_pair_op: set(),
+    evaluate_op: set(),
+    compare_rounds_op: set(),
+    compare_copy_paste_op: {"classes"},  # the pipeline's paste_classes, an AugmentParams knob
+    submit_op: set(),
 }
-PARAMS_OF = {augment_op: AugmentParams, infer_op: InferParams, train_op: TrainParams, train_trainjob_op: TrainParams}
-# Component parameter -> pipeline parameter, where the names differ (the pipeline has two kinds of augmentation).
+PARAMS_OF = {augment_op: AugmentParams, infer_op: InferParams, train_op: TrainParams, train_trainjob_op: TrainParams,
+             split_op: SplitParams, pseudo_label_op: PseudoLabelParams, ensemble_op: EnsembleParams, ensemble_pair_op: EnsembleParams,
+             evaluate_op: EvaluateParams, compare_rounds_op: CompareParams, compare_copy_paste_op: CompareParams,
+             submit_op: SubmitParams}
+# The one knob whose default differs by component, on purpose: a hard vote of two predictions is the first one.
+COMPONENT_DEFAULTS = {(ensemble_pair_op, "method"): PAIR_METHOD}
+# Component parameter -> pipeline parameter, where the names differ.
 PIPELINE_NAME_OF = {
     TrainParams: {"augment": "train_augment"},
     AugmentParams: {"classes": "paste_classes", "counts": "paste_counts", "scale": "paste_scale", "rotate": "paste_rotate"},
     InferParams: {},
+    SplitParams: {"seed": "split_seed"},
+    PseudoLabelParams: {"min_confidence": "pseudo_min_confidence"},
+    EnsembleParams: {"method": "ensemble_method"},
+    SubmitParams: {"size": "submission_size"},
 }
-# Knobs a pipeline does not expose (it sets them per task: probabilities where an ensemble or pseudo-labels need them).
-NOT_IN_PIPELINES = {InferParams: {"batch_size", "save_probs"}}
+# Knobs a pipeline does not expose (it sets them per task: probabilities where an ensemble or pseudo-labels need them,
+# the round it is at, the fold the models are trained on).
+NOT_IN_PIPELINES = {InferParams: {"batch_size", "save_probs"}, PseudoLabelParams: {"round_number"}, EnsembleParams: {"weights"}}
+# Which pipelines run a component (the CV pipeline neither pastes nor pseudo-labels; the main one ensembles a pair).
+PIPELINES_OF = {augment_op: ("trashseg",), infer_op: ("trashseg", "trashseg-cv"), train_op: ("trashseg", "trashseg-cv"),
+                split_op: ("trashseg", "trashseg-cv"), pseudo_label_op: ("trashseg",), ensemble_op: ("trashseg-cv",),
+                ensemble_pair_op: ("trashseg",), submit_op: ("trashseg", "trashseg-cv")}
+ALL = list(PARAMS_OF)
 
 
 def _signature(component) -> dict[str, inspect.Parameter]:
     return dict(inspect.signature(component.python_func).parameters)
 
 
-@pytest.mark.parametrize("component", [augment_op, infer_op, train_op, train_trainjob_op],
-                         ids=["augment_op", "infer_op", "train_op", "train_trainjob_op"])
+@pytest.mark.parametrize("component", ALL, ids=[c.name for c in ALL])
 def test_components_take_every_knob_with_its_one_default(component):
     params = PARAMS_OF[component]
     signature = _signature(component)
     knobs = kfp_fields(params)
     for name, field in knobs.items():
         assert name in signature, f"{component.name} lacks the knob {name}"
-        assert signature[name].default == kfp_default(params, field), name
+        expected = COMPONENT_DEFAULTS.get((component, name), kfp_default(params, field))
+        assert signature[name].default == expected, name
     spec = component.component_spec
     artifacts = set(spec.outputs) | {n for n, p in spec.inputs.items() if p.type.startswith("system.")}
     # nothing else: every other parameter is named here as the task's own
     assert set(signature) - set(knobs) - artifacts == TASK_ONLY[component]
     # the component's defaults decode to the dataclass's defaults
     decoded = from_kfp(params, **{n: signature[n].default for n in knobs})
-    assert decoded == params()
+    overridden = {knobs[name].name: value for (c, name), value in COMPONENT_DEFAULTS.items() if c is component}
+    assert decoded == dataclasses.replace(params(), **overridden)
 
 
-@pytest.mark.parametrize("component", [augment_op, infer_op, train_op], ids=["augment_op", "infer_op", "train_op"])
+@pytest.mark.parametrize("component", list(PIPELINES_OF), ids=[c.name for c in PIPELINES_OF])
 def test_pipelines_default_every_knob_as_the_component_does(component):
     from trashseg.pipelines.compile import local_pipelines, pipelines
 
     params = PARAMS_OF[component]
     signature = _signature(component)
     built = [*pipelines().items(), *((f"{name} (local)", p) for name, p in local_pipelines().items())]
+    seen = 0
     for pipeline_name, pipeline in built:
-        if params is AugmentParams and pipeline_name.startswith("trashseg-cv"):
-            continue  # the CV pipeline does not paste
+        if pipeline_name.split(" ")[0] not in PIPELINES_OF[component]:
+            continue
+        seen += 1
         inputs = pipeline.component_spec.inputs
         checked = 0
         exposed = [name for name in kfp_fields(params) if name not in NOT_IN_PIPELINES.get(params, set())]
@@ -79,6 +115,7 @@ def test_pipelines_default_every_knob_as_the_component_does(component):
             assert inputs[in_pipeline].default == signature[name].default, (pipeline_name, name)
             checked += 1
         assert checked >= len(exposed) - 1
+    assert seen == 2 * len(PIPELINES_OF[component])  # its pipelines, cluster and local builds
 
 
 def test_the_cli_is_built_from_the_dataclass(tmp_path):
@@ -155,3 +192,34 @@ def test_the_infer_cli_is_built_from_its_dataclass(tmp_path):
     assert changed == InferParams(TTA(True, (0.75, 1.25)), 3, "cpu", "fp32", True)
     for tta in (TTA(), TTA(True), TTA(False, (0.5, 2.0)), TTA(True, (0.75, 1.0, 1.25))):
         assert TTA.parse(tta.text()) == tta  # the component's text round-trips
+
+
+@pytest.mark.parametrize(("command", "params", "argv", "changed"), [
+    ("split", SplitParams, ["--folds", "3", "--seed", "7"], SplitParams(folds=3, seed=7)),
+    ("pseudo-label", PseudoLabelParams, ["--min-confidence", "0.4", "--round", "2"], PseudoLabelParams(0.4, 2)),
+    ("ensemble", EnsembleParams, ["--method", "soft", "--weights", "2,1"], EnsembleParams("soft", (2.0, 1.0))),
+    ("evaluate", EvaluateParams, ["--fold", "2", "--subset"], EvaluateParams(2, True)),
+    ("compare", CompareParams, ["--fold", "1", "--resamples", "200", "--confidence", "0.9", "--seed", "3"],
+     CompareParams(1, 200, 0.9, 3)),
+    ("submit", SubmitParams, ["--size", "128", "--downsample", "mode"], SubmitParams(128, "mode")),
+], ids=["split", "pseudo-label", "ensemble", "evaluate", "compare", "submit"])
+def test_the_small_stages_clis_are_built_from_their_dataclasses(command, params, argv, changed, tmp_path):
+    """No flag given: the dataclass's defaults; every flag given: each lands in its own field."""
+    from trashseg.components.cli import build_parser
+    from trashseg.components.common.params import from_args
+
+    required = {"split": ["--dataset", "d"], "pseudo-label": ["--predictions", "p", "--dataset", "d"],
+                "ensemble": ["--predictions", "p", "q"], "evaluate": ["--predictions", "p", "--dataset", "d"],
+                "compare": ["--member", "a=p", "--member", "b=q", "--delta", "g=a-b", "--dataset", "d"],
+                "submit": ["--predictions", "p"]}[command]
+    parser = build_parser()
+    base = [command, *required, "--out", str(tmp_path / "out")]
+    assert from_args(params, parser.parse_args(base)) == params()
+    assert all(getattr(changed, f.name) != default_of(f) for f in dataclasses.fields(params))
+    assert from_args(params, parser.parse_args(base + argv)) == changed
+
+
+def test_ensemble_weights_round_trip_through_kfp_text():
+    assert from_kfp(EnsembleParams, method="hard", weights="").weights is None
+    assert from_kfp(EnsembleParams, method="hard", weights="2,1,0.5").weights == (2.0, 1.0, 0.5)
+    assert kfp_default(EnsembleParams, dataclasses.fields(EnsembleParams)[1]) == ""

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trashseg.components.split.logic import assign_folds, run_split
+from trashseg.components.split.logic import SplitParams, assign_folds, run_split
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.split import WHOLE_SET, read_split
 
@@ -30,9 +30,9 @@ def test_every_image_gets_one_fold_and_stats_add_up(sample_dataset, sample_split
 
 
 def test_split_is_deterministic_and_seed_matters(sample_dataset, tmp_path):
-    a = run_split(sample_dataset, tmp_path / "a", 3, seed=7)
-    b = run_split(sample_dataset, tmp_path / "b", 3, seed=7)
-    c = run_split(sample_dataset, tmp_path / "c", 3, seed=8)
+    a = run_split(sample_dataset, tmp_path / "a", SplitParams(folds=3, seed=7))
+    b = run_split(sample_dataset, tmp_path / "b", SplitParams(folds=3, seed=7))
+    c = run_split(sample_dataset, tmp_path / "c", SplitParams(folds=3, seed=8))
     assert a.content_hash == b.content_hash != c.content_hash
 
 
@@ -61,7 +61,7 @@ def test_grouping_keeps_images_whole_and_stratifies():
 
 def test_fewer_images_than_folds_is_a_clear_error(sample_dataset, tmp_path):
     with pytest.raises(ContractError, match="24 images cannot fill 30 folds"):
-        run_split(sample_dataset, tmp_path / "s", num_folds=30)
+        run_split(sample_dataset, tmp_path / "s", SplitParams(folds=30))
     assert not (tmp_path / "s").exists()
 
 

@@ -102,7 +102,7 @@ def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, m
 
 def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, sample_split, tmp_path):
     from trashseg.components.ingest.logic import run_ingest
-    from trashseg.components.split.logic import run_split
+    from trashseg.components.split.logic import SplitParams, run_split
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
     with pytest.raises(ContractError, match="is unlabeled: training needs masks"):
@@ -110,7 +110,7 @@ def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, 
     with pytest.raises(ContractError, match="fold 7 does not exist"):
         run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", fold=7, epochs=1))
     run_ingest(sample_root / "test_truth" / "annotations.json", sample_root / "test" / "images", tmp_path / "truth")
-    run_split(tmp_path / "truth", tmp_path / "other_split", 2)
+    run_split(tmp_path / "truth", tmp_path / "other_split", SplitParams(folds=2))
     with pytest.raises(ContractError, match="was made for dataset"):
         run_train([sample_dataset], tmp_path / "other_split", tmp_path / "m", TrainParams(model="upernet-convnext-tiny", epochs=1))
     assert not (tmp_path / "m").exists()

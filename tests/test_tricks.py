@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from trashseg.components.augment.logic import AugmentParams, run_augment
-from trashseg.components.ensemble.logic import run_ensemble
+from trashseg.components.ensemble.logic import EnsembleParams, run_ensemble
 from trashseg.components.ensemble.vote import hard_vote, soft_vote
 from trashseg.components.models.forward import training_loss
 from trashseg.components.models.presets import get_preset
-from trashseg.components.pseudo_label.logic import run_pseudo_label
+from trashseg.components.pseudo_label.logic import PseudoLabelParams, run_pseudo_label
 from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable
 from trashseg.data_contracts.dataset import Dataset, validate_dataset
 from trashseg.data_contracts.errors import ContractError
@@ -112,11 +112,11 @@ def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
     with pytest.raises(ContractError, match="class list"):
         run_ensemble([p1, other], tmp_path / "bad")
     with pytest.raises(ContractError, match="soft voting needs probabilities"):
-        run_ensemble([p1, p2], tmp_path / "bad", method="soft")
+        run_ensemble([p1, p2], tmp_path / "bad", EnsembleParams(method="soft"))
     assert not (tmp_path / "bad").exists()
     s1 = _predictions(tmp_path / "s1", [(1, "x.jpg", a)], with_probs=True)
     s2 = _predictions(tmp_path / "s2", [(1, "x.jpg", b)], with_probs=True)
-    run_ensemble([s1, s2], tmp_path / "soft", method="soft", weights="1,2")
+    run_ensemble([s1, s2], tmp_path / "soft", EnsembleParams(method="soft", weights=(1, 2)))
     assert validate_predictions(tmp_path / "soft").labels(1).tolist() == [[1, 3]]
 
 
@@ -134,7 +134,7 @@ def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, t
             probs[0, :, 32:] = 0.15  # right half: Background, unsure
             writer.add(image_id, str(test.record(image_id)["file_name"]), probs.argmax(0).astype(np.uint8), probs)
         writer.finish({"stage": "test", "params": {}}, {"source": "model", "model_hash": "abc"})
-    run_pseudo_label(tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", min_confidence=0.3, round_number=2)
+    run_pseudo_label(tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", PseudoLabelParams(min_confidence=0.3, round_number=2))
     pseudo = validate_dataset(tmp_path / "pseudo")
     mask = pseudo.mask(test.image_ids[0])
     assert (mask[:, :32] == 4).all() and (mask[:, 32:] == IGNORE_INDEX).all()

@@ -25,14 +25,14 @@ ARTIFACTS = REPO / "build" / "test-artifacts"
 def viewed(sample_dataset, sample_split, tmp_path_factory):
     """A dataset, two prediction sets (two tiny models) and one as a submission CSV."""
     from trashseg.components.infer.logic import InferParams, run_infer
-    from trashseg.components.submit.logic import run_submit
+    from trashseg.components.submit.logic import SubmitParams, run_submit
     from trashseg.components.train.logic import TrainParams, run_train
 
     root = tmp_path_factory.mktemp("view")
     for seed in (1, 2):
         run_train([sample_dataset], sample_split, root / f"m{seed}", TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=seed))
         run_infer(root / f"m{seed}", sample_dataset, root / f"p{seed}", InferParams())
-    run_submit(root / "p1", root / "sub.csv", size=32)
+    run_submit(root / "p1", root / "sub.csv", SubmitParams(size=32))
     return sample_dataset, root / "p1", root / "p2", root / "sub.csv"
 
 

@@ -24,7 +24,7 @@ _NONE = object()
 
 def knob(default: Any, help: str, *, flag: str | None = None, choices: tuple[str, ...] | None = None,
          parse: Callable[[str], Any] | None = None, to_text: Callable[[Any], str] | None = None, kfp: str | None | bool = True,
-         unset: Any = _NONE, default_factory: Callable[[], Any] | None = None) -> Any:
+         unset: Any = _NONE, default_factory: Callable[[], Any] | None = None, none_means: str = "the preset's") -> Any:
     """A dataclass field that knows how it appears on the command line and in kfp.
 
     ``flag``: the option (default ``--`` + the name with dashes; a bool defaulting to True gets ``--no-NAME``).
@@ -33,8 +33,10 @@ def knob(default: Any, help: str, *, flag: str | None = None, choices: tuple[str
     ``kfp``: True = a component parameter of the same name, a string = its name there, False = not a component
     parameter (how to run on one machine: device, workers, ...).
     ``unset``: the kfp value standing for ``None`` (default ``0`` for numbers, ``""`` for strings).
+    ``none_means``: what a ``None`` default stands for, as ``--help`` shows it.
     """
-    metadata = {"help": help, "flag": flag, "choices": choices, "parse": parse, "to_text": to_text, "kfp": kfp, "unset": unset}
+    metadata = {"help": help, "flag": flag, "choices": choices, "parse": parse, "to_text": to_text, "kfp": kfp, "unset": unset,
+                "none_means": none_means}
     if default_factory is not None:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -65,11 +67,11 @@ def default_of(field: dataclasses.Field) -> Any:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """One option per field of ``cls``, with the field's help and default (None shows as "the preset's")."""
+    """One option per field of ``cls``, with the field's help and default (None shows as what it means)."""
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         meta, kind, default = field.metadata, _base_type(hints[field.name]), default_of(field)
-        shown = "the preset's" if default is None else (_as_text(field, default) or "none") if meta.get("parse") else default
+        shown = meta.get("none_means", "the preset's") if default is None else (_as_text(field, default) or "none") if meta.get("parse") else default
         if kind is bool:
             parser.add_argument(flag_of(field), dest=field.name, action="store_false" if default else "store_true",
                                 help=meta["help"])

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.ensemble.params import EnsembleParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,8 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--predictions", type=Path, nargs="+", required=True, help="two or more predictions artifacts, in priority order")
     parser.add_argument("--out", type=Path, required=True, help="predictions directory to create")
-    parser.add_argument("--method", choices=["hard", "soft"], default="hard", help="voting rule (default hard)")
-    parser.add_argument("--weights", help="comma-separated weight per input, e.g. 2,1,1 (default all 1)")
+    add_arguments(parser, EnsembleParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
@@ -26,4 +27,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.ensemble.logic import run_ensemble
 
-    run_ensemble(args.predictions, args.out, args.method, args.weights, overwrite=args.overwrite)
+    run_ensemble(args.predictions, args.out, from_args(EnsembleParams, args), overwrite=args.overwrite)

@@ -18,9 +18,11 @@ def ensemble_op(members: dsl.Input[List[dsl.Dataset]], ensembled: dsl.Output[dsl
         weights: Comma-separated weights ('' = equal).
     """
     from trashseg.components.common.kfp_io import publish
+    from trashseg.components.common.params import from_kfp
     from trashseg.components.ensemble.logic import run_ensemble
+    from trashseg.components.ensemble.params import EnsembleParams
 
-    publish(ensembled, run_ensemble([m.path for m in members], ensembled.path, method, weights or None))
+    publish(ensembled, run_ensemble([m.path for m in members], ensembled.path, from_kfp(EnsembleParams, method=method, weights=weights)))
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
@@ -36,6 +38,8 @@ def ensemble_pair_op(first: dsl.Input[dsl.Dataset], second: dsl.Input[dsl.Datase
         weights: Comma-separated weights ('' = equal).
     """
     from trashseg.components.common.kfp_io import publish
+    from trashseg.components.common.params import from_kfp
     from trashseg.components.ensemble.logic import run_ensemble
+    from trashseg.components.ensemble.params import EnsembleParams
 
-    publish(ensembled, run_ensemble([first.path, second.path], ensembled.path, method, weights or None))
+    publish(ensembled, run_ensemble([first.path, second.path], ensembled.path, from_kfp(EnsembleParams, method=method, weights=weights)))

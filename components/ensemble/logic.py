@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
+from trashseg.components.ensemble.params import EnsembleParams
 from trashseg.components.ensemble.vote import hard_vote, soft_vote
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.errors import ContractError
@@ -17,20 +17,11 @@ from trashseg.data_contracts.predictions import Predictions, PredictionsWriter
 log = get_logger("trashseg.ensemble")
 
 
-def parse_weights(text: str | None, count: int) -> np.ndarray:
-    if not text:
+def weight_array(weights: tuple[float, ...] | None, count: int) -> np.ndarray:
+    """The vote's weights: integers where every weight is whole (exact counts, no float ties), else floats."""
+    if weights is None:
         return np.ones(count, dtype=np.int64)
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise ContractError("--weights", f"not a comma-separated list of numbers: {text!r}", field="weights") from None
-    if len(values) != count:
-        raise ContractError("--weights", f"{len(values)} weights for {count} predictions", field="weights")
-    for value in values:
-        checks.number("--weights", value, low=0, high=1e6)
-    if sum(values) <= 0:
-        raise ContractError("--weights", "weights must be non-negative with a positive sum", field="weights")
-    array = np.asarray(values)
+    array = np.asarray(weights, dtype=np.float64)
     return array.astype(np.int64) if np.all(array == np.round(array)) else array
 
 
@@ -59,12 +50,10 @@ def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
     return ids
 
 
-def run_ensemble(prediction_dirs: list[Path], out: Path, method: str = "hard", weights: str | None = None,
-                 overwrite: bool = False) -> Manifest:
-    if len(prediction_dirs) < 2:
-        raise ContractError("--predictions", "an ensemble needs at least two predictions", field="predictions")
-    checks.choice("--method", method, ("hard", "soft"))
-    w = parse_weights(weights, len(prediction_dirs))
+def run_ensemble(prediction_dirs: list[Path], out: Path, params: EnsembleParams | None = None, overwrite: bool = False) -> Manifest:
+    params = params or EnsembleParams()
+    params.check(len(prediction_dirs))
+    method, w = params.method, weight_array(params.weights, len(prediction_dirs))
     prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, prediction_dirs)
     inputs = [Predictions(p) for p in prediction_dirs]
     if method == "soft":

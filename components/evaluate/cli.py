@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.evaluate.params import CompareParams, EvaluateParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -16,10 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--predictions", type=Path, required=True, help="predictions artifact")
     parser.add_argument("--dataset", type=Path, required=True, help="labeled dataset artifact")
     parser.add_argument("--split", type=Path, help="split artifact (with --fold: score that fold only)")
-    parser.add_argument("--fold", type=int, help="fold to score")
     parser.add_argument("--out", type=Path, required=True, help="metrics directory to create")
-    parser.add_argument("--subset", action="store_true",
-                        help="score only the images that have predictions (default: every image of the set needs one)")
+    add_arguments(parser, EvaluateParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
     add_compare_parser(subparsers)
@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.evaluate.logic import run_evaluate
 
-    run_evaluate(args.predictions, args.dataset, args.out, args.split, args.fold, overwrite=args.overwrite, subset=args.subset)
+    run_evaluate(args.predictions, args.dataset, args.out, args.split, from_args(EvaluateParams, args), overwrite=args.overwrite)
 
 
 def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,11 +44,8 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
                              "best member other than A (repeatable)")
     parser.add_argument("--dataset", type=Path, required=True, help="labeled dataset artifact")
     parser.add_argument("--split", type=Path, help="split artifact (with --fold: compare on that fold only)")
-    parser.add_argument("--fold", type=int, help="fold to compare on")
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    parser.add_argument("--confidence", type=float, default=0.95, help="interval coverage (default 0.95)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
     parser.add_argument("--out", type=Path, required=True, help="comparison JSON to write")
+    add_arguments(parser, CompareParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_compare, args))
 
@@ -63,5 +60,5 @@ def _compare(args: argparse.Namespace) -> None:
         if not sep or not name or not path:
             raise ContractError("--member", f"{item!r} is not NAME=PREDICTIONS", field="member")
         members[name] = Path(path)
-    run_compare(members, args.dataset, args.out, [DeltaSpec.parse(d) for d in args.delta], args.split, args.fold, args.resamples,
-                args.seed, args.confidence, overwrite=args.overwrite)
+    run_compare(members, args.dataset, args.out, [DeltaSpec.parse(d) for d in args.delta], args.split,
+                from_args(CompareParams, args), overwrite=args.overwrite)

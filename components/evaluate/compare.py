@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
 from trashseg.components.evaluate.logic import select_images
+from trashseg.components.evaluate.params import CompareParams
 from trashseg.data_contracts.artifact import atomic_file, check_not_an_input
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
@@ -112,13 +112,11 @@ def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resample
 
 
 def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: list[DeltaSpec], split_dir: Path | None = None,
-                fold: int | None = None, resamples: int = 1000, seed: int = 0, confidence: float = 0.95,
-                overwrite: bool = False) -> dict[str, Any]:
+                params: CompareParams | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Score every member on the same images, write the comparison JSON at ``out`` and return it."""
-    checks.together("--fold", fold, "--split", split_dir)
-    checks.number("--resamples", resamples, low=100, high=100_000, integer=True)
-    checks.number("--confidence", confidence, low=0.5, high=1, low_open=True, high_open=True)
-    checks.number("--seed", seed, low=0, high=checks.SEED_MAX, integer=True)
+    params = params or CompareParams()
+    params.check(split_given=split_dir is not None)
+    fold, resamples, seed, confidence = params.fold, params.resamples, params.seed, params.confidence
     if len(members) < 2:
         raise ContractError("--member", "compare needs at least two prediction sets", field="member")
     for spec in deltas:

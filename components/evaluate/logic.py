@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.metrics import (class_accuracy, confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou,
-                                       pixel_accuracy)
+                                                pixel_accuracy)
+from trashseg.components.evaluate.params import EvaluateParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
@@ -51,9 +51,11 @@ def select_images(predictions: Predictions, dataset: Dataset, split: Split | Non
     return ids, len(wanted)
 
 
-def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir: Path | None = None, fold: int | None = None,
-                 overwrite: bool = False, subset: bool = False) -> Manifest:
-    checks.together("--fold", fold, "--split", split_dir)
+def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir: Path | None = None,
+                 params: EvaluateParams | None = None, overwrite: bool = False) -> Manifest:
+    params = params or EvaluateParams()
+    params.check(split_given=split_dir is not None)
+    fold, subset = params.fold, params.subset
     inputs = [Path(predictions_dir), Path(dataset_dir), *([Path(split_dir)] if split_dir else [])]
     prepare_output(Path(out), overwrite, METRICS_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.pseudo_label.params import PseudoLabelParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -17,8 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--predictions", type=Path, required=True, help="predictions on the unlabeled dataset")
     parser.add_argument("--dataset", type=Path, required=True, help="the unlabeled dataset the predictions were made on")
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
-    parser.add_argument("--min-confidence", type=float, default=0.0, help="ignore pixels whose top probability is lower (needs --save-probs)")
-    parser.add_argument("--round", type=int, default=1, help="pseudo-labeling round, recorded in the dataset (default 1)")
+    add_arguments(parser, PseudoLabelParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
@@ -26,4 +27,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.pseudo_label.logic import run_pseudo_label
 
-    run_pseudo_label(args.predictions, args.dataset, args.out, args.min_confidence, args.round, overwrite=args.overwrite)
+    run_pseudo_label(args.predictions, args.dataset, args.out, from_args(PseudoLabelParams, args), overwrite=args.overwrite)

@@ -18,6 +18,9 @@ def pseudo_label_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.
         round_number: Pseudo-labeling round, recorded with the data.
     """
     from trashseg.components.common.kfp_io import publish
+    from trashseg.components.common.params import from_kfp
     from trashseg.components.pseudo_label.logic import run_pseudo_label
+    from trashseg.components.pseudo_label.params import PseudoLabelParams
 
-    publish(pseudo_labeled, run_pseudo_label(predictions.path, dataset.path, pseudo_labeled.path, min_confidence, round_number))
+    params = from_kfp(PseudoLabelParams, min_confidence=min_confidence, round_number=round_number)
+    publish(pseudo_labeled, run_pseudo_label(predictions.path, dataset.path, pseudo_labeled.path, params))

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
+from trashseg.components.pseudo_label.params import PseudoLabelParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.classes import IGNORE_INDEX
 from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
@@ -32,10 +32,11 @@ def pseudo_mask(labels: np.ndarray, probs: np.ndarray | None, min_confidence: fl
     return mask
 
 
-def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, min_confidence: float = 0.0, round_number: int = 1,
+def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, params: PseudoLabelParams | None = None,
                      overwrite: bool = False) -> Manifest:
-    checks.number("--min-confidence", min_confidence, low=0, high=1)
-    checks.number("--round", round_number, low=1, high=1000, integer=True)
+    params = params or PseudoLabelParams()
+    params.check()
+    min_confidence, round_number = params.min_confidence, params.round_number
     inputs = [Path(predictions_dir), Path(dataset_dir)]
     prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.split.params import SplitParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -15,8 +17,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                     "(label = category, group = image), and report each fold's class shares beside the whole set's.",
     )
     parser.add_argument("--dataset", type=Path, required=True, help="dataset artifact directory")
-    parser.add_argument("--folds", type=int, default=5, help="number of folds (default 5)")
-    parser.add_argument("--seed", type=int, default=42, help="shuffle seed (default 42)")
+    add_arguments(parser, SplitParams)
     parser.add_argument("--out", type=Path, required=True, help="split directory to create")
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
@@ -25,4 +26,4 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.split.logic import run_split
 
-    run_split(args.dataset, args.out, args.folds, args.seed, overwrite=args.overwrite)
+    run_split(args.dataset, args.out, from_args(SplitParams, args), overwrite=args.overwrite)

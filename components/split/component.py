@@ -18,8 +18,10 @@ def split_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Output[dsl.Dataset], re
         seed: Shuffle seed.
     """
     from trashseg.components.common.kfp_io import publish, write_html
+    from trashseg.components.common.params import from_kfp
     from trashseg.components.split.logic import run_split
+    from trashseg.components.split.params import SplitParams
     from trashseg.components.split.report import split_report
 
-    publish(split, run_split(dataset.path, split.path, folds, seed))
+    publish(split, run_split(dataset.path, split.path, from_kfp(SplitParams, folds=folds, seed=seed)))
     write_html(report, split_report(split.path))

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
+from trashseg.components.split.params import SplitParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
@@ -92,9 +92,10 @@ def format_fold_table(stats: pd.DataFrame) -> str:
     return (table * 100).round(1).to_string()
 
 
-def run_split(dataset_dir: Path, out: Path, num_folds: int = 5, seed: int = 42, overwrite: bool = False) -> Manifest:
-    checks.number("--folds", num_folds, low=2, high=100, integer=True)
-    checks.number("--seed", seed, low=0, high=checks.SEED_MAX, integer=True)
+def run_split(dataset_dir: Path, out: Path, params: SplitParams | None = None, overwrite: bool = False) -> Manifest:
+    params = params or SplitParams()
+    params.check()
+    num_folds, seed = params.folds, params.seed
     prepare_output(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir])
     dataset = Dataset(dataset_dir)
     if len(dataset.image_ids) < num_folds:

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.submit.params import SubmitParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -18,9 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--decode", type=Path, help="a submission CSV to turn into predictions")
     parser.add_argument("--dataset", type=Path, help="with --decode: match rows to this dataset's images by file_name")
     parser.add_argument("--out", type=Path, required=True, help="CSV to write (or predictions directory with --decode)")
-    parser.add_argument("--size", type=int, default=256, help="side of the submitted label map (default 256)")
-    parser.add_argument("--downsample", choices=["nearest", "mode"], default="nearest",
-                        help="nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block")
+    add_arguments(parser, SubmitParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args), parser=parser)
 
@@ -31,6 +31,6 @@ def _run(args: argparse.Namespace) -> None:
     if bool(args.predictions) == bool(args.decode):
         args.parser.error("give either --predictions (write a CSV) or --decode (read one)")
     if args.decode:
-        run_decode(args.decode, args.out, args.size, args.dataset, overwrite=args.overwrite)
+        run_decode(args.decode, args.out, from_args(SubmitParams, args), args.dataset, overwrite=args.overwrite)
     else:
-        run_submit(args.predictions, args.out, args.size, args.downsample, overwrite=args.overwrite)
+        run_submit(args.predictions, args.out, from_args(SubmitParams, args), overwrite=args.overwrite)

@@ -15,7 +15,9 @@ def submit_op(predictions: dsl.Input[dsl.Dataset], submission: dsl.Output[dsl.Ar
         size: Side of the submitted label maps.
         downsample: nearest (the competition baseline's) or mode.
     """
+    from trashseg.components.common.params import from_kfp
     from trashseg.components.submit.logic import run_submit
+    from trashseg.components.submit.params import SubmitParams
 
-    rows = run_submit(predictions.path, submission.path, size, downsample, overwrite=True)
+    rows = run_submit(predictions.path, submission.path, from_kfp(SubmitParams, size=size, downsample=downsample), overwrite=True)
     submission.metadata["rows"] = rows

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
+from trashseg.components.submit.params import SubmitParams
 from trashseg.components.submit.resize import downsample
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, atomic_file, check_not_an_input, prepare_output
 from trashseg.data_contracts.classes import ClassTable
@@ -18,10 +18,11 @@ from trashseg.data_contracts.submission import HEADER, read_submission, write_su
 log = get_logger("trashseg.submit")
 
 
-def run_submit(predictions_dir: Path, out_csv: Path, size: int = 256, method: str = "nearest", overwrite: bool = False) -> int:
+def run_submit(predictions_dir: Path, out_csv: Path, params: SubmitParams | None = None, overwrite: bool = False) -> int:
     """One row per image in the predictions' (= the dataset's) order; returns the row count."""
-    checks.number("--size", size, low=1, high=4096, integer=True)
-    checks.choice("--downsample", method, ("nearest", "mode"))
+    params = params or SubmitParams()
+    params.check()
+    size, method = params.size, params.downsample
     inputs = [Path(predictions_dir)]
     check_not_an_input(Path(out_csv), inputs)
     predictions = Predictions(predictions_dir)
@@ -36,9 +37,12 @@ def run_submit(predictions_dir: Path, out_csv: Path, size: int = 256, method: st
     return count
 
 
-def run_decode(csv_path: Path, out: Path, size: int = 256, dataset_dir: Path | None = None, overwrite: bool = False) -> Manifest:
+def run_decode(csv_path: Path, out: Path, params: SubmitParams | None = None, dataset_dir: Path | None = None,
+               overwrite: bool = False) -> Manifest:
     """CSV -> predictions at size x size. With a dataset, rows are matched to its images by file_name."""
-    checks.number("--size", size, low=1, high=4096, integer=True)
+    params = params or SubmitParams()
+    params.check()
+    size = params.size
     inputs = [Path(csv_path), *([Path(dataset_dir)] if dataset_dir else [])]
     prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs)
     dataset = Dataset(dataset_dir) if dataset_dir else None
