@@ -7,7 +7,7 @@ from kfp import dsl
 from trashseg.components.cv.component import cv_summary_op
 from trashseg.components.ensemble.component import ensemble_op
 from trashseg.components.evaluate.component import evaluate_op
-from trashseg.components.infer.component import infer_op
+from trashseg.components.infer.component import infer_validation_and_test_op
 from trashseg.components.split.component import split_op
 from trashseg.components.submit.component import submit_op
 from trashseg.pipelines.trashseg import checkpointed_train, gpu_task, ingest_both, optional_pretrained
@@ -66,15 +66,16 @@ def build_cv_pipeline(for_cluster: bool):
                                        lr_head=lr_head, warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size, seed=seed,
                                        pretrained=pretrained, from_scratch=from_scratch, max_steps_per_epoch=max_steps_per_epoch,
                                        augment=train_augment, gpus=gpus_per_train_task, **start)
-            validation = gpu_task(infer_op(model=model, dataset=train_dataset, split=split.outputs["split"],
-                                           fold=fold, tta=tta, save_probs=False), "4", "16G", **placement)
-            evaluated = evaluate_op(predictions=validation.outputs["predictions"], dataset=train_dataset,
+            # one task predicts the fold and the test set (probabilities for a soft ensemble of the folds)
+            predicted = gpu_task(infer_validation_and_test_op(model=model, dataset=train_dataset, split=split.outputs["split"],
+                                                              test_dataset=test_dataset, fold=fold, tta=tta, save_probs=True),
+                                 "4", "16G", **placement)
+            predicted.set_display_name("infer fold: validation and test set")
+            evaluated = evaluate_op(predictions=predicted.outputs["validation_predictions"], dataset=train_dataset,
                                     split=split.outputs["split"], fold=fold)
-            test_pred = gpu_task(infer_op(model=model, dataset=test_dataset, tta=tta,
-                                          save_probs=True), "4", "16G", **placement)
         summary = cv_summary_op(fold_results=dsl.Collected(evaluated.outputs["results"]), test_dataset=test_dataset,
-                                test_predictions=dsl.Collected(test_pred.outputs["predictions"]))
-        ensembled = ensemble_op(members=dsl.Collected(test_pred.outputs["predictions"]), method=ensemble_method)
+                                test_predictions=dsl.Collected(predicted.outputs["test_predictions"]))
+        ensembled = ensemble_op(members=dsl.Collected(predicted.outputs["test_predictions"]), method=ensemble_method)
         submission = submit_op(predictions=ensembled.outputs["ensembled"], size=submission_size, downsample=downsample)
         outputs = NamedTuple("Outputs", submission=dsl.Artifact, cv_metrics=dsl.Metrics, test_predictions=dsl.Dataset)
         return outputs(submission=submission.outputs["submission"], cv_metrics=summary.outputs["metrics"],

@@ -24,7 +24,7 @@ from kfp import dsl, kubernetes
 from trashseg.components.augment.component import augment_op
 from trashseg.components.ensemble.component import ensemble_pair_op
 from trashseg.components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
-from trashseg.components.infer.component import infer_op
+from trashseg.components.infer.component import infer_op, infer_validation_and_test_op
 from trashseg.components.ingest.component import ingest_op
 from trashseg.components.pseudo_label.component import pseudo_label_op
 from trashseg.components.split.component import split_op
@@ -132,6 +132,15 @@ def optional_pretrained(for_cluster: bool, pretrained_model) -> dict:
     return {"pretrained_model": dsl.OneOf(imported.output, marker.outputs["model"])}
 
 
+def infer_round(model, train_dataset, split: dsl.PipelineTask, test_dataset, fold, tta, placement: dict, name: str) -> dsl.PipelineTask:
+    """A round's model predicts its validation fold and the test set in one task (one start-up, one model load), with
+    probabilities for the soft ensemble and the pseudo-labels' confidence."""
+    task = gpu_task(infer_validation_and_test_op(model=model, dataset=train_dataset, split=split.outputs["split"], test_dataset=test_dataset,
+                                                 fold=fold, tta=tta, save_probs=True), "4", "16G", **placement)
+    task.set_display_name(f"infer {name}: validation fold and test set")
+    return task
+
+
 def build_trashseg_pipeline(for_cluster: bool):
     """The main pipeline, for a cluster (``for_cluster``: PVC branches) or for kfp.local."""
 
@@ -192,29 +201,21 @@ def build_trashseg_pipeline(for_cluster: bool):
 
         model1 = checkpointed_train(for_cluster, checkpoint_volume, "train round 1", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], **knobs)
-        test_pred1 = gpu_task(infer_op(model=model1, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
-        test_pred1.set_display_name("infer test round 1")
-        pseudo = pseudo_label_op(predictions=test_pred1.outputs["predictions"], dataset=test_dataset,
+        round1 = infer_round(model1, train_dataset, split, test_dataset, fold, tta, placement, "round 1")
+        pseudo = pseudo_label_op(predictions=round1.outputs["test_predictions"], dataset=test_dataset,
                                  min_confidence=pseudo_min_confidence, round_number=1)
 
         model2 = checkpointed_train(for_cluster, checkpoint_volume, "train round 2", placement, train_nodes, dataset=train_dataset, split=split.outputs["split"],
                                     augmented=augmented.outputs["augmented"], pseudo_labeled=pseudo.outputs["pseudo_labeled"], **knobs)
-        test_pred2 = gpu_task(infer_op(model=model2, dataset=test_dataset, tta=tta, save_probs=True), "4", "16G", **placement)
-        test_pred2.set_display_name("infer test round 2")
+        round2 = infer_round(model2, train_dataset, split, test_dataset, fold, tta, placement, "round 2")
 
-        val_preds = []
-        for name, trained in (("round 1", model1), ("round 2", model2)):
-            task = gpu_task(infer_op(model=trained, dataset=train_dataset, split=split.outputs["split"],
-                                     fold=fold, tta=tta, save_probs=True), "4", "16G", **placement)
-            task.set_display_name(f"infer validation {name}")
-            val_preds.append(task)
-        val_ensemble = ensemble_pair_op(first=val_preds[1].outputs["predictions"], second=val_preds[0].outputs["predictions"],
+        val_ensemble = ensemble_pair_op(first=round2.outputs["validation_predictions"], second=round1.outputs["validation_predictions"],
                                         method=ensemble_method)
         val_ensemble.set_display_name("ensemble validation")
         evaluate = evaluate_op(predictions=val_ensemble.outputs["ensembled"], dataset=train_dataset,
                                split=split.outputs["split"], fold=fold)
         evaluate.set_display_name("evaluate validation fold")
-        compared = compare_rounds_op(round1=val_preds[0].outputs["predictions"], round2=val_preds[1].outputs["predictions"],
+        compared = compare_rounds_op(round1=round1.outputs["validation_predictions"], round2=round2.outputs["validation_predictions"],
                                      ensemble=val_ensemble.outputs["ensembled"], dataset=train_dataset, split=split.outputs["split"],
                                      fold=fold)
         compared.set_display_name("compare rounds and ensemble")
@@ -226,11 +227,11 @@ def build_trashseg_pipeline(for_cluster: bool):
             plain_val = gpu_task(infer_op(model=plain, dataset=train_dataset, split=split.outputs["split"], fold=fold, tta=tta,
                                           save_probs=False), "4", "16G", **placement)
             plain_val.set_display_name("infer validation without copy-paste")
-            pasted = compare_copy_paste_op(with_paste=val_preds[0].outputs["predictions"], without_paste=plain_val.outputs["predictions"],
+            pasted = compare_copy_paste_op(with_paste=round1.outputs["validation_predictions"], without_paste=plain_val.outputs["predictions"],
                                            dataset=train_dataset, split=split.outputs["split"], fold=fold, classes=paste_classes)
             pasted.set_display_name("compare copy-paste")
 
-        test_ensemble = ensemble_pair_op(first=test_pred2.outputs["predictions"], second=test_pred1.outputs["predictions"],
+        test_ensemble = ensemble_pair_op(first=round2.outputs["test_predictions"], second=round1.outputs["test_predictions"],
                                          method=ensemble_method)
         test_ensemble.set_display_name("ensemble test")
         submission = submit_op(predictions=test_ensemble.outputs["ensembled"], size=submission_size, downsample=downsample)

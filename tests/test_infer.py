@@ -52,3 +52,24 @@ def test_batching_does_not_change_predictions(tiny_model, sample_dataset, tmp_pa
     mismatch = sum(int((pa.labels(i) != pb.labels(i)).sum()) for i in pa.image_ids)
     assert mismatch <= 5  # float summation order only
     assert a.rows == b.rows
+
+
+def test_one_call_for_two_sets_writes_what_two_calls_write(tiny_model, sample_dataset, sample_split, tmp_path):
+    """The pipelines' one infer task per model: the fold and the whole set from one loaded model, the same bytes as
+    two separate runs (content hashes), and bad input in the second set refused before the first is written."""
+    from trashseg.components.infer.logic import InferJob, run_infer_jobs
+
+    params = InferParams(tta=TTA(), save_probs=True)
+    fold_alone = run_infer(tiny_model, sample_dataset, tmp_path / "fold_alone", params, sample_split, 1)
+    whole_alone = run_infer(tiny_model, sample_dataset, tmp_path / "whole_alone", params)
+    fold_joint, whole_joint = run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "fold", sample_split, 1),
+                                                          InferJob(sample_dataset, tmp_path / "whole")], params)
+    assert fold_joint.content_hash == fold_alone.content_hash and whole_joint.content_hash == whole_alone.content_hash
+    assert fold_joint.rows["images"] < whole_joint.rows["images"]
+
+    with pytest.raises(ContractError, match="fold 9 does not exist"):
+        run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "first"), InferJob(sample_dataset, tmp_path / "second",
+                                                                                           sample_split, 9)], params)
+    assert not (tmp_path / "first").exists()
+    with pytest.raises(ContractError, match="overlaps"):
+        run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "same"), InferJob(sample_dataset, tmp_path / "same")], params)

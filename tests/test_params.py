@@ -16,7 +16,7 @@ from trashseg.components.ensemble.component import ensemble_op, ensemble_pair_op
 from trashseg.components.ensemble.params import PAIR_METHOD, EnsembleParams
 from trashseg.components.evaluate.component import compare_copy_paste_op, compare_rounds_op, evaluate_op
 from trashseg.components.evaluate.params import CompareParams, EvaluateParams
-from trashseg.components.infer.component import infer_op
+from trashseg.components.infer.component import infer_op, infer_validation_and_test_op
 from trashseg.components.infer.params import TTA, InferParams
 from trashseg.components.pseudo_label.component import pseudo_label_op
 from trashseg.components.pseudo_label.params import PseudoLabelParams
@@ -31,6 +31,7 @@ from trashseg.components.train.params import TrainParams
 TASK_ONLY = {
     augment_op: set(),
     infer_op: {"fold"},
+    infer_validation_and_test_op: {"fold"},
     train_op: {"pretrained", "checkpoint_root", "gpus"},
     train_trainjob_op: {"pretrained", "shared_mount", "nodes", "gpus_per_node", "cpus_per_node", "memory_per_node", "trainer_image",
                         "shared_claim", "namespace", "backend", "node_selector", "tolerations"},
@@ -43,7 +44,7 @@ TASK_ONLY = {
     compare_copy_paste_op: {"classes"},  # the pipeline's paste_classes, an AugmentParams knob
     submit_op: set(),
 }
-PARAMS_OF = {augment_op: AugmentParams, infer_op: InferParams, train_op: TrainParams, train_trainjob_op: TrainParams,
+PARAMS_OF = {augment_op: AugmentParams, infer_op: InferParams, infer_validation_and_test_op: InferParams, train_op: TrainParams, train_trainjob_op: TrainParams,
              split_op: SplitParams, pseudo_label_op: PseudoLabelParams, ensemble_op: EnsembleParams, ensemble_pair_op: EnsembleParams,
              evaluate_op: EvaluateParams, compare_rounds_op: CompareParams, compare_copy_paste_op: CompareParams,
              submit_op: SubmitParams}
@@ -63,7 +64,8 @@ PIPELINE_NAME_OF = {
 # the round it is at, the fold the models are trained on).
 NOT_IN_PIPELINES = {InferParams: {"batch_size", "save_probs"}, PseudoLabelParams: {"round_number"}, EnsembleParams: {"weights"}}
 # Which pipelines run a component (the CV pipeline neither pastes nor pseudo-labels; the main one ensembles a pair).
-PIPELINES_OF = {augment_op: ("trashseg",), infer_op: ("trashseg", "trashseg-cv"), train_op: ("trashseg", "trashseg-cv"),
+PIPELINES_OF = {augment_op: ("trashseg",), infer_op: ("trashseg",), infer_validation_and_test_op: ("trashseg", "trashseg-cv"),
+                train_op: ("trashseg", "trashseg-cv"),
                 split_op: ("trashseg", "trashseg-cv"), pseudo_label_op: ("trashseg",), ensemble_op: ("trashseg-cv",),
                 ensemble_pair_op: ("trashseg",), submit_op: ("trashseg", "trashseg-cv")}
 ALL = list(PARAMS_OF)

@@ -72,7 +72,7 @@ def test_compiled_images_and_resources():
         container = executor["container"]
         command = " ".join(container.get("command", []))
         assert "pip install" not in command  # install_kfp_package=False, no packages_to_install
-        if name.startswith(("exec-train-op", "exec-infer-op")):  # not the TrainJob launcher: it needs no GPU
+        if name.startswith(("exec-train-op", "exec-infer-")):  # not the TrainJob launcher: it needs no GPU
             assert container["image"] == GPU_IMAGE
             assert container["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
             count = container["resources"]["accelerator"]["resourceCount"]
@@ -250,7 +250,7 @@ def test_ingest_component_alone_from_an_imported_folder(sample_root, tmp_path):
     assert output["metadata"]["content_hash"] == dataset.content_hash and len(dataset.image_ids) == 24
 
 
-COMPONENT_CASES = ["split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"]
+COMPONENT_CASES = ["split", "augment", "train", "infer", "infer_validation_and_test", "evaluate", "pseudo_label", "ensemble_pair", "submit"]
 
 
 @pytest.mark.parametrize("case", COMPONENT_CASES)
@@ -258,7 +258,7 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
     from trashseg.components.augment.component import augment_op
     from trashseg.components.ensemble.component import ensemble_pair_op
     from trashseg.components.evaluate.component import evaluate_op
-    from trashseg.components.infer.component import infer_op
+    from trashseg.components.infer.component import infer_op, infer_validation_and_test_op
     from trashseg.components.pseudo_label.component import pseudo_label_op
     from trashseg.components.split.component import split_op
     from trashseg.components.submit.component import submit_op
@@ -278,6 +278,9 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
                      lr_head=3e-3, image_size=64)
         elif case == "infer":
             infer_op(model=_imported(a["model"], dsl.Model), dataset=dataset, split=_imported(a["split"]), fold=1, tta="")
+        elif case == "infer_validation_and_test":
+            infer_validation_and_test_op(model=_imported(a["model"], dsl.Model), dataset=dataset, split=_imported(a["split"]),
+                                         test_dataset=dataset, fold=1, tta="")
         elif case == "evaluate":
             evaluate_op(predictions=_imported(a["pred"]), dataset=dataset)
         elif case == "pseudo_label":
@@ -303,6 +306,16 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
         elif path.name == "report":
             html = path.read_text()
             assert html.startswith("<!DOCTYPE html>") and "http://" not in html and "https://" not in html
+    if case == "infer_validation_and_test":  # one task, two sets: the fold's images, and every image of the test set
+        from trashseg.data_contracts.dataset import Dataset
+        from trashseg.data_contracts.predictions import Predictions
+        from trashseg.data_contracts.split import Split
+
+        dataset = Dataset(a["dataset"])
+        fold_ids = Split(a["split"]).partition(dataset.content_hash, dataset.path, dataset.image_ids, 1)[1]
+        by_name = {p.name: Predictions(p) for p in outputs if p.name.endswith("_predictions")}
+        assert sorted(by_name["validation_predictions"].image_ids) == sorted(fold_ids)
+        assert sorted(by_name["test_predictions"].image_ids) == sorted(dataset.image_ids)
 
 
 def _task_log(capfd, caplog) -> tuple[set[str], set[str]]:
@@ -345,11 +358,11 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     assert pasted["members"]["with_paste"] == pytest.approx(comparison["members"]["round1"], abs=1e-12)
     assert {d.get("class") for d in pasted["deltas"].values()} == {None, "Battery", "Clothing"}
     cached, ran = _task_log(capfd, caplog)
-    assert not cached and len(ran) == 19 and {"compare-copy-paste-op", "train-op-3"} <= ran
+    assert not cached and len(ran) == 17 and {"compare-copy-paste-op", "train-op-3", "infer-validation-and-test-op-2"} <= ran
 
     second = run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
-    assert len(cached) == 19 and not ran
+    assert len(cached) == 17 and not ran
     assert second["outputs"]["submission"] == first["outputs"]["submission"]
 
     # Change one training image's content (same name, same size): train-side stages rerun, the test ingest does not.
@@ -362,7 +375,7 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     run_local("trashseg", data, tmp_path / "root", params=params)
     cached, ran = _task_log(capfd, caplog)
     assert cached == {"ingest-op-2"}
-    assert len(ran) == 18 and "ingest-op" in ran
+    assert len(ran) == 16 and "ingest-op" in ran
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ views before the argmax. One batch lives in memory at a time.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -22,7 +22,7 @@ from trashseg.components.infer.params import TTA, InferParams  # noqa: F401 (re-
 from trashseg.components.models.build import load_model
 from trashseg.components.models.family import get_family
 from trashseg.components.models.device import pick_autocast_dtype, pick_device
-from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.model import ModelArtifact
@@ -64,40 +64,72 @@ def predict_batch(model, family: str, images: list[np.ndarray], base_size: int, 
     return [(t / len(views)).float().cpu().numpy() for t in totals]
 
 
+@dataclass(frozen=True)
+class InferJob:
+    """One set of images to predict with the model: a dataset, or one fold of it, and where its predictions go."""
+
+    dataset_dir: Path
+    out: Path
+    split_dir: Path | None = None
+    fold: int | None = None
+
+
 def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams | None = None,
               split_dir: Path | None = None, fold: int | None = None, overwrite: bool = False) -> Manifest:
     """Predict every image of the dataset, or with ``split_dir``/``fold`` only that fold's (the validation images)."""
+    return run_infer_jobs(model_dir, [InferJob(Path(dataset_dir), Path(out), split_dir, fold)], params, overwrite)[0]
+
+
+def run_infer_jobs(model_dir: Path, jobs: list[InferJob], params: InferParams | None = None,
+                   overwrite: bool = False) -> list[Manifest]:
+    """Predict several sets with one loaded model (a round's validation fold and the test set in one task).
+
+    Why one call: a kfp task pays its interpreter, torch and transformers start-up
+    and the model load once; the pipelines used to start a task per set. Every
+    job's inputs and output are checked before the model is loaded, so bad input
+    in the second job stops the first one too.
+    """
     params = params or InferParams()
     params.check()
-    checks.together("--fold", fold, "--split", split_dir)
-    inputs = [Path(model_dir), Path(dataset_dir), *([Path(split_dir)] if split_dir is not None else [])]
-    prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs)
+    every_input = [Path(model_dir)] + [Path(p) for job in jobs for p in (job.dataset_dir, job.split_dir) if p is not None]
+    for k, job in enumerate(jobs):  # no job's output may overwrite another job's input or output
+        check_not_an_input(Path(job.out), every_input + [Path(other.out) for j, other in enumerate(jobs) if j != k])
     artifact = ModelArtifact(model_dir)
-    dataset = Dataset(dataset_dir)
-    if dataset.classes.names != artifact.classes.names:
-        raise ContractError(dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
-                            field="classes")
     if get_family(artifact.family).fixed_input_size and params.tta.scales != (1.0,):
         raise ContractError("--tta", f"{model_dir} ({artifact.preset}) predicts only at its training size {artifact.image_size} px: "
                                      "use flip without scales", field="tta")
+    planned = []
+    for job in jobs:
+        checks.together("--fold", job.fold, "--split", job.split_dir)
+        inputs = [Path(model_dir), Path(job.dataset_dir), *([Path(job.split_dir)] if job.split_dir is not None else [])]
+        prepare_output(Path(job.out), overwrite, PREDICTIONS_CONTRACT, inputs)
+        dataset = Dataset(job.dataset_dir)
+        if dataset.classes.names != artifact.classes.names:
+            raise ContractError(job.dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's "
+                                                 f"{list(artifact.classes.names)}", field="classes")
+        ids = dataset.image_ids
+        if job.split_dir is not None:
+            ids = Split(job.split_dir).partition(dataset.content_hash, dataset.path, ids, job.fold)[1]
+        planned.append((job, inputs, dataset, ids))
     device = pick_device(params.device)
     amp_dtype = pick_autocast_dtype(params.precision, device)
     model = load_model(artifact, device)
-    ids = dataset.image_ids
-    if split_dir is not None:
-        ids = Split(split_dir).partition(dataset.content_hash, dataset.path, ids, fold)[1]
-    log.info("predicting %d images with %s (%s) on %s, TTA %s", len(ids), model_dir, artifact.preset, device, params.tta)
     producer = {"stage": "infer", "params": {**asdict(params), "tta": asdict(params.tta)}}
-    with atomic_directory(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs) as tmp:
-        writer = PredictionsWriter(tmp, artifact.classes, params.save_probs)
-        bar = progress(_batches(ids, params.batch_size), "infer", total=-(-len(ids) // params.batch_size), unit="batch")
-        for batch_ids in bar:
-            images = [dataset.image(i) for i in batch_ids]
-            for image_id, probs in zip(batch_ids, predict_batch(model, artifact.family, images, artifact.image_size,
-                                                                 params.tta, device, amp_dtype)):
-                record = dataset.record(image_id)
-                writer.add(image_id, str(record["file_name"]), probs.argmax(0).astype(np.uint8), probs if params.save_probs else None)
-        manifest = writer.finish(producer, {"source": "model", "model_hash": artifact.content_hash, "model_preset": artifact.preset,
-                                            "dataset_hash": dataset.content_hash})
-    log.info("wrote predictions %s", out)
-    return manifest
+    manifests = []
+    for job, inputs, dataset, ids in planned:
+        log.info("predicting %d images of %s with %s (%s) on %s, TTA %s", len(ids), job.dataset_dir, model_dir, artifact.preset, device,
+                 params.tta)
+        with atomic_directory(Path(job.out), overwrite, PREDICTIONS_CONTRACT, inputs) as tmp:
+            writer = PredictionsWriter(tmp, artifact.classes, params.save_probs)
+            bar = progress(_batches(ids, params.batch_size), "infer", total=-(-len(ids) // params.batch_size), unit="batch")
+            for batch_ids in bar:
+                images = [dataset.image(i) for i in batch_ids]
+                for image_id, probs in zip(batch_ids, predict_batch(model, artifact.family, images, artifact.image_size,
+                                                                     params.tta, device, amp_dtype)):
+                    record = dataset.record(image_id)
+                    writer.add(image_id, str(record["file_name"]), probs.argmax(0).astype(np.uint8),
+                               probs if params.save_probs else None)
+            manifests.append(writer.finish(producer, {"source": "model", "model_hash": artifact.content_hash,
+                                                      "model_preset": artifact.preset, "dataset_hash": dataset.content_hash}))
+        log.info("wrote predictions %s", job.out)
+    return manifests
