@@ -39,7 +39,6 @@ def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: s
     if method == "ours":
         from trashseg.components.infer.logic import InferParams, run_infer
         from trashseg.components.models.build import load_model
-        from trashseg.data_contracts.dataset import DatasetWriter, ImageEntry  # noqa: F401
 
         run_infer(Path(model_dir), Path(dataset_dir), Path(out_dir) / f"pred{count}", InferParams(batch_size=BATCH))
         from trashseg.data_contracts.predictions import Predictions

@@ -69,5 +69,20 @@ def test_a_fold_missing_a_test_image_is_refused(labeled_test, tmp_path):
     first = truth.image_ids[0]
     writer.add(first, "x.jpg", truth.mask(first).astype(np.uint8))
     writer.finish({"stage": "test"})
-    with pytest.raises(ContractError, match=f"no prediction for test image {truth.image_ids[1]}"):
+    with pytest.raises(ContractError, match=f"no prediction for image {truth.image_ids[1]} of"):
         mious_on_test(truth_dir, [tmp_path / "partial"])
+
+
+def test_a_fold_prediction_of_another_size_is_refused_naming_the_image(labeled_test, tmp_path):
+    """The CV summary scores with evaluate's rules (components.common.scoring), size check included."""
+    truth_dir, _ = labeled_test
+    truth = Dataset(truth_dir)
+    (tmp_path / "resized").mkdir()
+    writer = PredictionsWriter(tmp_path / "resized", truth.classes, with_probs=False)
+    for image_id in truth.image_ids:
+        mask = truth.mask(image_id).astype(np.uint8)
+        writer.add(image_id, str(truth.record(image_id)["file_name"]), mask[:-1] if image_id == truth.image_ids[-1] else mask)
+    writer.finish({"stage": "test"})
+    with pytest.raises(ContractError, match="differ in size") as caught:
+        mious_on_test(truth_dir, [tmp_path / "resized"])
+    assert caught.value.record == f"image {truth.image_ids[-1]}"

@@ -23,7 +23,6 @@ from pycocotools import mask as mask_utils
 
 from trashseg.components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
 from trashseg.components.augment.params import AugmentParams, parse_counts  # noqa: F401 (re-exported: the stage's knobs)
-from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT

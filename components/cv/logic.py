@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from trashseg.components.common.html import page, table
-from trashseg.components.common.metrics import confusion_matrix, mean_iou
+from trashseg.components.common.metrics import mean_iou
+from trashseg.components.common.scoring import check_scorable, per_image_confusions, select_images
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.metrics import Metrics
@@ -22,16 +23,12 @@ def mious_on_test(test_dataset_dir: Path, prediction_dirs: list[Path]) -> list[f
     dataset = Dataset(test_dataset_dir)
     if not dataset.labeled:
         return None
-    n, mious = dataset.classes.num_classes, []
+    mious = []
     for directory in prediction_dirs:
         predictions = Predictions(directory)
-        missing = sorted(set(dataset.image_ids) - set(predictions.image_ids))
-        if missing:
-            raise ContractError(directory, f"has no prediction for test image {missing[0]}", record=f"image {missing[0]}")
-        total = np.zeros((n, n), dtype=np.int64)
-        for image_id in dataset.image_ids:
-            total += confusion_matrix(dataset.mask(image_id), predictions.labels(image_id), n)
-        mious.append(mean_iou(total))
+        check_scorable(predictions, dataset)
+        ids, _ = select_images(predictions, dataset)  # every test image, and none the test set lacks
+        mious.append(mean_iou(per_image_confusions(predictions, dataset, ids).sum(0)))
     return mious
 
 

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from trashseg.components.common.log import get_logger, progress
-from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
-from trashseg.components.evaluate.logic import select_images
+from trashseg.components.common.metrics import iou_per_class, mean_iou
+from trashseg.components.common.scoring import per_image_confusions, select_images
 from trashseg.components.evaluate.params import CompareParams
 from trashseg.data_contracts.artifact import atomic_file, check_not_an_input
 from trashseg.data_contracts.dataset import Dataset
@@ -65,18 +65,6 @@ def resample_weights(images: int, resamples: int, seed: int) -> np.ndarray:
     """How often each image is drawn in each resample (resamples, images): the same draws for every member."""
     rng = np.random.default_rng(seed)
     return rng.multinomial(images, np.full(images, 1.0 / images), size=resamples)
-
-
-def per_image_confusions(predictions: Predictions, dataset: Dataset, ids: list[int]) -> np.ndarray:
-    n = dataset.classes.num_classes
-    stacked = np.zeros((len(ids), n, n), dtype=np.int64)
-    for row, image_id in enumerate(ids):
-        truth, predicted = dataset.mask(image_id), predictions.labels(image_id)
-        if truth.shape != predicted.shape:
-            raise ContractError(predictions.path, f"prediction {predicted.shape} and ground truth {truth.shape} differ in size",
-                                record=f"image {image_id}")
-        stacked[row] = confusion_matrix(truth, predicted, n)
-    return stacked
 
 
 def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resamples: int = 1000, seed: int = 0,

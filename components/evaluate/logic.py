@@ -12,43 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from trashseg.components.common.log import get_logger, progress
-from trashseg.components.common.metrics import (class_accuracy, confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou,
-                                                pixel_accuracy)
+from trashseg.components.common.log import get_logger
+from trashseg.components.common.metrics import class_accuracy, iou_per_class, mean_class_accuracy, mean_iou, pixel_accuracy
+from trashseg.components.common.scoring import check_scorable, per_image_confusions, select_images
 from trashseg.components.evaluate.params import EvaluateParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.metrics import CONTRACT as METRICS_CONTRACT
 from trashseg.data_contracts.metrics import write_metrics
 from trashseg.data_contracts.predictions import Predictions
 from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.evaluate")
-
-
-def select_images(predictions: Predictions, dataset: Dataset, split: Split | None, fold: int | None,
-                  subset: bool = False) -> tuple[list[int], int]:
-    """(ids to score, size of the set asked for): the whole dataset, or the fold's validation images.
-
-    Every image of that set needs a prediction, or the score would silently cover
-    fewer images than the user thinks; ``subset`` scores the predicted ones and says so.
-    """
-    known = set(dataset.image_ids)
-    for image_id in predictions.image_ids:
-        if image_id not in known:
-            raise ContractError(predictions.path, f"image {image_id} is not in dataset {dataset.path}", record=f"image {image_id}")
-    wanted = dataset.image_ids if split is None else split.partition(dataset.content_hash, dataset.path, dataset.image_ids, fold)[1]
-    predicted = set(predictions.image_ids)
-    missing = [i for i in wanted if i not in predicted]
-    if missing and not subset:
-        raise ContractError(predictions.path, f"has no prediction for image {missing[0]} of {dataset.path} ({len(missing)} of "
-                                              f"{len(wanted)} images missing); pass --subset to score only the predicted ones",
-                            record=f"image {missing[0]}")
-    ids = [i for i in wanted if i in predicted]
-    if not ids:
-        raise ContractError(predictions.path, "no predicted image to evaluate (check --split/--fold)")
-    return ids, len(wanted)
 
 
 def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir: Path | None = None,
@@ -59,27 +34,16 @@ def run_evaluate(predictions_dir: Path, dataset_dir: Path, out: Path, split_dir:
     inputs = [Path(predictions_dir), Path(dataset_dir), *([Path(split_dir)] if split_dir else [])]
     prepare_output(Path(out), overwrite, METRICS_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)
-    if not dataset.labeled:
-        raise ContractError(dataset_dir, "has no ground truth (unlabeled dataset)")
-    if predictions.classes.names != dataset.classes.names:
-        raise ContractError(predictions_dir, "class list differs from the dataset's", field="classes")
+    check_scorable(predictions, dataset)
     ids, set_size = select_images(predictions, dataset, Split(split_dir) if split_dir else None, fold, subset)
     if len(ids) < set_size:
         log.warning("scoring a subset: %d of %d images have predictions (--subset)", len(ids), set_size)
-    n = dataset.classes.num_classes
-    total = np.zeros((n, n), dtype=np.int64)
-    per_image = []
-    for image_id in progress(ids, "evaluate"):
-        truth, predicted = dataset.mask(image_id), predictions.labels(image_id)
-        if truth.shape != predicted.shape:
-            raise ContractError(predictions_dir, f"prediction {predicted.shape} and ground truth {truth.shape} differ in size",
-                                record=f"image {image_id}")
-        cm = confusion_matrix(truth, predicted, n)
-        total += cm
-        per_image.append({"image_id": image_id, "file_name": str(dataset.record(image_id)["file_name"]),
-                          "miou": mean_iou(cm), "pixel_accuracy": pixel_accuracy(cm)})
+    confusions = per_image_confusions(predictions, dataset, ids, "evaluate")
+    total = confusions.sum(0)
+    per_image = [{"image_id": image_id, "file_name": str(dataset.record(image_id)["file_name"]),
+                  "miou": mean_iou(cm), "pixel_accuracy": pixel_accuracy(cm)} for image_id, cm in zip(ids, confusions)]
     iou, accuracy = iou_per_class(total), class_accuracy(total)
-    per_class = pd.DataFrame({"class_id": np.arange(n), "class_name": list(dataset.classes.names), "iou": iou, "accuracy": accuracy,
+    per_class = pd.DataFrame({"class_id": np.arange(dataset.classes.num_classes), "class_name": list(dataset.classes.names), "iou": iou, "accuracy": accuracy,
                               "true_pixels": total.sum(1), "predicted_pixels": total.sum(0)})
     per_image_df = pd.DataFrame(per_image)
     summary = {

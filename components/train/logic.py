@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,6 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from trashseg.components.common import checks
 from trashseg.components.common.errors import TrainingDiverged
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
