@@ -54,7 +54,7 @@ class TaskLines:
     def _say(self, task: str, outcome: str, seconds: float | None) -> None:
         self.tasks.append((task, outcome, seconds))
         timing = f"{seconds:6.1f} s" if seconds is not None else ""
-        self.terminal.write(f"  {task:28s} {outcome:8s} {timing}\n")
+        self.terminal.write(f"  {task:32s} {outcome:8s} {timing}\n")  # the longest: infer-validation-and-test-op-N
         self.terminal.flush()
 
 
