@@ -18,6 +18,8 @@ from trashseg.components.evaluate.component import compare_copy_paste_op, compar
 from trashseg.components.evaluate.params import CompareParams, EvaluateParams
 from trashseg.components.infer.component import infer_op, infer_validation_and_test_op
 from trashseg.components.infer.params import TTA, InferParams
+from trashseg.components.ingest.component import ingest_op
+from trashseg.components.ingest.params import IngestParams
 from trashseg.components.pseudo_label.component import pseudo_label_op
 from trashseg.components.pseudo_label.params import PseudoLabelParams
 from trashseg.components.split.component import split_op
@@ -35,6 +37,7 @@ TASK_ONLY = {
     train_op: {"pretrained", "checkpoint_root", "gpus"},
     train_trainjob_op: {"pretrained", "shared_mount", "nodes", "gpus_per_node", "cpus_per_node", "memory_per_node", "trainer_image",
                         "shared_claim", "namespace", "backend", "node_selector", "tolerations"},
+    ingest_op: {"annotations", "images", "input_fingerprint"},  # where the raw folder's parts are, its content hash
     split_op: set(),
     pseudo_label_op: set(),
     ensemble_op: set(),
@@ -45,7 +48,7 @@ TASK_ONLY = {
     submit_op: set(),
 }
 PARAMS_OF = {augment_op: AugmentParams, infer_op: InferParams, infer_validation_and_test_op: InferParams, train_op: TrainParams, train_trainjob_op: TrainParams,
-             split_op: SplitParams, pseudo_label_op: PseudoLabelParams, ensemble_op: EnsembleParams, ensemble_pair_op: EnsembleParams,
+             ingest_op: IngestParams, split_op: SplitParams, pseudo_label_op: PseudoLabelParams, ensemble_op: EnsembleParams, ensemble_pair_op: EnsembleParams,
              evaluate_op: EvaluateParams, compare_rounds_op: CompareParams, compare_copy_paste_op: CompareParams,
              submit_op: SubmitParams}
 # The one knob whose default differs by component, on purpose: a hard vote of two predictions is the first one.
@@ -55,6 +58,7 @@ PIPELINE_NAME_OF = {
     TrainParams: {"augment": "train_augment"},
     AugmentParams: {"classes": "paste_classes", "counts": "paste_counts", "scale": "paste_scale", "rotate": "paste_rotate"},
     InferParams: {},
+    IngestParams: {},
     SplitParams: {"seed": "split_seed"},
     PseudoLabelParams: {"min_confidence": "pseudo_min_confidence"},
     EnsembleParams: {"method": "ensemble_method"},
@@ -66,7 +70,7 @@ NOT_IN_PIPELINES = {InferParams: {"batch_size", "save_probs"}, PseudoLabelParams
 # Which pipelines run a component (the CV pipeline neither pastes nor pseudo-labels; the main one ensembles a pair).
 PIPELINES_OF = {augment_op: ("trashseg",), infer_op: ("trashseg",), infer_validation_and_test_op: ("trashseg", "trashseg-cv"),
                 train_op: ("trashseg", "trashseg-cv"),
-                split_op: ("trashseg", "trashseg-cv"), pseudo_label_op: ("trashseg",), ensemble_op: ("trashseg-cv",),
+                ingest_op: ("trashseg", "trashseg-cv"), split_op: ("trashseg", "trashseg-cv"), pseudo_label_op: ("trashseg",), ensemble_op: ("trashseg-cv",),
                 ensemble_pair_op: ("trashseg",), submit_op: ("trashseg", "trashseg-cv")}
 ALL = list(PARAMS_OF)
 
@@ -197,6 +201,7 @@ def test_the_infer_cli_is_built_from_its_dataclass(tmp_path):
 
 
 @pytest.mark.parametrize(("command", "params", "argv", "changed"), [
+    ("ingest", IngestParams, ["--exif", "ignore", "--max-pixels", "1000", "--unlabeled"], IngestParams("ignore", 1000, True)),
     ("split", SplitParams, ["--folds", "3", "--seed", "7"], SplitParams(folds=3, seed=7)),
     ("pseudo-label", PseudoLabelParams, ["--min-confidence", "0.4", "--round", "2"], PseudoLabelParams(0.4, 2)),
     ("ensemble", EnsembleParams, ["--method", "soft", "--weights", "2,1"], EnsembleParams("soft", (2.0, 1.0))),
@@ -204,13 +209,13 @@ def test_the_infer_cli_is_built_from_its_dataclass(tmp_path):
     ("compare", CompareParams, ["--fold", "1", "--resamples", "200", "--confidence", "0.9", "--seed", "3"],
      CompareParams(1, 200, 0.9, 3)),
     ("submit", SubmitParams, ["--size", "128", "--downsample", "mode"], SubmitParams(128, "mode")),
-], ids=["split", "pseudo-label", "ensemble", "evaluate", "compare", "submit"])
+], ids=["ingest", "split", "pseudo-label", "ensemble", "evaluate", "compare", "submit"])
 def test_the_small_stages_clis_are_built_from_their_dataclasses(command, params, argv, changed, tmp_path):
     """No flag given: the dataclass's defaults; every flag given: each lands in its own field."""
     from trashseg.components.cli import build_parser
     from trashseg.components.common.params import from_args
 
-    required = {"split": ["--dataset", "d"], "pseudo-label": ["--predictions", "p", "--dataset", "d"],
+    required = {"ingest": ["--coco", "c.json", "--images", "i"], "split": ["--dataset", "d"], "pseudo-label": ["--predictions", "p", "--dataset", "d"],
                 "ensemble": ["--predictions", "p", "q"], "evaluate": ["--predictions", "p", "--dataset", "d"],
                 "compare": ["--member", "a=p", "--member", "b=q", "--delta", "g=a-b", "--dataset", "d"],
                 "submit": ["--predictions", "p"]}[command]

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
+from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.ingest.params import IngestParams
 from trashseg.data_contracts.classes import ClassTable
-from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,18 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
     parser.add_argument("--classes", default=None,
                         help="comma-separated class names, Background first (default: the 11 trash classes)")
-    parser.add_argument("--exif", choices=["transpose", "ignore"], default="transpose",
-                        help="transpose: annotations refer to the EXIF-rotated image as viewers show it (default); "
-                             "ignore: to the stored pixel grid")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse larger images (decompression bombs)")
-    parser.add_argument("--unlabeled", action="store_true", help="store no masks even if the JSON has annotations")
+    add_arguments(parser, IngestParams)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
 
 def _run(args: argparse.Namespace) -> None:
-    from trashseg.components.ingest.logic import IngestParams, run_ingest
+    from trashseg.components.ingest.logic import run_ingest
 
     classes = ClassTable.from_names([n.strip() for n in args.classes.split(",")]) if args.classes else ClassTable()
     run_ingest(args.coco, args.images, args.out, classes,
-               IngestParams(exif=args.exif, max_pixels=args.max_pixels, unlabeled=args.unlabeled), overwrite=args.overwrite)
+               from_args(IngestParams, args), overwrite=args.overwrite)

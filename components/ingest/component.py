@@ -20,7 +20,9 @@ def ingest_op(raw: dsl.Input[dsl.Dataset], dataset: dsl.Output[dsl.Dataset], ann
         input_fingerprint: Hash of the folder's content; changes the cache key when the content at the same URI changes.
     """
     from trashseg.components.common.kfp_io import publish
-    from trashseg.components.ingest.logic import IngestParams, raw_folder_paths, run_ingest
+    from trashseg.components.common.params import from_kfp
+    from trashseg.components.ingest.logic import raw_folder_paths, run_ingest
+    from trashseg.components.ingest.params import IngestParams
 
     coco_file, images_dir = raw_folder_paths(raw.path, annotations, images)
-    publish(dataset, run_ingest(coco_file, images_dir, dataset.path, params=IngestParams(exif=exif)))
+    publish(dataset, run_ingest(coco_file, images_dir, dataset.path, params=from_kfp(IngestParams, exif=exif)))

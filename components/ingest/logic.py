@@ -12,7 +12,7 @@ same upright image the masks were painted for.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, asdict
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -22,24 +22,16 @@ from pycocotools import mask as mask_utils
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.ingest.coco import CocoAnnotation, CocoImage, read_coco
 from trashseg.components.common.masks import paint_semantic_mask, to_rle
+from trashseg.components.ingest.params import IngestParams  # noqa: F401 (re-exported: the stage's knobs)
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.classes import ClassTable
 from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
 from trashseg.data_contracts.dataset import DatasetWriter, ImageEntry
 from trashseg.data_contracts.errors import ContractError
-from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS, oriented_size
+from trashseg.data_contracts.images import oriented_size
 
 log = get_logger("trashseg.ingest")
 EXIF_ORIENTATION_TAG = 0x0112
-
-
-@dataclass
-class IngestParams:
-    """Everything that changes what ingest writes (recorded in the manifest)."""
-
-    exif: str = "transpose"
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    unlabeled: bool = False
 
 
 def resolve_image_path(images_dir: Path, image: CocoImage, coco_path: Path) -> Path:
@@ -133,8 +125,7 @@ def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable
     """Ingest a COCO dataset into ``out``; on any error nothing is left at ``out``."""
     classes = classes or ClassTable()
     params = params or IngestParams()
-    if params.exif not in ("transpose", "ignore"):
-        raise ContractError(coco_path, f"unknown EXIF policy {params.exif!r} (use transpose or ignore)", field="exif")
+    params.check()
     coco_path, images_dir = Path(coco_path), Path(images_dir)
     prepare_output(Path(out), overwrite, DATASET_CONTRACT, [coco_path, images_dir])
     coco = read_coco(coco_path, classes)
