@@ -9,7 +9,8 @@
 # Run: OUT=/tmp/out bash bench/gpu_smoke.sh   (figures from an H100 run: bench/results/gpu_smoke_h100.txt)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0 PYTHONPATH=$PWD
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0
+source bench/use_source_tree.sh  # trashseg.* from this checkout, no install needed
 S=.gpu_smoke
 OUT=${OUT:-$(mktemp -d)}
 PY=${PY:-python3}

@@ -10,7 +10,8 @@
 # Then: python -m bench.gpu_train_report $OUT/gpu_train.jsonl --json bench/results/gpu_train_<device>.json
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0 PYTHONPATH=$PWD
+export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRASHSEG_PROGRESS=0
+source bench/use_source_tree.sh  # trashseg.* from this checkout, no install needed
 OUT=${OUT:-$(mktemp -d)}
 RESULTS=$OUT/gpu_train.jsonl
 DEADLINE=$(( $(date +%s) + ${BUDGET_S:-500} ))

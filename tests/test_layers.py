@@ -112,3 +112,19 @@ def test_the_installed_project_is_found_by_its_namespace_only(tmp_path):
     where, missing = result.stdout.split("\n")[:2]
     assert Path(where) == REPO / "components" / "cli.py"
     assert missing == "[True, True, True]"
+
+
+def test_the_gpu_scripts_find_the_namespace_in_a_checkout_without_an_install():
+    """bench/use_source_tree.sh (sourced by the GPU scripts): with this venv's editable-install finder taken off the
+    import system, the trashseg.* names resolve to this checkout's folders, and the stand-in package is removed when
+    the shell exits."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')];"
+             "import trashseg, trashseg.data_contracts.errors as e; print(trashseg.__file__); print(e.__file__)")
+    script = f'source bench/use_source_tree.sh && "{sys.executable}" -c "{probe}"'
+    result = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    shim_init, module = result.stdout.split("\n")[:2]
+    assert Path(module) == REPO / "data_contracts" / "errors.py"
+    assert not Path(shim_init).exists()  # the stand-in is gone with the shell
