@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.common import save
 from trashseg.components.augment.logic import AugmentParams, run_augment
 from trashseg.components.ensemble.logic import EnsembleParams, run_ensemble
-from trashseg.components.evaluate.logic import run_evaluate
+from trashseg.components.evaluate.logic import EvaluateParams, run_evaluate
 from trashseg.components.infer.logic import InferParams, run_infer
 from trashseg.components.ingest.logic import run_ingest
 from trashseg.components.pseudo_label.logic import run_pseudo_label
@@ -23,6 +23,9 @@ from trashseg.components.sample_data.logic import run_sample_data
 from trashseg.components.split.logic import run_split
 from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.metrics import Metrics
+
+
+VALIDATION = EvaluateParams(fold=0)  # the models' validation fold: evaluate scores that fold's images only
 
 
 def _miou(metrics_dir: Path) -> dict:
@@ -43,7 +46,7 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         def train_eval(name: str, datasets: list[Path], params: TrainParams = base) -> dict:
             run_train(datasets, root / "split", root / f"m_{name}", params)
             run_infer(root / f"m_{name}", root / "train", root / f"v_{name}", InferParams(save_probs=True), root / "split", 0)
-            run_evaluate(root / f"v_{name}", root / "train", root / f"e_{name}")
+            run_evaluate(root / f"v_{name}", root / "train", root / f"e_{name}", root / "split", VALIDATION)
             return _miou(root / f"e_{name}")
 
         figures: dict = {"setup": {"train_images": train_images, "test_images": test_images, "epochs": epochs, "size": size,
@@ -71,9 +74,9 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
             params = TrainParams(model="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=seed, fold=0)
             members[seed] = train_eval(f"seed{seed}", [root / "train"], params)["miou"]
         run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", EnsembleParams(method="hard"))
-        run_evaluate(root / "v_ens", root / "train", root / "e_ens")
+        run_evaluate(root / "v_ens", root / "train", root / "e_ens", root / "split", VALIDATION)
         run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", EnsembleParams(method="soft"))
-        run_evaluate(root / "v_soft", root / "train", root / "e_soft")
+        run_evaluate(root / "v_soft", root / "train", root / "e_soft", root / "split", VALIDATION)
         figures["ensemble"] = {"members_val_miou": members, "best_member": max(members.values()),
                                "hard_vote_val_miou": Metrics(root / "e_ens").miou, "soft_vote_val_miou": Metrics(root / "e_soft").miou}
     save("tricks", figures)
