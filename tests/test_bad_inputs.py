@@ -202,6 +202,16 @@ CASES = [
     ("ensemble-soft-without-probs", "ensemble --predictions {pred} {pred_plain} --method soft --out {out}", "needs probabilities"),
     ("ensemble-misaligned", "ensemble --predictions {pred} {pred_fold} --out {out}", "has no prediction for image"),
     ("ensemble-class-200", "ensemble --predictions {pred} {class200} --out {out}", "class 200 outside 0..10"),
+    ("ensemble-weights-text", "ensemble --predictions {pred} {pred_plain} --weights 1,x --out {out}", "not a comma-separated list"),
+    # compare (the paired bootstrap's knobs, checked before any prediction is scored)
+    ("compare-resamples-10", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --resamples 10 "
+                             "--out {out}/c.json", "--resamples: 10 is out of range"),
+    ("compare-confidence-1", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --confidence 1 "
+                             "--out {out}/c.json", "--confidence: 1.0 is out of range"),
+    ("compare-fold-without-split", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --fold 0 "
+                                   "--out {out}/c.json", "--fold: needs --split"),
+    ("compare-fold-negative", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --split {split} "
+                              "--fold=-2 --out {out}/c.json", "--fold: -2 is out of range"),
     # submit and decode
     ("submit-size-zero", "submit --predictions {pred} --size 0 --out {out}/s.csv", "--size: 0 is out of range"),
     ("submit-size-negative", "submit --predictions {pred} --size -5 --out {out}/s.csv", "--size: -5 is out of range"),

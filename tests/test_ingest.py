@@ -236,3 +236,11 @@ def test_real_taco_data_ingests_and_matches_pycocotools(taco_dir, tmp_path):
         assert np.array_equal(ours, reference)
     total = sum(np.bincount(dataset.mask(i).ravel(), minlength=11) for i in dataset.image_ids)
     assert total[0] / total.sum() > 0.85  # the README says ~92% Background
+
+
+@pytest.mark.parametrize(("params", "expected"), [({"exif": "rotate"}, "--exif: 'rotate' is not one of transpose, ignore"),
+                                                  ({"max_pixels": 0}, "--max-pixels: 0 is out of range")])
+def test_ingest_knobs_out_of_range_are_refused_before_reading(coco_case, tmp_path, params, expected):
+    with pytest.raises(ContractError, match=expected):
+        ingest(coco_case, tmp_path / "ds", **params)
+    assert not (tmp_path / "ds").exists()

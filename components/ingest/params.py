@@ -24,4 +24,4 @@ class IngestParams:
     def check(self) -> None:
         """Refuse values outside their ranges before any file is read."""
         checks.choice("--exif", self.exif, EXIF_POLICIES)
-        checks.number("--max-pixels", self.max_pixels, low=1, high=2**40, integer=True)
+        checks.number("--max-pixels", self.max_pixels, low=1, high=1_000_000_000, integer=True)
