@@ -8,6 +8,13 @@ from trashseg.components.common import checks
 from trashseg.components.common.params import knob
 
 
+def check_fold(fold: int | None, split_given: bool) -> None:
+    """A fold needs a split (and the reverse), and is a fold number."""
+    checks.together("--fold", fold, "--split", True if split_given else None)
+    if fold is not None:
+        checks.number("--fold", fold, low=0, high=1000, integer=True)
+
+
 @dataclass(frozen=True)
 class EvaluateParams:
     """Every knob of evaluate, written once: the CLI is built from these fields and the component and pipelines are
@@ -19,9 +26,7 @@ class EvaluateParams:
 
     def check(self, split_given: bool) -> None:
         """Refuse values outside their ranges, and a fold without a split (or the reverse), before anything is read."""
-        checks.together("--fold", self.fold, "--split", True if split_given else None)
-        if self.fold is not None:
-            checks.number("--fold", self.fold, low=0, high=1000, integer=True)
+        check_fold(self.fold, split_given)
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,7 @@ class CompareParams:
 
     def check(self, split_given: bool) -> None:
         """Refuse values outside their ranges before any prediction is scored."""
-        checks.together("--fold", self.fold, "--split", True if split_given else None)
-        if self.fold is not None:
-            checks.number("--fold", self.fold, low=0, high=1000, integer=True)
+        check_fold(self.fold, split_given)
         checks.number("--resamples", self.resamples, low=100, high=100_000, integer=True)
         checks.number("--confidence", self.confidence, low=0.5, high=1, low_open=True, high_open=True)
         checks.number("--seed", self.seed, low=0, high=checks.SEED_MAX, integer=True)

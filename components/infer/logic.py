@@ -22,7 +22,7 @@ from trashseg.components.infer.params import TTA, InferParams  # noqa: F401 (re-
 from trashseg.components.models.build import load_model
 from trashseg.components.models.family import get_family
 from trashseg.components.models.device import pick_autocast_dtype, pick_device
-from trashseg.data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, prepare_output
+from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.model import ModelArtifact
@@ -92,17 +92,16 @@ def run_infer_jobs(model_dir: Path, jobs: list[InferJob], params: InferParams | 
     params = params or InferParams()
     params.check()
     every_input = [Path(model_dir)] + [Path(p) for job in jobs for p in (job.dataset_dir, job.split_dir) if p is not None]
-    for k, job in enumerate(jobs):  # no job's output may overwrite another job's input or output
-        check_not_an_input(Path(job.out), every_input + [Path(other.out) for j, other in enumerate(jobs) if j != k])
     artifact = ModelArtifact(model_dir)
     if get_family(artifact.family).fixed_input_size and params.tta.scales != (1.0,):
         raise ContractError("--tta", f"{model_dir} ({artifact.preset}) predicts only at its training size {artifact.image_size} px: "
                                      "use flip without scales", field="tta")
     planned = []
-    for job in jobs:
+    for k, job in enumerate(jobs):
         checks.together("--fold", job.fold, "--split", job.split_dir)
         inputs = [Path(model_dir), Path(job.dataset_dir), *([Path(job.split_dir)] if job.split_dir is not None else [])]
-        prepare_output(Path(job.out), overwrite, PREDICTIONS_CONTRACT, inputs)
+        # no job's output may overwrite any job's input, or another job's output
+        prepare_output(Path(job.out), overwrite, PREDICTIONS_CONTRACT, every_input + [Path(o.out) for j, o in enumerate(jobs) if j != k])
         dataset = Dataset(job.dataset_dir)
         if dataset.classes.names != artifact.classes.names:
             raise ContractError(job.dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's "
