@@ -97,7 +97,10 @@ def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client
               "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true")
     output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
     uid, kfp_version, torch_version, leftovers, secrets = output
-    assert uid != "0"
+    assert uid == "1000"
+    config = docker_client.images.get(images).attrs["Config"]
+    assert config["User"] == "1000:1000"  # numeric: a kubelet enforcing runAsNonRoot can verify it
+    assert not any(variable.startswith("HF_HUB_OFFLINE=") for variable in config["Env"])  # the hub is reachable by default
     assert kfp_version == pinned_version("kfp") and torch_version.split("+")[0] == pinned_version("torch")
     assert leftovers == "0" and secrets == "0"
 

@@ -61,18 +61,18 @@ def test_killed_run_resumes_to_the_same_weights(sample_dataset, sample_split, tm
     assert first.returncode == 0, first.stderr
     victim = subprocess.Popen(_train_cli(sample_dataset, sample_split, tmp_path / "resumed", tmp_path / "ck"), env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    state = tmp_path / "ck" / "last" / "state.json"
     deadline = time.time() + 300
-    while not state.exists() and time.time() < deadline and victim.poll() is None:
+    while not list((tmp_path / "ck").glob("train-*/last/state.json")) and time.time() < deadline and victim.poll() is None:
         time.sleep(0.02)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
+    (state,) = (tmp_path / "ck").glob("train-*/last/state.json")  # one run, one keyed folder
     killed_after = json.loads(state.read_text())["epoch"]
     assert killed_after < 4 and not (tmp_path / "resumed").exists()
     result = subprocess.run(_train_cli(sample_dataset, sample_split, tmp_path / "resumed", tmp_path / "ck", "--resume"), env=env,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert f"resuming from {tmp_path / 'ck'} after epoch {killed_after}" in result.stderr
+    assert f"resuming from {state.parent.parent} after epoch {killed_after}" in result.stderr
     full = load_file(str(tmp_path / "full" / "model.safetensors"))
     resumed = load_file(str(tmp_path / "resumed" / "model.safetensors"))
     assert full.keys() == resumed.keys()
@@ -80,7 +80,32 @@ def test_killed_run_resumes_to_the_same_weights(sample_dataset, sample_split, tm
         assert np.array_equal(full[key].numpy(), resumed[key].numpy()), key
     assert ModelArtifact(tmp_path / "full").history().to_pandas()["val_miou"].tolist() == \
         ModelArtifact(tmp_path / "resumed").history().to_pandas()["val_miou"].tolist()
-    assert not (tmp_path / "ck").exists()  # removed after success
+    assert not any((tmp_path / "ck").iterdir())  # the run's folder is removed after success, the folder given is kept
+
+
+@pytest.mark.slow
+def test_other_start_weights_on_the_same_checkpoint_folder_train_instead_of_refusing(sample_dataset, sample_split, tmp_path):
+    """The checkpoint key holds the start weights: a second run from other weights is another run, not a clash."""
+    from trashseg.components.models.build import build_model
+    from trashseg.data_contracts.classes import ClassTable
+
+    for seed in (1, 2):  # two different start checkpoints of the same family
+        build_model(get_preset("upernet-convnext-tiny"), ClassTable(), seed=seed).save_pretrained(tmp_path / f"start{seed}")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
+    ck = tmp_path / "ck"
+    runs = []
+    for seed in (1, 2):
+        command = _train_cli(sample_dataset, sample_split, tmp_path / f"model{seed}", ck, "--pretrained", str(tmp_path / f"start{seed}"),
+                             "--resume", "--keep-checkpoints")
+        command[command.index("--epochs") + 1] = "1"
+        runs.append(subprocess.run(command, env=env, capture_output=True, text=True))
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert "resuming" not in runs[1].stderr  # nothing of the first run's was taken
+    assert len(list(ck.glob("train-*/last/state.json"))) == 2  # one keyed folder per start
+    starts = [ModelArtifact(tmp_path / f"model{seed}").card["training"]["pretrained"]["revision"] for seed in (1, 2)]
+    assert starts[0] != starts[1]
+    again = subprocess.run([*command, "--overwrite"], env=env, capture_output=True, text=True)  # the same run: its own checkpoint
+    assert again.returncode == 0 and "resuming from" in again.stderr and "after epoch 1" in again.stderr, again.stderr
 
 
 def test_nan_loss_stops_without_saving(sample_dataset, sample_split, tmp_path, monkeypatch):

@@ -26,7 +26,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                              "for these classes) or a backbone (under the preset's fresh head). Default: the preset's "
                                              "checkpoint (--list-models)")
     add_arguments(parser, TrainParams)
-    parser.add_argument("--checkpoint-dir", type=Path, help="where per-epoch checkpoints go (default OUT.checkpoints)")
+    parser.add_argument("--checkpoint-dir", type=Path, help="folder for per-epoch checkpoints, one sub-folder per run (a hash of the inputs, "
+                                                                 "parameters and start weights); default OUT.checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint if there is one")
     parser.add_argument("--keep-checkpoints", action="store_true", help="keep the checkpoints after a successful run")
     add_overwrite(parser)

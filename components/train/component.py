@@ -44,7 +44,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
         loss: model, ce_dice or weighted_ce ('' = the preset's; Mask2Former keeps its own).
         gpus: GPUs of this task; above 1, torchrun starts one data-parallel process per GPU (same global batch).
     """
-    from trashseg.components.train.logic import checkpoint_dir_for, run_train
+    from trashseg.components.train.logic import run_train
     from trashseg.components.train.task_io import params_from_task, publish_trained, start_weights
     from trashseg.data_contracts.model import ModelArtifact
 
@@ -52,7 +52,7 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
     params = params_from_task(preset=preset, fold=fold, epochs=epochs, batch_size=batch_size, lr_backbone=lr_backbone,
                               lr_head=lr_head, warmup_steps=warmup_steps, loss=loss, schedule=schedule, image_size=image_size,
                               seed=seed, max_steps_per_epoch=max_steps_per_epoch, augment=augment, from_scratch=from_scratch)
-    checkpoints = checkpoint_dir_for(checkpoint_root, datasets, split.path, params) if checkpoint_root else None
+    checkpoints = checkpoint_root or None  # run_train keys each run's folder under it (inputs, parameters, start weights)
     start = start_weights(pretrained, pretrained_model)
     if gpus > 1:
         from trashseg.components.train.launch import run_torchrun, train_arguments

@@ -56,30 +56,32 @@ def validate(model, family: str, source: SampleSource, samples: list[Sample], si
     return cm
 
 
-def _compatible(saved: dict, current: dict) -> None:
-    ignore = {"epochs", "device", "precision", "compile", "workers"}
-    diffs = {k: (saved.get(k), v) for k, v in current.items() if k not in ignore and saved.get(k) != v}
-    if diffs:
-        raise ContractError("--resume", f"the checkpoint was made with other parameters: {diffs}", field="resume")
+# How a run is executed, not what it learns: a resumed run may change these (more epochs continue the schedule).
+NOT_IN_CHECKPOINT_KEY = ("epochs", "device", "precision", "compile", "workers")
 
 
-def checkpoint_dir_for(root: str | Path, dataset_dirs: list, split_dir: Path, params: TrainParams) -> Path:
-    """A checkpoint directory keyed by the inputs' content and the parameters.
+def checkpoint_key(dataset_hashes: list[str], split_hash: str, params: TrainParams, start: dict) -> str:
+    """The folder name of one run's checkpoints: a hash of its inputs' content, its parameters and its start weights.
 
-    A retried task (same inputs) finds its own checkpoints; a run with other
-    inputs never picks up someone else's.
+    Why the start is in it: the same data and parameters from other weights is another run; keyed apart, a second
+    run on the same checkpoint folder trains instead of refusing, and a retried task (same inputs) still resumes.
     """
     import hashlib
 
-    hashes = [read_manifest(Path(d), "dataset", (1,), verify_hashes=False).content_hash for d in dataset_dirs]
-    key = json.dumps({"datasets": hashes, "split": Split(split_dir).content_hash, "params": asdict(params.resolved())}, sort_keys=True)
-    return Path(root) / f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    learned = {k: v for k, v in asdict(params.resolved()).items() if k not in NOT_IN_CHECKPOINT_KEY}
+    key = json.dumps({"datasets": dataset_hashes, "split": split_hash, "params": learned, "start": start}, sort_keys=True,
+                     default=list)
+    return f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
 def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
               overwrite: bool = False) -> Manifest:
-    """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``)."""
+    """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``).
+
+    Checkpoints go to a sub-folder of ``checkpoint_dir`` (default OUT.checkpoints) named by ``checkpoint_key``, so
+    several runs can share one folder (a claim on a cluster) and ``resume`` continues only the same run.
+    """
     params.check()
     params = params.resolved()
     preset = get_preset(params.model)
@@ -90,9 +92,10 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     out = Path(out)
     inputs = [*map(Path, dataset_dirs), Path(split_dir)]
     prepare_output(out, overwrite, MODEL_CONTRACT, inputs)
-    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
-    check_not_an_input(checkpoint_dir, inputs)
-    check_writable(checkpoint_dir)
+    checkpoint_dir_given = checkpoint_dir is not None
+    checkpoint_root = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
+    check_not_an_input(checkpoint_root, inputs)
+    check_writable(checkpoint_root)
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
@@ -100,9 +103,10 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     # after every cheap check: resolving a hub id may download a checkpoint
     start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
     if start.kind == "folder":
-        for written in (out, checkpoint_dir):
+        for written in (out, checkpoint_root):
             check_not_an_input(written, [start.directory])
         inputs.append(start.directory)
+    checkpoint_dir = checkpoint_root / checkpoint_key(source.hashes(), Split(split_dir).content_hash, params, start.record())
     distributed.start(world, device)
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
@@ -113,6 +117,8 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         distributed.stop(world)
     if world.is_main and not keep_checkpoints:
         shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        if not checkpoint_dir_given and checkpoint_root.is_dir() and not any(checkpoint_root.iterdir()):
+            checkpoint_root.rmdir()
     return manifest if manifest is not None else ModelArtifact(out).manifest
 
 
@@ -142,8 +148,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "history": [], "params": run_params}
     if resume:
         restored = checkpoint.load_last(checkpoint_dir, core, optimizer, scheduler, scaler)
-        if restored is not None:
-            _compatible(restored["params"], run_params)
+        if restored is not None:  # the key holds what was learned from: only how it runs may differ
             state = {**restored, "params": run_params}
             log.info("resuming from %s after epoch %d (best mIoU %.4f)", checkpoint_dir, state["epoch"], state["best_miou"])
     elif (checkpoint_dir / checkpoint.LAST).exists() and world.is_main:

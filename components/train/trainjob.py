@@ -26,7 +26,7 @@ from typing import Any, Iterable
 from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger
 from trashseg.components.train.launch import train_arguments
-from trashseg.components.train.logic import TrainParams, checkpoint_dir_for
+from trashseg.components.train.logic import TrainParams, checkpoint_key
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
 from trashseg.data_contracts.errors import ContractError
 
@@ -131,9 +131,12 @@ def stage_folder(folder: Path, into: Path) -> Path:
     return _copy_once(folder, into / f"pretrained-{folder_digest(folder)[:16]}")
 
 
-def job_key(datasets: list[Path], split: Path, params: TrainParams) -> str:
-    """The inputs' and parameters' hash: a retried launcher's new job finds the same checkpoints."""
-    return checkpoint_dir_for("", datasets, split, params).name
+def job_key(datasets: list[Path], split: Path, params: TrainParams, pretrained: str | None = None) -> str:
+    """The inputs', parameters' and start weights' hash: a retried launcher's new job finds the same staged inputs."""
+    from trashseg.data_contracts.split import Split
+
+    hashes = [read_manifest(Path(d), "dataset", (1,), verify_hashes=False).content_hash for d in datasets]
+    return checkpoint_key(hashes, Split(split).content_hash, params, {"pretrained": str(pretrained or "")})
 
 
 def job_name(key: str) -> str:
@@ -227,7 +230,7 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
                                             f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}")
     datasets, split, out = [Path(d) for d in datasets], Path(split), Path(out)
     prepare_output(out, True, "model", [*datasets, split])
-    key = job_key(datasets, split, params)
+    key = job_key(datasets, split, params, pretrained)
     name = name or job_name(key)
     if volume is None:  # the container backend: this job's work directory is the volume every node mounts
         volume = SharedVolume(container_workdir(name), CONTAINER_WORKSPACE)
