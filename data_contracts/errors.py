@@ -1,4 +1,7 @@
-"""One exception type for every bad-input case, so CLIs can print it and exit 2."""
+"""The two kinds of bad input, one line each: a file (or artifact) that is wrong, and a parameter out of its range.
+
+CLIs print either and exit 2 (components.common.cli.run_cli).
+"""
 
 from __future__ import annotations
 
@@ -20,3 +23,16 @@ class ContractError(ValueError):
         if field is not None:
             where.append(f"field '{field}'")
         super().__init__(f"{': '.join(where)}: {message}")
+
+
+class ParameterError(ContractError):
+    """A parameter (a CLI option, a component or pipeline parameter) with a value it may not take.
+
+    The message names the parameter as its option (``--lr-head``), with the value and what is allowed. A kind of
+    ContractError so that every bad input is caught, printed and answered with exit code 2 the same way.
+    """
+
+    def __init__(self, parameter: str, message: str):
+        ValueError.__init__(self, f"{parameter}: {message}")
+        self.file, self.record, self.field = parameter, None, None
+        self.parameter = parameter

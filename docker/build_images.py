@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build"
 CONSTRAINTS = REPO / "requirements" / "constraints.txt"
 REGISTRY_FILE = BUILD / "registry"  # what `make images REGISTRY=...` tagged for, read back by `make push`
+PUSHED_FILE = BUILD / "pushed-images.json"  # the registry's digest of each pushed image: compiles name images by digest
 KINDS = ("cpu", "gpu")
 # pip download --platform does not widen a tag to older compatible ones; the CUDA wheels use many.
 MANYLINUX_TAGS = ([f"manylinux_2_{minor}_x86_64" for minor in (5, 12, *range(17, 37))]
@@ -187,11 +188,16 @@ def tag_for_registry(registry: str, kinds: tuple[str, ...] = KINDS) -> list[str]
 
 
 def push(registry: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
-    """Push both tags of each image to ``registry``; any error the engine streams back fails the push."""
+    """Push both tags of each image to ``registry``; any error the engine streams back fails the push.
+
+    Each image's reference by digest (``REGISTRY/trashseg-KIND@sha256:...``, what the registry answered) goes to
+    build/pushed-images.json, so `trashseg pipeline compile --registry` names exactly these builds.
+    """
     import docker
+    import json
 
     client = _client()
-    pushed = []
+    pushed, digests = [], {}
     for kind in kinds:
         for tag in image_tags(kind, registry):
             repository, _, version = tag.rpartition(":")
@@ -203,6 +209,14 @@ def push(registry: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
                 if "error" in line:
                     raise BuildError(f"push of {tag} failed: {line.get('errorDetail', {}).get('message', line['error'])}")
             pushed.append(tag)
+        repository = image_tags(kind, registry)[0].rpartition(":")[0]
+        by_digest = [d for d in client.images.get(image_tags(kind, registry)[0]).attrs.get("RepoDigests", []) if d.startswith(repository + "@")]
+        if by_digest:
+            digests[kind] = by_digest[0]
+    recorded = json.loads(PUSHED_FILE.read_text()) if PUSHED_FILE.exists() else {}
+    recorded[registry] = {**recorded.get(registry, {}), **digests}
+    PUSHED_FILE.parent.mkdir(parents=True, exist_ok=True)
+    PUSHED_FILE.write_text(json.dumps(recorded, indent=2) + "\n")
     return pushed
 
 

@@ -15,10 +15,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                    description="Kubeflow Pipelines (kfp 2.x): trashseg (main) and trashseg-cv (a model per fold).")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
-    compile_parser = actions.add_parser("compile", help="write pipelines/compiled/*.yaml", description="Compile both pipelines to YAML.")
-    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled; build/compiled with --registry)")
-    compile_parser.add_argument("--registry", help="compile with the images under this registry (host[:port]/path, as given to "
-                                                   "`make images REGISTRY=`)")
+    compile_parser = actions.add_parser(
+        "compile", help="write both pipelines as YAML for a topology (default: pipelines/compiled/*.yaml)",
+        description="Compile both pipelines to YAML. What changes the graph is chosen here, not when it runs: a checkpoint "
+                    "claim, training across nodes, an imported pretrained model, a hub-cache claim, the images. With no "
+                    "option this writes the checked-in pipelines/compiled/*.yaml; with any, build/compiled/. Prints the lowest "
+                    "KFP backend (and Kubeflow Trainer) version each file needs.")
+    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled, or build/compiled with an option)")
+    add_topology_arguments(compile_parser)
     compile_parser.set_defaults(func=lambda args: run_cli(_compile, args))
 
     local = actions.add_parser("run-local", help="run a pipeline with kfp's local runner (caching on)",
@@ -33,6 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="tiny: CPU-sized model and epochs (default); report: the pipeline's own defaults (GPU-sized)")
     local.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a pipeline parameter (repeatable)")
     local.add_argument("--no-cache", action="store_true", help="run every task even if a cached result exists")
+    local.add_argument("--pretrained-import", action="store_true",
+                       help="run the graph compiled with --pretrained-import (pass --param pretrained_model=FOLDER)")
     local.set_defaults(func=lambda args: run_cli(_run_local, args))
 
     submit = actions.add_parser("submit", help="upload a compiled pipeline (a new version of it) and start a run on a Kubeflow cluster",
@@ -45,8 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--experiment", default="trashseg", help="experiment name (created if missing)")
     submit.add_argument("--run-name", help="run name (default PIPELINE-TIMESTAMP)")
     submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="pipeline parameter (repeatable)")
-    submit.add_argument("--registry", help="submit the pipeline compiled with the images under this registry (what `make push` "
-                                           "pushed); default: the checked-in YAML")
+    add_topology_arguments(submit)
     submit.add_argument("--wait", type=float, metavar="SECONDS", help="follow the run to its end (at most SECONDS) and print its state")
     submit.set_defaults(func=lambda args: run_cli(_submit, args))
 
@@ -67,24 +72,55 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
 
 
-def _compile(args: argparse.Namespace) -> None:
-    from trashseg.pipelines.compile import COMPILED_DIR, REGISTRY_COMPILED_DIR, compile_all, compile_for_registry
+def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
+    """The compile-time choices, shared by compile and submit (pipelines/topology.py)."""
+    group = parser.add_argument_group("topology (decided when compiling)")
+    group.add_argument("--checkpoint-claim", default="", metavar="CLAIM",
+                       help="mount this PersistentVolumeClaim in the train pods for their checkpoints: a retried task resumes "
+                            "(ReadWriteMany when tasks train at once: trashseg-cv's folds, compare_copy_paste)")
+    group.add_argument("--train-nodes", type=int, default=1, metavar="N",
+                       help="train across N nodes as a Kubeflow Trainer TrainJob (needs --checkpoint-claim; Trainer 2.2 or later)")
+    group.add_argument("--train-gpus", type=int, default=1, metavar="N", help="GPUs per train node (default 1; 0: CPU nodes)")
+    group.add_argument("--pretrained-import", action="store_true",
+                       help="add a pretrained_model parameter: the URI of a save_pretrained folder imported like the data")
+    group.add_argument("--hub-cache-claim", default="", metavar="CLAIM",
+                       help="a claim holding a Hugging Face hub cache (its hub/ folder): train reads the preset's checkpoint "
+                            "there and never asks the hub (default: the pods download it)")
+    group.add_argument("--registry", help="name the images pushed to this registry by `make push` (by digest)")
+    group.add_argument("--cpu-image", help="name this CPU image (by digest, or a tag pulled Always)")
+    group.add_argument("--gpu-image", help="name this GPU image (by digest, or a tag pulled Always)")
 
-    if args.registry:
-        written = compile_for_registry(args.registry, args.out_dir or REGISTRY_COMPILED_DIR)
-    else:
-        written = compile_all(args.out_dir or COMPILED_DIR)
-    for path in written:
-        print(path)
+
+def topology_from_args(args: argparse.Namespace):
+    from trashseg.pipelines.compile import registry_images
+    from trashseg.pipelines.topology import Images, Topology
+
+    images = registry_images(args.registry) if args.registry else Images.default()
+    images = Images(args.cpu_image or images.cpu, args.gpu_image or images.gpu)
+    topology = Topology(checkpoint_claim=args.checkpoint_claim, train_nodes=args.train_nodes, train_gpus=args.train_gpus,
+                        pretrained_import=args.pretrained_import, hub_cache_claim=args.hub_cache_claim, images=images)
+    topology.check()
+    return topology
+
+
+def _compile(args: argparse.Namespace) -> None:
+    from trashseg.pipelines.compile import compile_all
+
+    topology = topology_from_args(args)
+    for path in compile_all(args.out_dir, topology):
+        needs = ", ".join(f"{name} >= {version}" for name, version in topology.requirements(path.stem).items())
+        print(f"{path}  (needs {needs})")
 
 
 def _run_local(args: argparse.Namespace) -> None:
     import shutil
     import time
 
+    from trashseg.data_contracts.errors import ContractError
     from trashseg.pipelines.run_local import run_local
     from trashseg.pipelines.submit import parse_params
     from trashseg.pipelines.task_log import tasks_to_log
+    from trashseg.pipelines.topology import Topology
 
     params = parse_params(args.param)
     log_path = Path(args.pipeline_root) / "logs" / f"{args.pipeline}-{time.strftime('%Y%m%d-%H%M%S')}.log"
@@ -92,7 +128,9 @@ def _run_local(args: argparse.Namespace) -> None:
     try:
         with tasks_to_log(log_path):
             summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, params, args.profile,
-                                caching=not args.no_cache)
+                                caching=not args.no_cache, topology=Topology(pretrained_import=args.pretrained_import))
+    except ContractError:  # refused before anything ran: the one line says why
+        raise
     except Exception:
         tail = log_path.read_text(errors="replace").splitlines()[-15:] if log_path.exists() else []
         print("\n".join(["the run failed; the end of its log:", *tail, f"(whole log: {log_path})"]), file=sys.stderr)
@@ -135,14 +173,14 @@ def _submit(args: argparse.Namespace) -> None:
         checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
-        package = None
-        if args.registry:
-            from trashseg.pipelines.compile import compile_for_registry
+    from trashseg.pipelines.compile import compile_all, module_of
 
-            package = next(p for p in compile_for_registry(args.registry, Path(compiled)) if p.stem == args.pipeline)
+    module_of(args.pipeline)
+    topology = topology_from_args(args)
+    with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
+        package = next(p for p in compile_all(Path(compiled), topology) if p.stem == args.pipeline)
         result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
-                                 package=package, wait_seconds=args.wait)
+                                 package=package, wait_seconds=args.wait, requirements=topology.requirements(args.pipeline))
     print(json.dumps(result, indent=2))
     if result.get("state"):
         print(f"run {result['run_id']} ended {result['state']}: {result['url']}")

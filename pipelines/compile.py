@@ -1,63 +1,66 @@
-"""Compile both pipelines to YAML (checked in under pipelines/compiled/, kept in sync by a test).
+"""Compile both pipelines to YAML for a topology and the images it names.
 
-For a cluster that pulls from a registry, ``compile_for_registry`` writes the
-same pipelines with registry-qualified images (under build/compiled/ by default).
+The defaults (no claim, one node, images ``trashseg-{cpu,gpu}:VERSION``) write the checked-in
+``pipelines/compiled/*.yaml``, kept in sync by a test; any other choice writes under ``build/compiled/``.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from kfp import compiler
 
+from trashseg.data_contracts.errors import ParameterError
+from trashseg.pipelines.topology import Images, Topology
+
 COMPILED_DIR = Path(__file__).resolve().parent / "compiled"
-REGISTRY_COMPILED_DIR = Path(__file__).resolve().parents[1] / "build" / "compiled"
+BUILD_COMPILED_DIR = Path(__file__).resolve().parents[1] / "build" / "compiled"
+PUSHED_FILE = Path(__file__).resolve().parents[1] / "build" / "pushed-images.json"  # written by `make push`
 
 
-def pipelines() -> dict[str, object]:
-    from trashseg.pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_pipeline
-    from trashseg.pipelines.trashseg import PIPELINE_NAME, trashseg_pipeline
+def modules() -> dict[str, ModuleType]:
+    """Pipeline name -> its module (each has ``build(topology)`` and its ``KNOBS``)."""
+    from trashseg.pipelines import cv, trashseg
 
-    return {PIPELINE_NAME: trashseg_pipeline, CV_NAME: trashseg_cv_pipeline}
-
-
-def local_pipelines() -> dict[str, object]:
-    """The same pipelines built for kfp.local (no Kubernetes branches; see ``pipelines.trashseg``)."""
-    from trashseg.pipelines.cv import PIPELINE_NAME as CV_NAME, trashseg_cv_local_pipeline
-    from trashseg.pipelines.trashseg import PIPELINE_NAME, trashseg_local_pipeline
-
-    return {PIPELINE_NAME: trashseg_local_pipeline, CV_NAME: trashseg_cv_local_pipeline}
+    return {trashseg.PIPELINE_NAME: trashseg, cv.PIPELINE_NAME: cv}
 
 
-def compile_all(out_dir: Path = COMPILED_DIR) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, pipeline in pipelines().items():
-        path = out_dir / f"{name}.yaml"
-        compiler.Compiler().compile(pipeline, str(path))
-        written.append(path)
-    return written
+def module_of(name: str) -> ModuleType:
+    """The module of pipeline ``name``; an unknown name is one clear error."""
+    known = modules()
+    if name not in known:
+        raise ParameterError("--pipeline", f"unknown pipeline {name!r} ({', '.join(known)})")
+    return known[name]
 
 
-def compile_for_registry(registry: str, out_dir: Path = REGISTRY_COMPILED_DIR) -> list[Path]:
-    """Compile with images under ``registry``, in a fresh interpreter.
+def build(name: str, topology: Topology = Topology()) -> Any:
+    """The pipeline ``name`` for ``topology``."""
+    return module_of(name).build(topology)
 
-    Components bind their image when their module is imported, so a process
-    that has already imported them cannot recompile them for another registry.
-    """
-    from trashseg.data_contracts.errors import ContractError
+
+def registry_images(registry: str, pushed: Path = PUSHED_FILE) -> Images:
+    """The images `make push` pushed to ``registry``, by the digests the registry answered."""
     from trashseg.components.common.images import check_registry
 
-    env = {**os.environ, "TRASHSEG_IMAGE_PREFIX": f"{check_registry(registry)}/"}
-    result = subprocess.run([sys.executable, "-m", "trashseg.pipelines.compile", str(out_dir)], env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ContractError(out_dir, f"compiling for {registry} failed: {result.stderr.strip().splitlines()[-1:]}")
-    return [Path(line) for line in result.stdout.split()]
+    registry = check_registry(registry)
+    recorded = json.loads(pushed.read_text()).get(registry, {}) if pushed.is_file() else {}
+    if not {"cpu", "gpu"} <= set(recorded):
+        raise ParameterError("--registry", f"no digests of pushed images for {registry} in {pushed}: run `make push "
+                                           f"REGISTRY={registry}` first, or name the images with --cpu-image and --gpu-image")
+    return Images(recorded["cpu"], recorded["gpu"])
 
 
-if __name__ == "__main__":
-    for written in compile_all(Path(sys.argv[1]) if len(sys.argv) > 1 else COMPILED_DIR):
-        print(written)
+def compile_all(out_dir: Path | None = None, topology: Topology = Topology()) -> list[Path]:
+    """Write every pipeline for ``topology`` as ``out_dir/NAME.yaml``; returns the paths written."""
+    topology.check()
+    out_dir = Path(out_dir) if out_dir else (COMPILED_DIR if topology == Topology() else BUILD_COMPILED_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in modules():
+        path = out_dir / f"{name}.yaml"
+        compiler.Compiler().compile(build(name, topology), str(path))
+        written.append(path)
+    return written

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from trashseg.components.common.log import get_logger
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.artifact import folder_digest
 
 log = get_logger("trashseg.pipeline")
 
 # Laptop-sized values for the sample data: the tiny preset (with its own learning rates) learns in a minute or two on 2 cores.
-# Each profile names only what differs from the pipeline's defaults (tests/test_params.py checks).
-TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 40, "paste_counts": "Battery=8,Clothing=8"}
+# Each profile names only what differs from the pipeline's defaults (a test checks).
+TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 40, "paste_counts": {"Battery": 8, "Clothing": 8}}
 CV_TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 15, "fold_list": [0, 1]}
 
 
@@ -47,7 +47,7 @@ def init_local(pipeline_root: Path, runner: str = "subprocess", caching: bool = 
         check_images_present()
         chosen = docker_runner()
     else:
-        raise ContractError("--runner", f"unknown runner {runner!r} (subprocess or docker)", field="runner")
+        raise ParameterError("--runner", f"unknown runner {runner!r} (subprocess or docker)")
     local.init(runner=chosen, pipeline_root=str(pipeline_root), enable_caching=caching, raise_on_error=True)
 
 
@@ -74,21 +74,48 @@ def check_images_present() -> None:
         for image in (CPU_IMAGE, GPU_IMAGE):
             client.images.get(image)
     except docker.errors.ImageNotFound as err:
-        raise ContractError("--runner docker", f"image missing locally ({err.explanation}); build it with `make images`") from None
+        raise ParameterError("--runner docker", f"image missing locally ({err.explanation}); build it with `make images`") from None
     except docker.errors.DockerException as err:
-        raise ContractError("--runner docker", f"no Docker engine reachable ({err})") from None
+        raise ParameterError("--runner docker", f"no Docker engine reachable ({err})") from None
+
+
+def unset_knobs_resolved(knobs: Any, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The preset's values for the training knobs left unset.
+
+    Why: on a cluster an unset optional parameter is left out and the component's None applies, but kfp.local 2.17 cannot
+    run a pipeline with an optional parameter left unset (its orchestrator needs a value), so a local run gives the
+    values the component would resolve: the same numbers, written out.
+    """
+    from trashseg.components.train.params import TrainParams
+
+    train = knobs.stages["train"]
+    given = {f.name: arguments[knobs.name("train", f.name)] for f in train.fields() if knobs.name("train", f.name) in arguments}
+    resolved = TrainParams(**given).resolved()
+    filled = {}
+    for f in train.fields():
+        name = knobs.name("train", f.name)
+        if name not in arguments and f.default is None:
+            filled[name] = getattr(resolved, f.name)
+    left = [name for name, _, default, _ in knobs.parameters() if default is None and name not in arguments and name not in filled]
+    if left:
+        raise ParameterError("--param", f"kfp.local needs a value for {left[0]} (unset optional parameters run only on a cluster)")
+    return filled
 
 
 def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline_root: Path = Path("runs/kfp"), runner: str = "subprocess",
-              params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True) -> dict[str, Any]:
+              params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True, topology: Any = None) -> dict[str, Any]:
     """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
-    from trashseg.pipelines.compile import local_pipelines as all_pipelines
+    from trashseg.pipelines.compile import build, module_of
+    from trashseg.pipelines.topology import Topology
 
+    topology = topology or Topology()
+    if not topology.local:
+        raise ParameterError("--checkpoint-claim" if topology.checkpoint_claim else "--hub-cache-claim" if topology.hub_cache_claim
+                             else "--train-nodes", "kfp's local runner mounts no claim and starts no TrainJob: this topology "
+                                                   "runs on a cluster only")
     pipeline_root = Path(pipeline_root).resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    known = all_pipelines()
-    if pipeline not in known:
-        raise ContractError("--pipeline", f"unknown pipeline {pipeline!r} ({', '.join(known)})", field="pipeline")
+    compiled = build(pipeline, topology)
     if data_dir is None:
         from trashseg.components.sample_data.logic import run_sample_data
 
@@ -103,25 +130,27 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
                                       "(the only directory kfp's DockerRunner mounts into the containers)", field="data")
     arguments.update(data_parameters(Path(data_dir)))
     arguments.update(params or {})
+    knobs = module_of(pipeline).KNOBS
+    unknown = sorted(set(arguments) - set(compiled.component_spec.inputs))
+    if unknown:
+        raise ParameterError("--param", f"{unknown[0]} is not a parameter of {pipeline} ({', '.join(sorted(compiled.component_spec.inputs))})")
+    arguments.update(unset_knobs_resolved(knobs, arguments))
     init_local(pipeline_root, runner, caching)
     before = set(pipeline_root.iterdir())
     started = time.perf_counter()
     log.info("running pipeline %s locally (%s runner, caching %s) with %s", pipeline, runner, "on" if caching else "off",
              {k: v for k, v in arguments.items() if not k.endswith("fingerprint")})
-    task = known[pipeline](**arguments)
+    compiled(**arguments)
     seconds = time.perf_counter() - started
     new_runs = sorted((p for p in pipeline_root.iterdir() if p.is_dir() and p not in before and not p.name.startswith(".")),
                       key=lambda p: p.stat().st_mtime)
-    outputs = {name: artifact.path for name, artifact in task.outputs.items()}
-    summary: dict[str, Any] = {"pipeline": pipeline, "run_dir": str(new_runs[-1]) if new_runs else None, "seconds": seconds,
-                               "outputs": outputs}
-    if "evaluation" in outputs:
-        summary["metrics"] = json.loads((Path(outputs["evaluation"]) / "metrics.json").read_text())
-    if "comparison" in outputs:
-        summary["comparison"] = json.loads(Path(outputs["comparison"]).read_text())
-    copy_paste = Path(summary["run_dir"] or ".") / "compare-copy-paste-op" / "comparison"
-    if summary["run_dir"] and copy_paste.is_file():  # the optional copy-paste experiment ran (compare_copy_paste=true)
-        summary["copy_paste"] = json.loads(copy_paste.read_text())
-    if "cv_metrics" in outputs:
-        summary["metrics"] = json.loads(Path(outputs["cv_metrics"]).read_text())
+    run_dir = new_runs[-1] if new_runs else None
+    written = sorted(run_dir.glob("*/summary")) if run_dir else []  # the pipeline's last task: where its results went
+    summary: dict[str, Any] = {"pipeline": pipeline, "run_dir": str(run_dir) if run_dir else None, "seconds": seconds, "outputs": {}}
+    if written:
+        summary.update(json.loads(written[-1].read_text()))
+    for path in run_dir.glob("*/comparison") if run_dir else []:  # the optional copy-paste experiment's comparison
+        comparison = json.loads(path.read_text())
+        if "with_paste" in comparison["members"]:
+            summary["copy_paste"] = comparison
     return summary

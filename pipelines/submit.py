@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from trashseg.components.common.log import get_logger
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.pipelines.compile import COMPILED_DIR
 
 log = get_logger("trashseg.pipeline")
@@ -27,7 +27,7 @@ def parse_params(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ContractError("--param", f"expected KEY=VALUE, got {item!r}", field="param")
+            raise ParameterError("--param", f"expected KEY=VALUE, got {item!r}")
         try:
             params[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -117,7 +117,7 @@ def submit_pipeline(host: str, pipeline: str = "trashseg", params: dict[str, Any
             try:
                 finished = client.wait_for_run_completion(run.run_id, timeout=wait_seconds, sleep_duration=min(10, max(1, wait_seconds / 60)))
             except TimeoutError:
-                raise ContractError("--wait", f"run {run.run_id} had not finished after {wait_seconds:g} s; follow it at {result['url']}") from None
+                raise ParameterError("--wait", f"run {run.run_id} had not finished after {wait_seconds:g} s; follow it at {result['url']}") from None
             result["state"] = str(finished.state)
     return result
 

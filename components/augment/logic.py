@@ -22,12 +22,12 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from trashseg.components.augment.copy_paste import Piece, cut_piece, paste, transform_piece
-from trashseg.components.augment.params import AugmentParams, parse_counts  # noqa: F401 (re-exported: the stage's knobs)
+from trashseg.components.augment.params import AugmentParams
 from trashseg.components.common.log import get_logger, progress
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import CONTRACT as DATASET_CONTRACT
 from trashseg.data_contracts.dataset import Dataset, DatasetWriter, ImageEntry
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.split import Split
 
 log = get_logger("trashseg.augment")
@@ -60,25 +60,25 @@ def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentPa
     dataset, split = Dataset(dataset_dir), Split(split_dir)
     if not dataset.labeled:
         raise ContractError(dataset_dir, "copy-paste needs a labeled dataset")
-    lo, hi = params.scale
+    lo, hi = params.paste_scale
     train_ids = sorted(split.partition(dataset.content_hash, dataset.path, dataset.image_ids, params.fold)[0])
     class_ids = {}
-    for name in params.classes:
+    for name in params.paste_classes:
         class_id = dataset.classes.id_of(name)
         if class_id is None or class_id == 0:
-            raise ContractError("--classes", f"unknown class {name!r} (known: {', '.join(dataset.classes.names[1:])})", field="classes")
+            raise ParameterError("--paste-classes", f"unknown class {name!r} (known: {', '.join(dataset.classes.names[1:])})")
         class_ids[name] = class_id
-    counts = params.counts or {name: 50 for name in params.classes}
-    unknown = set(counts) - set(class_ids)
+    counts = {name: params.count_of(name) for name in params.paste_classes}
+    unknown = set(params.paste_counts) - set(class_ids)
     if unknown:
-        raise ContractError("--count", f"count given for {sorted(unknown)}, which is not in --classes", field="count")
+        raise ParameterError("--paste-counts", f"count given for {sorted(unknown)}, which is not in --paste-classes")
 
     canvases = sorted(train_ids, key=lambda i: (-background_share(dataset.mask(i)), i))
     rng = np.random.default_rng(params.seed)
     next_image_id = max(dataset.image_ids) + 1
     next_ann_id = int(dataset.annotations["id"].max()) + 1 if len(dataset.annotations) else 1
     rows, made = [], 0
-    producer = {"stage": "augment", "params": {**asdict(params), "counts": counts}}
+    producer = {"stage": "augment", "params": {**asdict(params), "paste_counts": counts}}
     with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, inputs) as tmp:
         writer = DatasetWriter(tmp, dataset.classes, labeled=True, producer=producer)
         for name, class_id in class_ids.items():
@@ -90,7 +90,7 @@ def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentPa
                 canvas_id = canvases[made % len(canvases)]
                 piece = pieces[int(rng.integers(len(pieces)))]
                 canvas, canvas_mask = dataset.image(canvas_id).copy(), dataset.mask(canvas_id).copy()
-                scale, angle = float(rng.uniform(lo, hi)), float(rng.uniform(-params.rotate, params.rotate))
+                scale, angle = float(rng.uniform(lo, hi)), float(rng.uniform(-params.paste_rotate, params.paste_rotate))
                 image_piece, mask_piece = transform_piece(piece, scale, angle, min(canvas_mask.shape))
                 top = int(rng.integers(0, canvas_mask.shape[0] - mask_piece.shape[0] + 1))
                 left = int(rng.integers(0, canvas_mask.shape[1] - mask_piece.shape[1] + 1))

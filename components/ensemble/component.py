@@ -1,6 +1,6 @@
-"""kfp components: ensemble of a collected list (fold models) or of two predictions (rounds)."""
+"""kfp component: ensemble (two predictions, or a list collected from a ParallelFor)."""
 
-from typing import List
+from typing import List, Optional
 
 from kfp import dsl
 
@@ -8,38 +8,23 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def ensemble_op(members: dsl.Input[List[dsl.Dataset]], ensembled: dsl.Output[dsl.Dataset], method: str = "hard", weights: str = ""):
-    """Vote over predictions collected from a ParallelFor (in loop order).
+def ensemble_op(ensembled: dsl.Output[dsl.Dataset], first: dsl.Input[dsl.Dataset] = None, second: dsl.Input[dsl.Dataset] = None,
+                members: dsl.Input[List[dsl.Dataset]] = None, vote: str = "hard", weights: Optional[list] = None):
+    """Vote over predictions of the same images: ``first`` and ``second`` (two rounds), then ``members`` (fold models
+    collected from a ParallelFor, in loop order). Why both forms: kfp builds an artifact list only with dsl.Collected.
+
+    The other parameters are EnsembleParams' fields (components/ensemble/params.py): same names, defaults and help.
 
     Args:
-        members: Predictions of the same images.
         ensembled: The combined predictions.
-        method: hard (ties: earliest member wins) or soft (mean probabilities).
-        weights: Comma-separated weights ('' = equal).
+        first: Predictions listed first (hard-vote ties go to the earliest).
+        second: Predictions listed second.
+        members: Predictions collected from a ParallelFor, listed after first and second.
     """
     from trashseg.components.common.kfp_io import publish
-    from trashseg.components.common.params import from_kfp
+    from trashseg.components.common.params import from_task
     from trashseg.components.ensemble.logic import run_ensemble
     from trashseg.components.ensemble.params import EnsembleParams
 
-    publish(ensembled, run_ensemble([m.path for m in members], ensembled.path, from_kfp(EnsembleParams, method=method, weights=weights)))
-
-
-@dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def ensemble_pair_op(first: dsl.Input[dsl.Dataset], second: dsl.Input[dsl.Dataset], ensembled: dsl.Output[dsl.Dataset],
-                     method: str = "soft", weights: str = ""):
-    """Vote over two predictions (for example two pseudo-labeling rounds); ``first`` wins hard-vote ties.
-
-    Args:
-        first: Predictions listed first.
-        second: Predictions of the same images.
-        ensembled: The combined predictions.
-        method: soft (mean probabilities; the default, since a hard vote of two is the first one) or hard.
-        weights: Comma-separated weights ('' = equal).
-    """
-    from trashseg.components.common.kfp_io import publish
-    from trashseg.components.common.params import from_kfp
-    from trashseg.components.ensemble.logic import run_ensemble
-    from trashseg.components.ensemble.params import EnsembleParams
-
-    publish(ensembled, run_ensemble([first.path, second.path], ensembled.path, from_kfp(EnsembleParams, method=method, weights=weights)))
+    inputs = [a.path for a in (first, second) if a is not None] + [m.path for m in members or []]
+    publish(ensembled, run_ensemble(inputs, ensembled.path, from_task(EnsembleParams, locals())))

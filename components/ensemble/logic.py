@@ -53,7 +53,7 @@ def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
 def run_ensemble(prediction_dirs: list[Path], out: Path, params: EnsembleParams | None = None, overwrite: bool = False) -> Manifest:
     params = params or EnsembleParams()
     params.check(len(prediction_dirs))
-    method, w = params.method, weight_array(params.weights, len(prediction_dirs))
+    method, w = params.vote, weight_array(params.weights, len(prediction_dirs))
     prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, prediction_dirs)
     inputs = [Predictions(p) for p in prediction_dirs]
     if method == "soft":

@@ -52,13 +52,13 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     from trashseg.components.evaluate.compare import DeltaSpec, run_compare
-    from trashseg.data_contracts.errors import ContractError
+    from trashseg.data_contracts.errors import ContractError, ParameterError
 
     members = {}
     for item in args.member:
         name, sep, path = item.partition("=")
         if not sep or not name or not path:
-            raise ContractError("--member", f"{item!r} is not NAME=PREDICTIONS", field="member")
+            raise ParameterError("--member", f"{item!r} is not NAME=PREDICTIONS")
         members[name] = Path(path)
     run_compare(members, args.dataset, args.out, [DeltaSpec.parse(d) for d in args.delta], args.split,
                 from_args(CompareParams, args), overwrite=args.overwrite)

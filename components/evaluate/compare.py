@@ -23,7 +23,7 @@ from trashseg.components.common.scoring import per_image_confusions, select_imag
 from trashseg.components.evaluate.params import CompareParams
 from trashseg.data_contracts.artifact import atomic_file, check_not_an_input
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.predictions import Predictions
 from trashseg.data_contracts.split import Split
 
@@ -47,8 +47,8 @@ class DeltaSpec:
         name, sep, expression = text.partition("=")
         better, minus, worse = expression.partition("-")
         if not sep or not minus or not name.strip() or not better.strip() or not worse.strip() or (at and not class_name.strip()):
-            raise ContractError("--delta", f"{text + at + class_name!r} is not NAME=A-B or NAME=A-B@CLASS (B may be '{BEST}': "
-                                           "the best other member)", field="delta")
+            raise ParameterError("--delta", f"{text + at + class_name!r} is not NAME=A-B or NAME=A-B@CLASS (B may be '{BEST}': "
+                                           "the best other member)")
         return cls(name.strip(), better.strip(), worse.strip(), class_name.strip() or None)
 
 
@@ -106,11 +106,11 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
     params.check(split_given=split_dir is not None)
     fold, resamples, seed, confidence = params.fold, params.resamples, params.seed, params.confidence
     if len(members) < 2:
-        raise ContractError("--member", "compare needs at least two prediction sets", field="member")
+        raise ParameterError("--member", "compare needs at least two prediction sets")
     for spec in deltas:
         for side in (spec.better, spec.worse):
             if side != BEST and side not in members:
-                raise ContractError("--delta", f"{spec.name}: {side!r} is not a member ({', '.join(members)})", field="delta")
+                raise ParameterError("--delta", f"{spec.name}: {side!r} is not a member ({', '.join(members)})")
     inputs = [*map(Path, members.values()), Path(dataset_dir), *([Path(split_dir)] if split_dir else [])]
     check_not_an_input(Path(out), inputs)
     if (Path(out).exists() or Path(out).is_symlink()) and not overwrite:  # before any scoring, not after
@@ -120,8 +120,7 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
         raise ContractError(dataset_dir, "has no ground truth (unlabeled dataset)")
     for spec in deltas:
         if spec.class_name is not None and spec.class_name not in dataset.classes.names:
-            raise ContractError("--delta", f"{spec.name}: unknown class {spec.class_name!r} ({', '.join(dataset.classes.names)})",
-                                field="delta")
+            raise ParameterError("--delta", f"{spec.name}: unknown class {spec.class_name!r} ({', '.join(dataset.classes.names)})")
     split = Split(split_dir) if split_dir else None
     opened = {name: Predictions(path) for name, path in members.items()}
     chosen = None

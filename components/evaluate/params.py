@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trashseg.components.common import checks
-from trashseg.components.common.params import knob
 
 
 def check_fold(fold: int | None, split_given: bool) -> None:
@@ -17,12 +16,11 @@ def check_fold(fold: int | None, split_given: bool) -> None:
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    """Every knob of evaluate, written once: the CLI is built from these fields and the component and pipelines are
-    checked against them (components.common.params, tests/test_params.py)."""
+    """The knobs of evaluate: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    fold: int | None = knob(None, "with --split: score that fold's images only", unset=-1, none_means="the whole dataset")
-    subset: bool = knob(False, "score only the images that have predictions (default: every image of the set needs one)",
-                        kfp=False)
+    fold: int | None = field(default=None, metadata={"help": "with --split: score that fold's images only (unset: the whole dataset)"})
+    subset: bool = field(default=False, metadata={"help": "score only the images that have predictions (default: every image of "
+                                                          "the set needs one)"})
 
     def check(self, split_given: bool) -> None:
         """Refuse values outside their ranges, and a fold without a split (or the reverse), before anything is read."""
@@ -31,12 +29,13 @@ class EvaluateParams:
 
 @dataclass(frozen=True)
 class CompareParams:
-    """Every knob of compare (the paired bootstrap), written once, as for EvaluateParams."""
+    """The knobs of compare (the paired bootstrap), as for EvaluateParams."""
 
-    fold: int | None = knob(None, "with --split: compare on that fold's images only", unset=-1, none_means="the whole dataset")
-    resamples: int = knob(1000, "bootstrap resamples")
-    confidence: float = knob(0.95, "interval coverage")
-    seed: int = knob(0, "seed of the resampling")
+    fold: int | None = field(default=None, metadata={"help": "with --split: compare on that fold's images only (unset: the whole "
+                                                             "dataset)"})
+    resamples: int = field(default=1000, metadata={"help": "bootstrap resamples"})
+    confidence: float = field(default=0.95, metadata={"help": "interval coverage"})
+    seed: int = field(default=0, metadata={"help": "seed of the resampling"})
 
     def check(self, split_given: bool) -> None:
         """Refuse values outside their ranges before any prediction is scored."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
 from trashseg.components.common.params import add_arguments, from_args
+from trashseg.components.common.machine import Machine
 from trashseg.components.infer.params import InferParams
 
 
@@ -21,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", type=Path, help="with --fold: predict only that fold's images (validation)")
     parser.add_argument("--fold", type=int, help="fold to predict (needs --split)")
     add_arguments(parser, InferParams)
+    add_arguments(parser.add_argument_group("this machine"), Machine)
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
@@ -28,4 +30,5 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.infer.logic import run_infer
 
-    run_infer(args.model, args.dataset, args.out, from_args(InferParams, args), args.split, args.fold, overwrite=args.overwrite)
+    run_infer(args.model, args.dataset, args.out, from_args(InferParams, args), args.split, args.fold, overwrite=args.overwrite,
+              machine=from_args(Machine, args))

@@ -18,13 +18,14 @@ from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.models.forward import normalise, probabilities_per_image
 from trashseg.components.common.resize import resize_pair
-from trashseg.components.infer.params import TTA, InferParams  # noqa: F401 (re-exported: the stage's knobs)
+from trashseg.components.common.machine import Machine
+from trashseg.components.infer.params import InferParams
 from trashseg.components.models.build import load_model
 from trashseg.components.models.family import get_family
 from trashseg.components.models.device import pick_autocast_dtype, pick_device
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.model import ModelArtifact
 from trashseg.data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
 from trashseg.data_contracts.predictions import PredictionsWriter
@@ -44,11 +45,10 @@ def view_size(base: int, scale: float) -> int:
 
 
 @torch.no_grad()
-def predict_batch(model, family: str, images: list[np.ndarray], base_size: int, tta: TTA, device: torch.device,
+def predict_batch(model, family: str, images: list[np.ndarray], base_size: int, views: list[tuple[float, bool]], device: torch.device,
                   amp_dtype: torch.dtype | None) -> list[np.ndarray]:
     """Per-image (C, H, W) float32 probabilities, averaged over the TTA views."""
     totals: list[torch.Tensor | None] = [None] * len(images)
-    views = tta.views()
     for scale, flipped in views:
         side = view_size(base_size, scale)
         batch = np.stack([resize_pair(image, None, side)[0] for image in images])
@@ -75,13 +75,14 @@ class InferJob:
 
 
 def run_infer(model_dir: Path, dataset_dir: Path, out: Path, params: InferParams | None = None,
-              split_dir: Path | None = None, fold: int | None = None, overwrite: bool = False) -> Manifest:
+              split_dir: Path | None = None, fold: int | None = None, overwrite: bool = False,
+              machine: Machine | None = None) -> Manifest:
     """Predict every image of the dataset, or with ``split_dir``/``fold`` only that fold's (the validation images)."""
-    return run_infer_jobs(model_dir, [InferJob(Path(dataset_dir), Path(out), split_dir, fold)], params, overwrite)[0]
+    return run_infer_jobs(model_dir, [InferJob(Path(dataset_dir), Path(out), split_dir, fold)], params, overwrite, machine)[0]
 
 
 def run_infer_jobs(model_dir: Path, jobs: list[InferJob], params: InferParams | None = None,
-                   overwrite: bool = False) -> list[Manifest]:
+                   overwrite: bool = False, machine: Machine | None = None) -> list[Manifest]:
     """Predict several sets with one loaded model (a round's validation fold and the test set in one task).
 
     Why one call: a kfp task pays its interpreter, torch and transformers start-up
@@ -89,13 +90,14 @@ def run_infer_jobs(model_dir: Path, jobs: list[InferJob], params: InferParams | 
     job's inputs and output are checked before the model is loaded, so bad input
     in the second job stops the first one too.
     """
-    params = params or InferParams()
+    params, machine = params or InferParams(), machine or Machine()
     params.check()
+    machine.check()
     every_input = [Path(model_dir)] + [Path(p) for job in jobs for p in (job.dataset_dir, job.split_dir) if p is not None]
     artifact = ModelArtifact(model_dir)
-    if get_family(artifact.family).fixed_input_size and params.tta.scales != (1.0,):
-        raise ContractError("--tta", f"{model_dir} ({artifact.preset}) predicts only at its training size {artifact.image_size} px: "
-                                     "use flip without scales", field="tta")
+    if get_family(artifact.family).fixed_input_size and list(params.tta_scales) != [1.0]:
+        raise ParameterError("--tta-scales", f"{model_dir} ({artifact.preset}) predicts only at its training size "
+                                            f"{artifact.image_size} px: use 1.0 alone")
     planned = []
     for k, job in enumerate(jobs):
         checks.together("--fold", job.fold, "--split", job.split_dir)
@@ -110,21 +112,21 @@ def run_infer_jobs(model_dir: Path, jobs: list[InferJob], params: InferParams | 
         if job.split_dir is not None:
             ids = Split(job.split_dir).partition(dataset.content_hash, dataset.path, ids, job.fold)[1]
         planned.append((job, inputs, dataset, ids))
-    device = pick_device(params.device)
-    amp_dtype = pick_autocast_dtype(params.precision, device)
+    device = pick_device(machine.device)
+    amp_dtype = pick_autocast_dtype(machine.precision, device)
     model = load_model(artifact, device)
-    producer = {"stage": "infer", "params": {**asdict(params), "tta": asdict(params.tta)}}
+    producer = {"stage": "infer", "params": {**asdict(params), **asdict(machine)}}
     manifests = []
     for job, inputs, dataset, ids in planned:
         log.info("predicting %d images of %s with %s (%s) on %s, TTA %s", len(ids), job.dataset_dir, model_dir, artifact.preset, device,
-                 params.tta)
+                 params.views())
         with atomic_directory(Path(job.out), overwrite, PREDICTIONS_CONTRACT, inputs) as tmp:
             writer = PredictionsWriter(tmp, artifact.classes, params.save_probs)
             bar = progress(_batches(ids, params.batch_size), "infer", total=-(-len(ids) // params.batch_size), unit="batch")
             for batch_ids in bar:
                 images = [dataset.image(i) for i in batch_ids]
                 for image_id, probs in zip(batch_ids, predict_batch(model, artifact.family, images, artifact.image_size,
-                                                                     params.tta, device, amp_dtype)):
+                                                                     params.views(), device, amp_dtype)):
                     record = dataset.record(image_id)
                     writer.add(image_id, str(record["file_name"]), probs.argmax(0).astype(np.uint8),
                                probs if params.save_probs else None)

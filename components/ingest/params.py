@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from trashseg.components.common import checks
-from trashseg.components.common.params import knob
 from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
 
 EXIF_POLICIES = ("transpose", "ignore")
@@ -13,13 +13,13 @@ EXIF_POLICIES = ("transpose", "ignore")
 
 @dataclass(frozen=True)
 class IngestParams:
-    """Everything that changes what ingest writes (recorded in the manifest), written once: the CLI is built from these
-    fields and the component and pipelines are checked against them (components.common.params, tests/test_params.py)."""
+    """Everything that changes what ingest writes (recorded in the manifest): the CLI options, the component's and the
+    pipelines' parameters by the same names."""
 
-    exif: str = knob("transpose", "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the "
-                                  "stored pixel grid", choices=EXIF_POLICIES)
-    max_pixels: int = knob(DEFAULT_MAX_PIXELS, "refuse larger images (decompression bombs)", kfp=False)
-    unlabeled: bool = knob(False, "store no masks even if the JSON has annotations (a test set's)", kfp=False)
+    exif: Literal["transpose", "ignore"] = field(default="transpose", metadata={
+        "help": "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the stored pixel grid"})
+    max_pixels: int = field(default=DEFAULT_MAX_PIXELS, metadata={"help": "refuse larger images (decompression bombs)"})
+    unlabeled: bool = field(default=False, metadata={"help": "store no masks even if the JSON has annotations (a test set's)"})
 
     def check(self) -> None:
         """Refuse values outside their ranges before any file is read."""

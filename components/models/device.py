@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 
 
 def pick_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise ContractError("--device", f"{requested} requested but no CUDA device is available", field="device")
+        raise ParameterError("--device", f"{requested} requested but no CUDA device is available")
     return torch.device(requested)
 
 
@@ -25,4 +25,4 @@ def pick_autocast_dtype(precision: str, device: torch.device) -> torch.dtype | N
         return torch.bfloat16
     if precision == "fp16":
         return torch.float16
-    raise ContractError("--precision", f"unknown precision {precision!r} (auto, fp32, bf16, fp16)", field="precision")
+    raise ParameterError("--precision", f"unknown precision {precision!r} (auto, fp32, bf16, fp16)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trashseg.components.models.family import ModelFamily, get_family
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 
 FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
 
@@ -152,7 +152,7 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ContractError("--model", f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}", field="model") from None
+        raise ParameterError("--model", f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
 def describe_presets() -> str:

@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 
 # config.model_type of checkpoints that are a backbone (classification models), not a segmentation model.
 BACKBONE_MODEL_TYPES = {"convnext", "convnextv2", "swin", "swinv2", "dinov2", "resnet"}
@@ -64,7 +64,7 @@ def _from_hub(hub_id: str) -> Path:
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as err:
         cache = hub_cache() or os.path.expanduser("~/.cache/huggingface/hub")
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
-        raise ContractError("--pretrained", f"{hub_id!r} is not in the Hugging Face cache ({cache}) and "
+        raise ParameterError("--pretrained", f"{hub_id!r} is not in the Hugging Face cache ({cache}) and "
                                             f"{'HF_HUB_OFFLINE is set' if offline else 'the hub could not be reached'} "
                                             f"({type(err).__name__}); pre-fill the cache where the hub is reachable with "
                                             f"`hf download {hub_id}` and copy its hub/ folder to HF_HOME here, or pass a local "
@@ -76,7 +76,7 @@ def resolve_start(pretrained: str | Path | None, default_checkpoint: str | None,
     """Decide the start: an explicit ``pretrained`` (hub id or folder), else the preset's checkpoint, else scratch."""
     if from_scratch:
         if pretrained:
-            raise ContractError("--from-scratch", f"excludes --pretrained {pretrained}: choose one")
+            raise ParameterError("--from-scratch", f"excludes --pretrained {pretrained}: choose one")
         return Start("scratch")
     spec = str(pretrained) if pretrained else default_checkpoint
     if not spec:
@@ -88,7 +88,7 @@ def resolve_start(pretrained: str | Path | None, default_checkpoint: str | None,
                                 field="pretrained")
         return Start("folder", str(path.resolve()), _folder_revision(path), _weights_kind(path) if pretrained else default_weights, path)
     if not HUB_ID.match(spec):
-        raise ContractError("--pretrained", f"{spec!r} is neither an existing folder nor a Hugging Face Hub id (ORG/NAME)")
+        raise ParameterError("--pretrained", f"{spec!r} is neither an existing folder nor a Hugging Face Hub id (ORG/NAME)")
     directory = _from_hub(spec)
     return Start("hub", spec, directory.name, _weights_kind(directory) if pretrained else default_weights, directory)
 

@@ -36,7 +36,7 @@ def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, params
                      overwrite: bool = False) -> Manifest:
     params = params or PseudoLabelParams()
     params.check()
-    min_confidence, round_number = params.min_confidence, params.round_number
+    min_confidence, round_number = params.min_confidence, params.round
     inputs = [Path(predictions_dir), Path(dataset_dir)]
     prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)

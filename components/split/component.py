@@ -10,18 +10,18 @@ def split_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Output[dsl.Dataset], re
              folds: int = 5, seed: int = 42):
     """StratifiedGroupKFold folds with an HTML table of each fold's class shares.
 
+    The other parameters are SplitParams' fields (components/split/params.py): same names, defaults and help.
+
     Args:
         dataset: Dataset artifact.
         split: The split artifact.
         report: Per-fold class shares beside the whole set's.
-        folds: Number of folds.
-        seed: Shuffle seed.
     """
     from trashseg.components.common.kfp_io import publish, write_html
-    from trashseg.components.common.params import from_kfp
+    from trashseg.components.common.params import from_task
     from trashseg.components.split.logic import run_split
     from trashseg.components.split.params import SplitParams
     from trashseg.components.split.report import split_report
 
-    publish(split, run_split(dataset.path, split.path, from_kfp(SplitParams, folds=folds, seed=seed)))
+    publish(split, run_split(dataset.path, split.path, from_task(SplitParams, locals())))
     write_html(report, split_report(split.path))

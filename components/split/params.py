@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from trashseg.components.common import checks
-from trashseg.components.common.params import knob
 
 
 @dataclass(frozen=True)
 class SplitParams:
-    """Every knob of split, written once: the CLI is built from these fields and the component and pipelines are
-    checked against them (components.common.params, tests/test_params.py)."""
+    """The knobs of split: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    folds: int = knob(5, "number of folds")
-    seed: int = knob(42, "shuffle seed")
+    folds: int = field(default=5, metadata={"help": "number of folds"})
+    seed: int = field(default=42, metadata={"help": "shuffle seed"})
 
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""

@@ -22,7 +22,7 @@ def run_submit(predictions_dir: Path, out_csv: Path, params: SubmitParams | None
     """One row per image in the predictions' (= the dataset's) order; returns the row count."""
     params = params or SubmitParams()
     params.check()
-    size, method = params.size, params.downsample
+    size, method = params.submission_size, params.downsample
     inputs = [Path(predictions_dir)]
     check_not_an_input(Path(out_csv), inputs)
     predictions = Predictions(predictions_dir)
@@ -42,7 +42,7 @@ def run_decode(csv_path: Path, out: Path, params: SubmitParams | None = None, da
     """CSV -> predictions at size x size. With a dataset, rows are matched to its images by file_name."""
     params = params or SubmitParams()
     params.check()
-    size = params.size
+    size = params.submission_size
     inputs = [Path(csv_path), *([Path(dataset_dir)] if dataset_dir else [])]
     prepare_output(Path(out), overwrite, PREDICTIONS_CONTRACT, inputs)
     dataset = Dataset(dataset_dir) if dataset_dir else None

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from trashseg.components.common import checks
-from trashseg.components.common.params import knob
 
 DOWNSAMPLE_METHODS = ("nearest", "mode")
 
 
 @dataclass(frozen=True)
 class SubmitParams:
-    """Every knob of submit, written once: the CLI is built from these fields and the component and pipelines are
-    checked against them (components.common.params, tests/test_params.py)."""
+    """The knobs of submit: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    size: int = knob(256, "side of the submitted label map (the competition's: 256)")
-    downsample: str = knob("nearest", "nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block",
-                           choices=DOWNSAMPLE_METHODS)
+    submission_size: int = field(default=256, metadata={"help": "side of the submitted label map (the competition's: 256)"})
+    downsample: Literal["nearest", "mode"] = field(default="nearest", metadata={
+        "help": "nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block"})
 
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""
-        checks.number("--size", self.size, low=1, high=4096, integer=True)
+        checks.number("--submission-size", self.submission_size, low=1, high=4096, integer=True)
         checks.choice("--downsample", self.downsample, DOWNSAMPLE_METHODS)

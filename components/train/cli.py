@@ -7,12 +7,12 @@ from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
 from trashseg.components.common.params import add_arguments, from_args
-from trashseg.components.train.params import TrainParams
+from trashseg.components.train.params import TrainMachine, TrainParams
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a UperNet / BEiT / Mask2Former preset; the best epoch by validation mIoU is the output",
+        "train", help="train a UperNet / BEiT / Mask2Former / EoMT preset; the best epoch by validation mIoU is the output",
         description="Train on every fold but --fold of the first dataset (plus all of any further datasets: copy-paste "
                     "output, pseudo-labels), validate on --fold after each epoch, and write the best epoch as a model "
                     "artifact. Unset learning rates, batch size and image size come from the preset (--list-models).",
@@ -26,8 +26,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                              "for these classes) or a backbone (under the preset's fresh head). Default: the preset's "
                                              "checkpoint (--list-models)")
     add_arguments(parser, TrainParams)
-    parser.add_argument("--checkpoint-dir", type=Path, help="folder for per-epoch checkpoints, one sub-folder per run (a hash of the inputs, "
-                                                                 "parameters and start weights); default OUT.checkpoints")
+    add_arguments(parser.add_argument_group("this machine"), TrainMachine)
+    parser.add_argument("--checkpoint-dir", type=Path, help="folder for per-epoch checkpoints, one sub-folder per run (a hash of the "
+                                                           "inputs, parameters and start weights); default OUT.checkpoints")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint if there is one")
     parser.add_argument("--keep-checkpoints", action="store_true", help="keep the checkpoints after a successful run")
     add_overwrite(parser)
@@ -44,10 +45,5 @@ def _run(args: argparse.Namespace) -> None:
         args.parser.error("--dataset, --split and --out are required")
     from trashseg.components.train.logic import run_train
 
-    run_train(args.dataset, args.split, args.out, params_from_args(args), args.pretrained, args.checkpoint_dir, args.resume,
-              args.keep_checkpoints, overwrite=args.overwrite)
-
-
-def params_from_args(args: argparse.Namespace):
-    """The TrainParams a command line asks for (also used to check that launch.train_arguments round-trips)."""
-    return from_args(TrainParams, args)
+    run_train(args.dataset, args.split, args.out, from_args(TrainParams, args), args.pretrained, args.checkpoint_dir, args.resume,
+              args.keep_checkpoints, overwrite=args.overwrite, machine=from_args(TrainMachine, args))

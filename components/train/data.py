@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.split import Split
 from trashseg.components.common.resize import resize_pair
 
@@ -32,7 +32,7 @@ class SampleSource:
 
     def __init__(self, dataset_dirs: list[Path], split: Split, fold: int):
         if not dataset_dirs:
-            raise ContractError("--dataset", "at least one dataset is needed", field="dataset")
+            raise ParameterError("--dataset", "at least one dataset is needed")
         self.datasets = [Dataset(path) for path in dataset_dirs]
         first = self.datasets[0]
         for dataset in self.datasets:

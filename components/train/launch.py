@@ -8,29 +8,39 @@ and a test parses it back with the CLI's own parser, so the two cannot drift.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
-from trashseg.components.common.params import default_of, flag_of
-from trashseg.components.train.params import TrainParams
+from trashseg.components.train.params import TrainMachine, TrainParams
+
+
+def options_of(knobs: Any) -> list[str]:
+    """The CLI options that give a knobs dataclass back (``components.common.params.add_arguments``'s forms)."""
+    argv = []
+    for field in dataclasses.fields(knobs):
+        value, flag = getattr(knobs, field.name), "--" + field.name.replace("_", "-")
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, *map(str, value)] if value else []
+        elif isinstance(value, dict):
+            argv += [flag, *(f"{k}={v}" for k, v in value.items())] if value else []
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
 
 def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
-                    checkpoint_dir: Path | None = None, resume: bool = False, overwrite: bool = False) -> list[str]:
+                    checkpoint_dir: Path | None = None, resume: bool = False, overwrite: bool = False,
+                    machine: TrainMachine | None = None) -> list[str]:
     """``trashseg train`` arguments that reproduce ``run_train(datasets, split, out, params, ...)``."""
     argv = ["train"]
     for dataset in datasets:
         argv += ["--dataset", str(dataset)]
-    argv += ["--split", str(split), "--out", str(out)]
-    for field in fields(TrainParams):
-        value, flag = getattr(params, field.name), flag_of(field)
-        if isinstance(value, bool):
-            argv += [flag] if value != default_of(field) else []  # switches: present when not the default
-        elif isinstance(value, tuple):
-            argv += [flag, ",".join(value)] if value else []
-        elif value is not None:
-            argv += [flag, str(value)]
+    argv += ["--split", str(split), "--out", str(out), *options_of(params), *options_of(machine or TrainMachine())]
     if pretrained:
         argv += ["--pretrained", str(pretrained)]
     if checkpoint_dir:

@@ -24,10 +24,10 @@ from trashseg.components.train import checkpoint, distributed
 from trashseg.components.train.data import Sample, SampleSource
 from trashseg.components.train.loader import EpochBatches, default_workers, make_loader, to_device
 from trashseg.components.train.optim import make_optimizer
-from trashseg.components.train.params import TrainParams
+from trashseg.components.train.params import TrainMachine, TrainParams
 from trashseg.components.train.step import StepSettings, TrainStep, prepare_model
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.model import CONTRACT as MODEL_CONTRACT
 from trashseg.data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
 from trashseg.data_contracts.split import Split
@@ -56,8 +56,8 @@ def validate(model, family: str, source: SampleSource, samples: list[Sample], si
     return cm
 
 
-# How a run is executed, not what it learns: a resumed run may change these (more epochs continue the schedule).
-NOT_IN_CHECKPOINT_KEY = ("epochs", "device", "precision", "compile", "workers")
+# A resumed run may ask for more epochs: it continues the same run (how it runs, TrainMachine, is not in the key at all).
+NOT_IN_CHECKPOINT_KEY = ("epochs",)
 
 
 def checkpoint_key(dataset_hashes: list[str], split_hash: str, params: TrainParams, start: dict) -> str:
@@ -76,18 +76,20 @@ def checkpoint_key(dataset_hashes: list[str], split_hash: str, params: TrainPara
 
 def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
               checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
-              overwrite: bool = False) -> Manifest:
+              overwrite: bool = False, machine: TrainMachine | None = None) -> Manifest:
     """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``).
 
     Checkpoints go to a sub-folder of ``checkpoint_dir`` (default OUT.checkpoints) named by ``checkpoint_key``, so
     several runs can share one folder (a claim on a cluster) and ``resume`` continues only the same run.
     """
+    machine = machine or TrainMachine()
     params.check()
+    machine.check()
     params = params.resolved()
-    preset = get_preset(params.model)
+    preset = get_preset(params.preset)
     world = distributed.world_from_env()
     if params.batch_size % world.size:
-        raise ContractError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
+        raise ParameterError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
                                             f"(the global batch is split evenly; use a multiple of {world.size})")
     out = Path(out)
     inputs = [*map(Path, dataset_dirs), Path(split_dir)]
@@ -99,7 +101,7 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
-    device = distributed.rank_device(world, pick_device(params.device))
+    device = distributed.rank_device(world, pick_device(machine.device))
     # after every cheap check: resolving a hub id may download a checkpoint
     start = resolve_start(pretrained, preset.checkpoint, preset.checkpoint_weights, params.from_scratch)
     if start.kind == "folder":
@@ -111,7 +113,8 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
     try:
-        manifest = _train(source, split_dir, out, params, preset, world, device, start, checkpoint_dir, resume, overwrite, inputs)
+        manifest = _train(source, split_dir, out, params, machine, preset, world, device, start, checkpoint_dir, resume, overwrite,
+                          inputs)
         distributed.barrier(world)
     finally:
         distributed.stop(world)
@@ -122,13 +125,13 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     return manifest if manifest is not None else ModelArtifact(out).manifest
 
 
-def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, preset, world: distributed.World,
+def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, machine: TrainMachine, preset, world: distributed.World,
            device: torch.device, start: Start, checkpoint_dir: Path, resume: bool, overwrite: bool,
            inputs: list[Path]) -> Manifest | None:
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
-    amp_dtype = pick_autocast_dtype(params.precision, device)
+    amp_dtype = pick_autocast_dtype(machine.precision, device)
     settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and get_family(preset.family).channels_last,
-                            compile=params.compile == "on" or (params.compile == "auto" and device.type == "cuda"), loss=params.loss)
+                            compile=machine.compile == "on" or (machine.compile == "auto" and device.type == "cuda"), loss=params.loss)
     core = build_model(preset, source.classes, start, seed=params.seed).to(device)
     core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)
 
@@ -140,7 +143,7 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
                                           steps_per_epoch * params.epochs, params.warmup_steps, params.schedule,
                                           fused=device.type == "cuda")
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    run_params = {**asdict(params), "augment": list(params.augment), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
+    run_params = {**asdict(params), **asdict(machine), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
                   "pretrained": start.record()}
     ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32",
               "compiled": settings.compile, "processes": world.size}
@@ -157,11 +160,11 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     model = distributed.wrap(core, world, device, preset.family)
     step = TrainStep(model, settings, optimizer, scheduler, scaler)
     batches = EpochBatches(len(source.train), params.batch_size, steps_per_epoch, params.seed, params.hflip, world)
-    workers = default_workers(device, world.local_size) if params.workers < 0 else params.workers
-    loader = make_loader(source, params.image_size, batches, params.seed, tuple(params.augment), workers, device)
+    workers = default_workers(device, world.local_size) if machine.workers < 0 else machine.workers
+    loader = make_loader(source, params.image_size, batches, params.seed, tuple(params.photometric), workers, device)
     validation = distributed.strided(source.validation, world)
 
-    log.info("training %s (from %s) on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.model,
+    log.info("training %s (from %s) on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.preset,
              start.source or "random weights", len(source.train), len(source.validation), params.fold, params.epochs, device,
              f" with {amp_dtype} autocast" if amp_dtype else "", f", {world.size} processes" if world.distributed else "")
     for epoch in range(state["epoch"] + 1, params.epochs + 1):

@@ -11,16 +11,6 @@ from PIL import Image
 AUGMENTATIONS = ("brightness_contrast", "hue_saturation", "noise", "random_resized_crop")
 
 
-def parse_augmentations(text: str | None) -> tuple[str, ...]:
-    from trashseg.data_contracts.errors import ContractError
-
-    names = tuple(n.strip() for n in (text or "").split(",") if n.strip())
-    unknown = [n for n in names if n not in AUGMENTATIONS]
-    if unknown:
-        raise ContractError("--augment", f"unknown augmentation {unknown[0]!r} (choose from {', '.join(AUGMENTATIONS)})", field="augment")
-    return names
-
-
 def _brightness_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-25, 25)
     mean = image.mean()

@@ -1,29 +1,41 @@
-"""What the train components (one pod, or a TrainJob launcher) do alike around training: read their kfp
-parameters into ``TrainParams``, choose the start weights, publish the model with its metrics and report."""
+"""What the train component does around training: train in this pod (with torchrun above one GPU) or across nodes as
+a TrainJob, then publish the model with its metrics and report. Kept out of the component so a test can call it."""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 from trashseg.components.train.params import TrainParams
 
-NO_WEIGHTS = "NO_WEIGHTS"  # the marker file of "no pretrained model imported" (no_pretrained_op)
 
+def run_train_task(params: TrainParams, dataset: Any, split: Any, extra: list[Any], model: Any, metrics: Any, report: Any,
+                   pretrained: str | None, checkpoint_root: str | None, gpus: int, nodes: int, trainjob: dict,
+                   node_selector: dict, tolerations: list) -> None:
+    """Train with the task's artifacts (``extra``: the optional training-only datasets) and publish the model."""
+    from trashseg.components.common import checks
 
-def params_from_task(**parameters: Any) -> TrainParams:
-    """TrainParams from a train component's parameters; the unset sentinels (0, -1, "") mean "the preset's"
-    (components.common.params.from_kfp)."""
-    from trashseg.components.common.params import from_kfp
+    datasets = [Path(dataset.path)] + [Path(a.path) for a in extra if a is not None]
+    checks.number("--gpus", gpus, low=0, high=64, integer=True)
+    checks.number("--nodes", nodes, low=1, high=256, integer=True)
+    if nodes > 1:
+        from trashseg.components.train.trainjob import launch_from_task
 
-    return from_kfp(TrainParams, **parameters)
+        manifest = launch_from_task(params, datasets, Path(split.path), Path(model.path), pretrained, checkpoint_root, gpus, nodes,
+                                    trainjob, node_selector, tolerations)
+    elif gpus > 1:
+        from trashseg.components.train.launch import run_torchrun, train_arguments
+        from trashseg.data_contracts.model import ModelArtifact
 
+        run_torchrun(gpus, train_arguments(datasets, Path(split.path), Path(model.path), params, pretrained, checkpoint_root,
+                                           resume=True, overwrite=True))
+        manifest = ModelArtifact(model.path).manifest
+    else:
+        from trashseg.components.train.logic import run_train
 
-def start_weights(pretrained: str, pretrained_model: Any) -> str | None:
-    """An imported model folder wins over ``pretrained`` (a hub id or folder); the no-weights marker means none."""
-    if pretrained_model is not None and not os.path.exists(os.path.join(pretrained_model.path, NO_WEIGHTS)):
-        return pretrained_model.path
-    return pretrained or None
+        manifest = run_train(datasets, Path(split.path), Path(model.path), params, pretrained, checkpoint_root, resume=True,
+                             overwrite=True)
+    publish_trained(model, metrics, report, manifest)
 
 
 def publish_trained(model: Any, metrics: Any, report: Any, manifest: Any) -> None:

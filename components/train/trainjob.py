@@ -2,15 +2,21 @@
 
 Why a launcher: a KFP task is one pod, while Kubeflow Trainer runs a TrainJob's
 nodes as a JobSet with torchrun across them (runtime ``torch-distributed``). The
-launcher stages the task's input artifacts onto a volume every node mounts,
-submits the job with the ``kubeflow`` SDK's ``TrainerClient``, streams its logs
-into the task log, waits for its end, and publishes the model rank 0 wrote there
-exactly as the single-pod train does, so infer, ensemble and submit do not change.
+launcher stages the task's input artifacts onto a claim every node mounts,
+submits the job with the ``kubeflow`` SDK's ``TrainerClient``, waits for its first
+node to start, streams its logs into the task log, waits for its end, and
+publishes the model rank 0 wrote there exactly as the single-pod train does, so
+infer, ensemble and submit do not change.
 
-The same code drives the SDK's Kubernetes backend on a cluster (a
-PersistentVolumeClaim mounted in the launcher pod and in every node) and its
-container backend on one machine (Docker; each node a container, the job's work
-directory the shared volume), which is how the tests run it here.
+What a real install asks of the job (Kubeflow Trainer v2.3.0 CRDs, kubeflow/trainer#2794): one ``runtimePatches``
+entry (Trainer 2.2 or later; an older CRD prunes the field, so the launcher reads the job back and stops if it is
+gone) carrying the claim, a memory-backed ``/dev/shm`` for loader workers and NCCL, the pod label
+``sidecar.istio.io/inject: "false"`` (profile namespaces inject Istio sidecars, which break the rendezvous), an
+``fsGroup`` so the image's user can write the claim, and optionally a service account and image pull secrets.
+
+The same code drives the SDK's Kubernetes backend on a cluster and its container
+backend on one machine (Docker; each node a container, the job's work directory
+the shared volume), which is how the tests run it here.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable
 
@@ -28,15 +36,18 @@ from trashseg.components.common.log import get_logger
 from trashseg.components.train.launch import train_arguments
 from trashseg.components.train.logic import TrainParams, checkpoint_key
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 
 log = get_logger("trashseg.trainjob")
 
 RUNTIME = "torch-distributed"  # Kubeflow Trainer's ClusterTrainingRuntime for torchrun jobs
-NODE_CONTAINER = "node"  # the trainer container's name in that runtime
+NODE_CONTAINER = "node"  # the trainer container's (and its replicated job's) name in that runtime
 SHARED_VOLUME_NAME = "trashseg-shared"
+SHM_VOLUME_NAME = "dshm"
 CONTAINER_WORKSPACE = PurePosixPath("/workspace")  # where the container backend mounts a job's work directory
 BACKENDS = ("kubernetes", "container")
+ISTIO_INJECT = "sidecar.istio.io/inject"  # a pod label (the annotation of that name is deprecated)
+IMAGE_UID = 1000  # the images' numeric user and group (docker/Dockerfile.*)
 
 
 class TrainJobFailed(RuntimeError):
@@ -56,13 +67,24 @@ class SharedVolume:
 
 @dataclass(frozen=True)
 class TrainJobSettings:
-    """Where and how big: the TrainJob's nodes and what each requests."""
+    """Where and how big: the TrainJob's nodes, what each requests, and what a cluster's pods need around them.
+
+    The train component takes these as its ``trainjob`` dict (the pipeline fills it when compiling).
+    """
 
     nodes: int = 2
     gpus_per_node: int = 1  # one process per GPU; 0 = CPU nodes, one process each
     cpus_per_node: int = 8
     memory_per_node: str = "32Gi"
+    shm_size: str = "16Gi"  # memory-backed /dev/shm: data-loader workers and NCCL (a pod's default is 64 MiB)
     image: str = ""
+    claim: str = ""  # PersistentVolumeClaim (ReadWriteMany) every node mounts, at the launcher's own path
+    namespace: str = ""  # '' = this pod's own
+    backend: str = "kubernetes"
+    hub_cache_claim: str = ""  # a claim holding a Hugging Face hub cache, mounted in every node at hub_cache_mount
+    hub_cache_mount: str = ""
+    service_account: str = ""  # '' = the namespace's default one
+    image_pull_secrets: list[str] = field(default_factory=list)
     runtime: str = RUNTIME
     timeout_s: int = 7 * 24 * 3600
     node_selector: dict[str, str] = field(default_factory=dict)
@@ -70,20 +92,37 @@ class TrainJobSettings:
 
     def check(self) -> None:
         checks.number("--nodes", self.nodes, low=1, high=256, integer=True)
-        checks.number("--gpus-per-node", self.gpus_per_node, low=0, high=16, integer=True)
+        checks.number("--gpus", self.gpus_per_node, low=0, high=16, integer=True)
         checks.number("--cpus-per-node", self.cpus_per_node, low=1, high=512, integer=True)
         checks.number("--timeout", self.timeout_s, low=60, high=30 * 24 * 3600, integer=True)
+        checks.choice("--backend", self.backend, BACKENDS)
         if not self.image:
-            raise ContractError("--image", "the TrainJob needs the trainer image (the project's GPU image on a cluster)", field="image")
-        if not self.memory_per_node or not self.memory_per_node[0].isdigit():
-            raise ContractError("--memory-per-node", f"{self.memory_per_node!r} is not a Kubernetes quantity such as 32Gi",
-                                field="memory_per_node")
+            raise ParameterError("--image", "the TrainJob needs the trainer image (the project's GPU image on a cluster)")
+        for name, quantity in (("--memory-per-node", self.memory_per_node), ("--shm-size", self.shm_size)):
+            if not quantity or not quantity[0].isdigit():
+                raise ParameterError(name, f"{quantity!r} is not a Kubernetes quantity such as 32Gi")
+        if self.backend == "kubernetes" and not self.claim:
+            raise ParameterError("--checkpoint-claim", "a TrainJob across nodes needs a ReadWriteMany claim that the launcher "
+                                                       "and every node mount (compile with --checkpoint-claim NAME)")
 
     def resources(self) -> dict[str, Any]:
         resources: dict[str, Any] = {"cpu": self.cpus_per_node, "memory": self.memory_per_node}
         if self.gpus_per_node:
             resources["gpu"] = self.gpus_per_node
         return resources
+
+    @classmethod
+    def from_task(cls, settings: dict, **given: Any) -> "TrainJobSettings":
+        """From the train component's ``trainjob`` dict and its own parameters; an unknown key is one clear error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise ParameterError("trainjob", f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
+        values = {**settings, **given}
+        for name in ("nodes", "gpus_per_node", "cpus_per_node", "timeout_s"):  # kfp hands ints in dicts back as floats
+            if isinstance(values.get(name), float) and values[name].is_integer():
+                values[name] = int(values[name])
+        return cls(**values)
 
 
 def trainer_entry(argv: list[str]) -> None:
@@ -151,18 +190,54 @@ def writable_by_nodes(directory: Path) -> Path:
     return directory
 
 
-def kubernetes_options(claim: str, mount: str, settings: TrainJobSettings) -> list:
-    """The shared claim, mounted at the launcher's own path in every node, and where the nodes may run."""
+def runtime_patch(settings: TrainJobSettings, mount: str) -> dict[str, Any]:
+    """The one ``runtimePatches`` entry's ``trainingRuntimeSpec``, as the Trainer v2.3.0 CRD's schema has it.
+
+    Why one: the SDK stamps every patch with the same manager name, and the API server keys patches by it.
+    """
+    pod: dict[str, Any] = {
+        "volumes": [{"name": SHARED_VOLUME_NAME, "persistentVolumeClaim": {"claimName": settings.claim}},
+                    {"name": SHM_VOLUME_NAME, "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}}],
+        "containers": [{"name": NODE_CONTAINER, "volumeMounts": [{"name": SHARED_VOLUME_NAME, "mountPath": mount},
+                                                                 {"name": SHM_VOLUME_NAME, "mountPath": "/dev/shm"}]}],
+        # the claim's root is often root-owned 0755: the kubelet hands it to the image's group
+        "securityContext": {"fsGroup": IMAGE_UID, "fsGroupChangePolicy": "OnRootMismatch"},
+    }
+    if settings.hub_cache_claim:
+        pod["volumes"].append({"name": "hub-cache", "persistentVolumeClaim": {"claimName": settings.hub_cache_claim}})
+        pod["containers"][0]["volumeMounts"].append({"name": "hub-cache", "mountPath": settings.hub_cache_mount})
+    if settings.node_selector:
+        pod["nodeSelector"] = dict(settings.node_selector)
+    if settings.tolerations:
+        pod["tolerations"] = list(settings.tolerations)
+    if settings.service_account:
+        pod["serviceAccountName"] = settings.service_account
+    if settings.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in settings.image_pull_secrets]
+    template = {"metadata": {"labels": {ISTIO_INJECT: "false"}}, "spec": pod}
+    node_job = {"name": NODE_CONTAINER, "template": {"spec": {"template": template}}}
+    return {"template": {"spec": {"replicatedJobs": [node_job]}}}
+
+
+def kubernetes_options(settings: TrainJobSettings, mount: str) -> list:
+    """The SDK option carrying ``runtime_patch`` (its classes take the pod spec as camelCase dicts)."""
     from kubeflow.trainer.options.kubernetes import (ContainerPatch, JobSetSpecPatch, JobSetTemplatePatch, JobSpecPatch,
                                                      JobTemplatePatch, PodSpecPatch, PodTemplatePatch, ReplicatedJobPatch,
                                                      RuntimePatch, TrainingRuntimeSpecPatch)
 
-    pod = PodSpecPatch(volumes=[{"name": SHARED_VOLUME_NAME, "persistentVolumeClaim": {"claimName": claim}}],
-                       containers=[ContainerPatch(name=NODE_CONTAINER, volume_mounts=[{"name": SHARED_VOLUME_NAME, "mountPath": mount}])],
-                       node_selector=settings.node_selector or None, tolerations=settings.tolerations or None)
-    node_job = ReplicatedJobPatch(name=NODE_CONTAINER, template=JobTemplatePatch(spec=JobSpecPatch(template=PodTemplatePatch(spec=pod))))
+    (node_job,) = runtime_patch(settings, mount)["template"]["spec"]["replicatedJobs"]
+    template = node_job["template"]["spec"]["template"]
+    pod = dict(template["spec"])
+    (container,) = pod.pop("containers")
+    spec = PodSpecPatch(volumes=pod.pop("volumes"), containers=[ContainerPatch(name=container["name"],
+                                                                               volume_mounts=container["volumeMounts"])],
+                        security_context=pod.pop("securityContext"), node_selector=pod.pop("nodeSelector", None),
+                        tolerations=pod.pop("tolerations", None), service_account_name=pod.pop("serviceAccountName", None),
+                        image_pull_secrets=pod.pop("imagePullSecrets", None))
+    job = ReplicatedJobPatch(name=node_job["name"], template=JobTemplatePatch(spec=JobSpecPatch(template=PodTemplatePatch(
+        metadata=template["metadata"], spec=spec))))
     return [RuntimePatch(training_runtime_spec=TrainingRuntimeSpecPatch(
-        template=JobSetTemplatePatch(spec=JobSetSpecPatch(replicated_jobs=[node_job]))))]
+        template=JobSetTemplatePatch(spec=JobSetSpecPatch(replicated_jobs=[job]))))]
 
 
 def container_workdir(name: str) -> Path:
@@ -210,13 +285,107 @@ def trainer_client(backend: str, namespace: str = "", image: str = "") -> Any:
     return TrainerClient(ContainerBackendConfig(pull_policy="Never", container_runtime="docker", runtime_source=source))
 
 
+def launch_from_task(params: TrainParams, datasets: list[Path], split: Path, out: Path, pretrained: str | None,
+                     checkpoint_root: str | None, gpus: int, nodes: int, trainjob: dict, node_selector: dict,
+                     tolerations: list) -> Manifest:
+    """The train component's ``nodes > 1`` path: settings from its parameters, the claim at ``checkpoint_root``."""
+    settings = TrainJobSettings.from_task(trainjob, nodes=nodes, gpus_per_node=gpus, node_selector=dict(node_selector),
+                                          tolerations=list(tolerations))
+    settings.check()
+    volume = None
+    if settings.backend == "kubernetes":
+        if not checkpoint_root:
+            raise ParameterError("--checkpoint-claim", "a TrainJob across nodes needs the claim mounted here (checkpoint_root)")
+        volume = SharedVolume(Path(checkpoint_root), PurePosixPath(checkpoint_root))
+    client = trainer_client(settings.backend, settings.namespace, settings.image)
+    return run_trainjob(client, datasets, split, out, params, settings, volume, pretrained)
+
+
+def _submit(client: Any, trainer: Any, settings: TrainJobSettings, options: list) -> None:
+    """Create the job; the cluster's refusals as one line naming the cause (a missing runtime, RBAC)."""
+    try:
+        runtime = client.get_runtime(settings.runtime)
+    except Exception as err:  # noqa: BLE001 - the SDK wraps every API error; its cause says which
+        raise TrainJobFailed(f"no ClusterTrainingRuntime {settings.runtime!r} ({_cause(err)}): Kubeflow Trainer's Helm chart "
+                             "leaves it out by default (enable its torch-distributed runtime, or install with the kustomize "
+                             "overlays)") from None
+    try:
+        client.train(runtime=runtime, trainer=trainer, options=options)
+    except Exception as err:  # noqa: BLE001
+        status = getattr(err.__cause__, "status", None)
+        hint = {403: "the pipeline's service account may not create TrainJobs here: Kubeflow Trainer's kubeflow-platform overlay "
+                     "grants it (ClusterRole kubeflow-trainer-edit, aggregated into kubeflow-edit)",
+                404: "no TrainJob resource on this cluster: install Kubeflow Trainer v2.2 or later"}.get(status, "")
+        raise TrainJobFailed(f"the cluster refused the TrainJob ({_cause(err)}){': ' + hint if hint else ''}") from None
+
+
+def _cause(err: BaseException) -> str:
+    cause = err.__cause__ or err
+    return f"{getattr(cause, 'status', '')} {getattr(cause, 'reason', '') or cause}".strip()
+
+
+def check_patches_kept(client: Any, name: str) -> None:
+    """A Trainer older than 2.2 prunes ``runtimePatches`` without a word: the nodes would then mount nothing."""
+    backend = getattr(client, "backend", None)
+    if backend is None or not hasattr(backend, "custom_api"):
+        return  # the container backend keeps no object to read back
+    from kubeflow.trainer.constants import constants
+
+    body = backend.custom_api.get_namespaced_custom_object(constants.GROUP, constants.VERSION, backend.namespace,
+                                                           constants.TRAINJOB_PLURAL, name)
+    if not body.get("spec", {}).get("runtimePatches"):
+        raise TrainJobFailed(f"TrainJob {name} lost its runtimePatches (the claim, /dev/shm, the Istio label): this cluster's "
+                             "Kubeflow Trainer is older than 2.2 and prunes the field; upgrade it. Delete the job with "
+                             f"`kubectl -n {backend.namespace} delete trainjob {name}`")
+
+
+def wait_until_started(client: Any, name: str, timeout_s: float) -> str:
+    """Wait for node 0 to start (or the job to end): logs asked for earlier come back empty, without an error."""
+    deadline, last = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        job = client.get_job(name)
+        node0 = next((s.status for s in job.steps if s.name.endswith("node-0")), None)
+        if (node0, job.status) != last:
+            log.info("TrainJob %s: %s, node 0 %s", name, job.status, node0 or "not created yet")
+            last = (node0, job.status)
+        if job.status in ("Complete", "Failed") or node0 in ("Running", "Succeeded", "Failed"):
+            return str(job.status)
+        time.sleep(5)
+    raise TrainJobFailed(f"TrainJob {name}: node 0 had not started after {timeout_s:.0f} s (see `kubectl get pods`)")
+
+
+def failure_reason(client: Any, name: str) -> str:
+    """The TrainJob's own Failed condition (the SDK's Kubernetes backend says only 'is Failed')."""
+    backend = getattr(client, "backend", None)
+    if backend is None or not hasattr(backend, "custom_api"):
+        return ""
+    from kubeflow.trainer.constants import constants
+
+    try:
+        body = backend.custom_api.get_namespaced_custom_object(constants.GROUP, constants.VERSION, backend.namespace,
+                                                               constants.TRAINJOB_PLURAL, name)
+    except Exception:  # noqa: BLE001 - the reason is a courtesy; the failure stands without it
+        return ""
+    failed = [c for c in body.get("status", {}).get("conditions", []) if c.get("type") == "Failed" and c.get("status") == "True"]
+    return f"{failed[0].get('reason', '')}: {failed[0].get('message', '')}" if failed else ""
+
+
+class _Terminated(BaseException):
+    """SIGTERM reached the launcher (its run was terminated): unwind so the job is deleted on the way out."""
+
+
+def _raise_terminated(signal_number: int, _frame: object) -> None:
+    raise _Terminated(signal_number)
+
+
 def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, params: TrainParams, settings: TrainJobSettings,
-                 volume: SharedVolume | None, pretrained: str | None = None, options: list | None = None,
-                 name: str | None = None) -> Manifest:
+                 volume: SharedVolume | None, pretrained: str | None = None, name: str | None = None) -> Manifest:
     """Train with a TrainJob and publish its model at ``out``; ``volume`` None = the container backend's work directory.
 
-    A failed job fails here with the job's own message (the SDK's per-node exit
-    codes and log tails); nothing is written at ``out`` then.
+    A failed job fails here with the job's own message (its Failed condition on a cluster, the SDK's per-node exit
+    codes and log tails on Docker) and is kept for inspection, with the command that deletes it; a job whose launcher
+    is terminated (SIGTERM: the run was stopped) is deleted, so it does not hold its GPUs. Nothing is written at
+    ``out`` unless the job completes.
     """
     from kubeflow.trainer import CustomTrainer
     from kubeflow.trainer.options import Name
@@ -226,14 +395,17 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
     processes = settings.nodes * max(settings.gpus_per_node, 1)
     batch = params.resolved().batch_size
     if batch % processes:
-        raise ContractError("--batch-size", f"{batch} does not divide among the TrainJob's {processes} processes "
-                                            f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}")
+        raise ParameterError("--batch-size", f"{batch} does not divide among the TrainJob's {processes} processes "
+                                             f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}")
     datasets, split, out = [Path(d) for d in datasets], Path(split), Path(out)
     prepare_output(out, True, "model", [*datasets, split])
     key = job_key(datasets, split, params, pretrained)
     name = name or job_name(key)
+    options: list = []
     if volume is None:  # the container backend: this job's work directory is the volume every node mounts
         volume = SharedVolume(container_workdir(name), CONTAINER_WORKSPACE)
+    else:
+        options = kubernetes_options(settings, str(volume.there))
     root = volume.here / "trashseg-trainjobs" / key
     staged = stage_inputs([*datasets, split], root / "inputs")
     if pretrained and Path(pretrained).is_dir():  # a folder only the launcher sees (an imported artifact): the nodes need it too
@@ -243,31 +415,70 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
     argv = train_arguments([Path(volume.for_nodes(d)) for d in staged[:-1]], Path(volume.for_nodes(staged[-1])),
                            Path(volume.for_nodes(node_out)), params, pretrained, Path(volume.for_nodes(checkpoints)),
                            resume=True, overwrite=True)
+    env = {"TRASHSEG_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
+    env.update({k: os.environ[k] for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE") if k in os.environ})  # the launcher's hub settings
     trainer = CustomTrainer(func=trainer_entry, func_args={"argv": argv}, image=settings.image, num_nodes=settings.nodes,
-                            resources_per_node=settings.resources(), env={"TRASHSEG_PROGRESS": "0", "PYTHONUNBUFFERED": "1"})
+                            resources_per_node=settings.resources(), env=env)
     log.info("submitting TrainJob %s: %d node(s) x %s, image %s, runtime %s", name, settings.nodes, settings.resources(),
              settings.image, settings.runtime)
-    client.train(runtime=client.get_runtime(settings.runtime), trainer=trainer, options=[Name(name=name), *(options or [])])
-    errors: list[str] = []  # the trainers' own one-line errors (torchrun's summary hides them from the SDK's log tail)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
+    outcome = "submitting"
     try:
-        for chunk in client.get_job_logs(name, follow=True):
-            for line in chunk.splitlines():
-                log.info("[%s] %s", name, line)
-                if line.lstrip().startswith("error:") and line.strip() not in errors:
-                    errors.append(line.strip())
-        try:  # a Failed job raises here with the SDK's account of it (per-node exit codes and log tails)
-            client.wait_for_job_status(name, status={"Complete"}, timeout=settings.timeout_s)
-        except (RuntimeError, TimeoutError) as err:
-            raise TrainJobFailed("\n".join([*errors[:3], str(err)])) from None
-        if not (node_out / "manifest.json").is_file():
-            raise TrainJobFailed(f"TrainJob {name} completed without writing its model at {node_out}")
-        manifest = read_manifest(node_out, "model", (1,))
-        with atomic_directory(out, True, "model", [*datasets, split]) as tmp:
-            shutil.copytree(node_out, tmp, dirs_exist_ok=True)
-        log.info("TrainJob %s finished: model %s published at %s", name, manifest.content_hash[:12], out)
+        _submit(client, trainer, settings, [Name(name=name), *options])
+        outcome = "running"
+        check_patches_kept(client, name)
+        manifest = _follow(client, name, settings, node_out, out, [*datasets, split])
+        outcome = "complete"
         return manifest
+    except TrainJobFailed:
+        outcome = "failed"
+        raise
     finally:
-        try:
-            client.delete_job(name)
-        except Exception as err:  # noqa: BLE001 - cleanup must not hide the job's own outcome
-            log.warning("could not delete TrainJob %s: %s", name, err)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        _clean_up(client, name, outcome, settings)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _follow(client: Any, name: str, settings: TrainJobSettings, node_out: Path, out: Path, inputs: list[Path]) -> Manifest:
+    """Stream the job's logs once it runs, wait for its end, and publish what rank 0 wrote."""
+    errors: list[str] = []  # the trainers' own one-line errors (torchrun's summary hides them from the SDK's log tail)
+    wait_until_started(client, name, settings.timeout_s)
+    for chunk in client.get_job_logs(name, follow=True):
+        for line in chunk.splitlines():
+            log.info("[%s] %s", name, line)
+            if line.lstrip().startswith("error:") and line.strip() not in errors:
+                errors.append(line.strip())
+    try:  # a Failed job raises here
+        client.wait_for_job_status(name, status={"Complete"}, timeout=settings.timeout_s)
+    except (RuntimeError, TimeoutError) as err:
+        raise TrainJobFailed("\n".join([*errors[:3], str(err), failure_reason(client, name)]).strip()) from None
+    if not (node_out / "manifest.json").is_file():
+        raise TrainJobFailed(f"TrainJob {name} completed without writing its model at {node_out}")
+    manifest = read_manifest(node_out, "model", (1,))
+    with atomic_directory(out, True, "model", inputs) as tmp:
+        shutil.copytree(node_out, tmp, dirs_exist_ok=True)
+    log.info("TrainJob %s finished: model %s published at %s", name, manifest.content_hash[:12], out)
+    return manifest
+
+
+def _clean_up(client: Any, name: str, outcome: str, settings: TrainJobSettings) -> None:
+    """Delete a completed or abandoned job; on a cluster keep a failed one (its pods and conditions) for whoever looks
+    into it (the container backend's failed containers go: their logs are already in the task log)."""
+    if outcome == "submitting":
+        return
+    if outcome == "failed" and settings.backend == "kubernetes":
+        where = f"-n {settings.namespace} " if settings.namespace else ""
+        log.error("TrainJob %s failed and is kept for inspection: `kubectl %sdescribe trainjob %s`, its pods' logs with "
+                  "`kubectl %slogs -l jobset.sigs.k8s.io/jobset-name=%s`; delete it with `kubectl %sdelete trainjob %s`",
+                  name, where, name, where, name, where, name)
+        return
+    try:
+        client.delete_job(name)
+    except Exception as err:  # noqa: BLE001 - cleanup must not hide the job's own outcome
+        log.warning("could not delete TrainJob %s: %s", name, err)

@@ -1,0 +1,1 @@
+"""summary: where a pipeline run's results went, and its headline metrics."""
