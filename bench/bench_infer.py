@@ -87,7 +87,7 @@ def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
             (root / f"coco{count}.json").write_text(json.dumps(sliced))
             run_ingest(root / f"coco{count}.json", root / "data/train/images", root / f"ds{count}")
         run_split(root / f"ds{counts[0]}", root / "split")
-        run_train([root / f"ds{counts[0]}"], root / "split", root / "model", TrainParams(model="upernet-convnext-tiny", epochs=1, max_steps_per_epoch=5, image_size=128))
+        run_train([root / f"ds{counts[0]}"], root / "split", root / "model", TrainParams(preset="upernet-convnext-tiny", epochs=1, max_steps_per_epoch=5, image_size=128))
         for count in counts:
             for method in ("pipeline", "ours"):
                 result = subprocess.run([sys.executable, "-m", "bench.bench_infer", "worker", method, str(count), str(root / f"ds{count}"),

@@ -36,7 +36,7 @@ def direct(data: Path, root: Path) -> None:
     run_ingest(data / "test/annotations.json", data / "test/images", root / "test")
     run_split(root / "train", root / "split", SplitParams(folds=PARAMS["folds"]))
     run_augment(root / "train", root / "split", root / "aug", AugmentParams(fold=0, counts=parse_counts(PARAMS["paste_counts"])))
-    params = TrainParams(model=TINY_PROFILE["preset"], epochs=PARAMS["epochs"])  # the preset's rates, as the profile leaves them
+    params = TrainParams(preset=TINY_PROFILE["preset"], epochs=PARAMS["epochs"])  # the preset's rates, as the profile leaves them
     infer = InferParams(tta=TTA.parse("flip"), save_probs=True)
     run_train([root / "train", root / "aug"], root / "split", root / "m1", params)
     run_infer_jobs(root / "m1", [InferJob(root / "train", root / "v1", root / "split", 0), InferJob(root / "test", root / "t1")], infer)

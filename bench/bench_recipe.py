@@ -67,7 +67,7 @@ def run(epochs: int = 40, seed: int = 0) -> dict:
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "train")
         run_split(root / "train", root / "split")
         for k, (name, (overrides, widths)) in enumerate(CANDIDATES.items()):
-            params = TrainParams(model=PRESET, epochs=epochs, seed=seed, fold=0, **overrides)
+            params = TrainParams(preset=PRESET, epochs=epochs, seed=seed, fold=0, **overrides)
             started = time.perf_counter()
             with _wider(widths):
                 run_train([root / "train"], root / "split", root / f"model{k}", params)

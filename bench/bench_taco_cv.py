@@ -55,7 +55,7 @@ def run(epochs: int = 14, image_size: int = 256, folds: int = 5, data: Path = TA
         pooled, pooled_background = np.zeros((classes, classes), np.int64), np.zeros((classes, classes), np.int64)
         per_fold = []
         for fold in range(folds):
-            params = TrainParams(model=PRESET, fold=fold, epochs=epochs, image_size=image_size, seed=0, loss=loss)
+            params = TrainParams(preset=PRESET, fold=fold, epochs=epochs, image_size=image_size, seed=0, loss=loss)
             run_train([root / "dataset"], root / "split", root / f"model{fold}", params)
             run_infer(root / f"model{fold}", root / "dataset", root / f"pred{fold}", split_dir=root / "split", fold=fold)
             ours, background = _fold_matrices(root / "dataset", root / f"pred{fold}", classes)

@@ -61,7 +61,7 @@ def run() -> dict:
         run_sample_data(root / "data", train_images=300, test_images=1, size=512, seed=7)
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
-        params = TrainParams(model="upernet-convnext-tiny", epochs=EPOCHS, batch_size=BATCH, image_size=SIZE, max_steps_per_epoch=STEPS, hflip=True)
+        params = TrainParams(preset="upernet-convnext-tiny", epochs=EPOCHS, batch_size=BATCH, image_size=SIZE, max_steps_per_epoch=STEPS, hflip=True)
         run_train([root / "ds"], root / "split", root / "ours", params)
         history = ModelArtifact(root / "ours").history().to_pandas()
         per_epoch = history["images_per_second"].tolist()
@@ -104,7 +104,7 @@ def batch_sweep(batches: tuple[int, ...] = (2, 4, 8, 16), steps: int = 12) -> di
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
         for batch in batches:
-            params = TrainParams(model="upernet-convnext-tiny", epochs=2, batch_size=batch, image_size=SIZE, max_steps_per_epoch=steps)
+            params = TrainParams(preset="upernet-convnext-tiny", epochs=2, batch_size=batch, image_size=SIZE, max_steps_per_epoch=steps)
             run_train([root / "ds"], root / "split", root / f"m{batch}", params)
             sweep[batch] = float(ModelArtifact(root / f"m{batch}").history().to_pandas()["images_per_second"].iloc[-1])
     return sweep

@@ -41,7 +41,7 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         run_ingest(root / "data/test/annotations.json", root / "data/test/images", root / "test")
         run_ingest(root / "data/test_truth/annotations.json", root / "data/test/images", root / "test_truth")
         run_split(root / "train", root / "split")
-        base = TrainParams(model="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=0, fold=0)
+        base = TrainParams(preset="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=0, fold=0)
 
         def train_eval(name: str, datasets: list[Path], params: TrainParams = base) -> dict:
             run_train(datasets, root / "split", root / f"m_{name}", params)
@@ -71,7 +71,7 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         # (c) ensemble of three seeds
         members = {}
         for seed in (1, 2, 3):
-            params = TrainParams(model="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=seed, fold=0)
+            params = TrainParams(preset="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=seed, fold=0)
             members[seed] = train_eval(f"seed{seed}", [root / "train"], params)["miou"]
         run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", EnsembleParams(method="hard"))
         run_evaluate(root / "v_ens", root / "train", root / "e_ens", root / "split", VALIDATION)

@@ -291,7 +291,7 @@ def real_train(dataset: Path, split: Path, out: Path, preset: str, size: int, ep
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     reset_memory(device)
-    params = TrainParams(model=preset, fold=0, epochs=epochs, batch_size=batch, lr_backbone=lr, lr_head=lr, warmup_steps=10,
+    params = TrainParams(preset=preset, fold=0, epochs=epochs, batch_size=batch, lr_backbone=lr, lr_head=lr, warmup_steps=10,
                          image_size=size, seed=0, compile=compile)
     started = time.perf_counter()
     run_train([dataset], split, out, params, overwrite=True)

@@ -62,5 +62,18 @@ def compile_all(out_dir: Path | None = None, topology: Topology = Topology()) ->
     for name in modules():
         path = out_dir / f"{name}.yaml"
         compiler.Compiler().compile(build(name, topology), str(path))
+        path.write_text(sorted_header_defaults(path.read_text()))
         written.append(path)
     return written
+
+
+def sorted_header_defaults(text: str) -> str:
+    """kfp's header comment prints a dict default in protobuf map order, which changes between processes: sort it, so
+    the same pipeline compiles to the same bytes (the YAML body is sorted already)."""
+    import ast
+    import re
+
+    def sort(match: re.Match) -> str:
+        return f"{match[1]}{dict(sorted(ast.literal_eval(match[2]).items()))}]"
+
+    return re.sub(r"^(#    \w+: dict \[Default: )(\{.*\})\]$", sort, text, flags=re.MULTILINE)

@@ -38,19 +38,17 @@ class Graph:
         self.topology = topology
         self.node_selector, self.tolerations = node_selector, tolerations
 
-    def _named(self, task: dsl.PipelineTask, image: str, display_name: str | None) -> dsl.PipelineTask:
+    def _named(self, task: dsl.PipelineTask, image: str, display_name: str) -> dsl.PipelineTask:
         if self.topology.images.pull_always(image):  # a tag may name another build on each node: pull it every time
             kubernetes.set_image_pull_policy(task, "Always")
-        if display_name:
-            task.set_display_name(display_name)
-        return task
+        return task.set_display_name(display_name)
 
-    def cpu(self, component: PythonComponent, display_name: str | None = None, **arguments: Any) -> dsl.PipelineTask:
+    def cpu(self, component: PythonComponent, display_name: str, **arguments: Any) -> dsl.PipelineTask:
         """A task in the CPU image with the cluster's default requests."""
         image = self.topology.images.cpu
         return self._named(on_image(component, image)(**arguments), image, display_name)
 
-    def gpu(self, component: PythonComponent, display_name: str | None = None, accelerators: int = 1, cpu: str = "4",
+    def gpu(self, component: PythonComponent, display_name: str, accelerators: int = 1, cpu: str = "4",
             memory: str = "16G", **arguments: Any) -> dsl.PipelineTask:
         """A task in the GPU image: GPUs, CPU and memory requests, a memory-backed /dev/shm, the GPU nodes' placement."""
         image = self.topology.images.gpu

@@ -115,7 +115,7 @@ def build(topology: Topology = Topology()) -> Any:
     def body(v: dict[str, Any]) -> None:
         graph = Graph(topology, v["node_selector"], v["tolerations"])
         train_dataset, test_dataset = ingest_both(graph, knobs, v)
-        split = graph.cpu(split_op, dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
+        split = graph.cpu(split_op, "split", dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
         augmented = graph.cpu(augment_op, "copy-paste", dataset=train_dataset, split=split, **knobs.of("augment", v))
         train = dict(dataset=train_dataset, split=split, **start_weights(topology, v), **knobs.of("train", v))
         infer = dict(dataset=train_dataset, split=split, test_dataset=test_dataset, fold=v["fold"], **knobs.of("infer", v))
@@ -123,7 +123,7 @@ def build(topology: Topology = Topology()) -> Any:
 
         model1 = graph.train("train round 1", augmented=augmented.outputs["augmented"], **train).outputs["model"]
         round1 = graph.gpu(infer_op, "infer round 1: validation fold and test set", model=model1, save_probs=True, **infer)
-        pseudo = graph.cpu(pseudo_label_op, dataset=test_dataset, predictions=round1.outputs["test_predictions"], round=1,
+        pseudo = graph.cpu(pseudo_label_op, "pseudo-label", dataset=test_dataset, predictions=round1.outputs["test_predictions"], round=1,
                            **knobs.of("pseudo_label", v))
         model2 = graph.train("train round 2", augmented=augmented.outputs["augmented"],
                              pseudo_labeled=pseudo.outputs["pseudo_labeled"], **train).outputs["model"]
@@ -149,9 +149,10 @@ def build(topology: Topology = Topology()) -> Any:
                       second=plain_predicted.outputs["validation_predictions"], names=["with_paste", "without_paste"],
                       deltas=["copy_paste_gain=with_paste-without_paste"], classes=v["paste_classes"], **scored)
 
-        submission = graph.cpu(submit_op, predictions=ensembled["test"], **knobs.of("submit", v))
+        submission = graph.cpu(submit_op, "submit", predictions=ensembled["test"], **knobs.of("submit", v))
         graph.summary( submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"],
-                  comparison=compared.outputs["comparison"], model=model2, test_predictions=ensembled["test"])
+                  comparison=compared.outputs["comparison"], validation_predictions=ensembled["validation"],
+                      model=model2, test_predictions=ensembled["test"])
 
     inputs = data_inputs(topology) + [("compare_copy_paste", bool, False, "also train round 1 without the copy-paste dataset and "
                                                                           "report what pasting gave each pasted class")]

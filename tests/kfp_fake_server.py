@@ -1,9 +1,11 @@
 """A local HTTP server that answers the KFP v2beta1 endpoints kfp.Client (2.17) calls, with state, recording each request.
 
 It keeps pipelines, versions, experiments and runs the way the KFP API server
-does (ids, display names, list filters by display_name), answers 401 when a
-token is expected and a different one arrives, and 404 on unknown paths, so
-the real ``kfp.Client`` can be driven through a whole submission.
+does (ids, display names, list filters by display_name, pipelines in a namespace
+or shared), answers 401 when a token is expected and a different one arrives,
+403 when a multi-user install is asked to write a shared pipeline (KFP 2.16.1 and
+later), and 404 on unknown paths, so the real ``kfp.Client`` can be driven
+through a whole submission. Its health answer carries the version (tag_name).
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ STAMP = "2026-11-27T00:00:00Z"
 
 
 class FakeKfp:
-    def __init__(self, token: str | None = None, final_state: str = "SUCCEEDED"):
+    def __init__(self, token: str | None = None, final_state: str = "SUCCEEDED", multi_user: bool = False, tag_name: str = "2.17.0",
+                 refuse_shared: bool | None = None):
         self.requests: list[dict[str, Any]] = []
-        self.token, self.final_state = token, final_state
+        self.token, self.final_state, self.multi_user, self.tag_name = token, final_state, multi_user, tag_name
+        self.refuse_shared = multi_user if refuse_shared is None else refuse_shared
         self.pipelines: dict[str, dict] = {}
         self.versions: dict[str, dict] = {}
         self.experiments: dict[str, dict] = {}
@@ -62,15 +66,19 @@ class FakeKfp:
 
     def answer(self, method: str, path: str, query: dict, body: bytes) -> tuple[int, dict]:
         if method == "GET" and path == f"{API}/healthz":
-            return 200, {"multi_user": False}
+            return 200, {"multi_user": self.multi_user, "tag_name": self.tag_name, "commit_sha": "0" * 40}
+        namespace = query.get("namespace", [""])[0]
         if method == "GET" and path == f"{API}/pipelines":
-            found = self._filtered(list(self.pipelines.values()), query)
+            found = self._filtered([p for p in self.pipelines.values() if p.get("namespace", "") in ("", namespace)], query)
             return 200, ({"pipelines": found, "total_size": len(found)} if found else {})
         if method == "POST" and path == f"{API}/pipelines/upload":
             name = query.get("display_name", query.get("name", ["pipeline"]))[0]
-            if any(p["display_name"] == name for p in self.pipelines.values()):
+            if self.refuse_shared and not namespace:
+                return 403, {"error_message": "PermissionDenied: create pipelines in namespace kubeflow", "code": 7}
+            if any(p["display_name"] == name and p.get("namespace", "") == namespace for p in self.pipelines.values()):
                 return 409, {"error_message": f"pipeline {name} already exists", "code": 6}
-            pipeline = {"pipeline_id": f"p-{len(self.pipelines) + 1}", "display_name": name, "name": name, "created_at": STAMP}
+            pipeline = {"pipeline_id": f"p-{len(self.pipelines) + 1}", "display_name": name, "name": name, "created_at": STAMP,
+                        **({"namespace": namespace} if namespace else {})}
             self.pipelines[pipeline["pipeline_id"]] = pipeline
             self._new_version(pipeline["pipeline_id"], name)
             return 200, pipeline

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -70,7 +71,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     run_split(root / "truth", root / "other_split", SplitParams(folds=2))
     w["other_split"] = root / "other_split"
     w["model"] = root / "model"
-    run_train([w["dataset"]], w["split"], w["model"], TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1))
+    run_train([w["dataset"]], w["split"], w["model"], TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1))
     w["pred"] = root / "pred"
     run_infer(w["model"], w["dataset"], w["pred"], InferParams(save_probs=True))
     w["pred_plain"] = root / "pred_plain"
@@ -82,7 +83,7 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     w["class200"] = _forge_predictions(w["pred_plain"], root / "class200", lambda a: np.full_like(a, 200))
     w["shape3x7"] = _forge_predictions(w["pred_plain"], root / "shape3x7", lambda a: np.zeros((3, 7), np.uint8))
     w["csv"] = root / "sub.csv"
-    run_submit(w["pred_plain"], w["csv"], SubmitParams(size=16))
+    run_submit(w["pred_plain"], w["csv"], SubmitParams(submission_size=16))
     lines = w["csv"].read_text().splitlines()
     w["csv_header"] = root / "header.csv"
     w["csv_header"].write_text(lines[0] + "\n")
@@ -124,16 +125,16 @@ CASES = [
     # augment
     ("augment-fold-missing", "augment --dataset {dataset} --split {split} --fold 9 --out {out}", "fold 9 does not exist"),
     ("augment-fold-negative", "augment --dataset {dataset} --split {split} --fold -1 --out {out}", "--fold: -1 is out of range"),
-    ("augment-count-negative", "augment --dataset {dataset} --split {split} --count Battery=-5 --out {out}", "expected CLASS=N"),
-    ("augment-count-text", "augment --dataset {dataset} --split {split} --count Battery=abc --out {out}", "expected CLASS=N"),
-    ("augment-count-other-class", "augment --dataset {dataset} --split {split} --count Paper=3 --out {out}", "count given for"),
-    ("augment-scale-reversed", "augment --dataset {dataset} --split {split} --scale 2,1 --out {out}", "MIN must not exceed MAX"),
-    ("augment-scale-zero", "augment --dataset {dataset} --split {split} --scale 0,1 --out {out}", "--scale: 0.0 is out of range"),
-    ("augment-scale-nan", "augment --dataset {dataset} --split {split} --scale nan,1 --out {out}", "--scale: nan is out of range"),
-    ("augment-scale-text", "augment --dataset {dataset} --split {split} --scale big --out {out}", "expected MIN,MAX"),
-    ("augment-rotate", "augment --dataset {dataset} --split {split} --rotate 500 --out {out}", "--rotate: 500.0 is out of range"),
-    ("augment-class-unknown", "augment --dataset {dataset} --split {split} --classes Dragon --out {out}", "unknown class 'Dragon'"),
-    ("augment-classes-empty", "augment --dataset {dataset} --split {split} --classes , --out {out}", "needs one or more class names"),
+    ("augment-count-negative", "augment --dataset {dataset} --split {split} --paste-counts Battery=-5 --out {out}", "out of range"),
+    ("augment-count-text", "augment --dataset {dataset} --split {split} --paste-counts Battery=abc --out {out}", "is not int"),
+    ("augment-count-other-class", "augment --dataset {dataset} --split {split} --paste-counts Paper=3 --out {out}", "count given for"),
+    ("augment-scale-reversed", "augment --dataset {dataset} --split {split} --paste-scale 2 1 --out {out}", "MIN must not exceed MAX"),
+    ("augment-scale-zero", "augment --dataset {dataset} --split {split} --paste-scale 0 1 --out {out}", "--paste-scale: 0.0 is out of range"),
+    ("augment-scale-nan", "augment --dataset {dataset} --split {split} --paste-scale nan 1 --out {out}", "--paste-scale: nan is out of range"),
+    ("augment-scale-text", "augment --dataset {dataset} --split {split} --paste-scale big --out {out}", "invalid float value: 'big'"),
+    ("augment-rotate", "augment --dataset {dataset} --split {split} --paste-rotate 500 --out {out}", "--paste-rotate: 500.0 is out of range"),
+    ("augment-class-unknown", "augment --dataset {dataset} --split {split} --paste-classes Dragon --out {out}", "unknown class 'Dragon'"),
+    ("augment-classes-empty", "augment --dataset {dataset} --split {split} --paste-classes ' ' --out {out}", "needs one or more class names"),
     ("augment-foreign-split", "augment --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
     ("augment-out-is-split", "augment --dataset {dataset} --split {split} --out {split} --overwrite", "overlaps the input"),
     ("augment-unlabeled", "augment --dataset {test} --split {split} --out {out}", "copy-paste needs a labeled dataset"),
@@ -148,12 +149,12 @@ CASES = [
     ("train-image-size-tiny", "train --dataset {dataset} --split {split} --image-size 16 --out {out}", "--image-size: 16"),
     ("train-device-typo", "train --dataset {dataset} --split {split} --device gpu0 --out {out}", "--device: 'gpu0' is not a device"),
     ("train-device-no-gpu", "train --dataset {dataset} --split {split} --device cuda --out {out}", "no CUDA device is available"),
-    ("train-model-unknown", "train --dataset {dataset} --split {split} --model nope --out {out}", "unknown model preset 'nope'"),
+    ("train-preset-unknown", "train --dataset {dataset} --split {split} --preset nope --out {out}", "--preset: unknown model preset 'nope'"),
     ("train-weight-decay", "train --dataset {dataset} --split {split} --weight-decay 2 --out {out}", "--weight-decay: 2.0"),
     ("train-warmup-negative", "train --dataset {dataset} --split {split} --warmup-steps -1 --out {out}", "--warmup-steps: -1"),
     ("train-workers", "train --dataset {dataset} --split {split} --workers -2 --out {out}", "--workers: -2"),
     ("train-max-steps", "train --dataset {dataset} --split {split} --max-steps-per-epoch -1 --out {out}", "--max-steps-per-epoch"),
-    ("train-augment-unknown", "train --dataset {dataset} --split {split} --augment blur --out {out}", "unknown augmentation 'blur'"),
+    ("train-photometric-unknown", "train --dataset {dataset} --split {split} --photometric blur --out {out}", "--photometric: 'blur' is not one of"),
     ("train-same-dataset-twice", "train --dataset {dataset} --dataset {dataset} --split {split} --out {out}", "holds validation image"),
     ("train-fold-missing", "train --dataset {dataset} --split {split} --fold 7 --out {out}", "fold 7 does not exist"),
     ("train-foreign-split", "train --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
@@ -165,10 +166,9 @@ CASES = [
     ("infer-batch-zero", "infer --model {model} --dataset {dataset} --batch-size 0 --out {out}", "--batch-size: 0 is out of range"),
     ("infer-fold-without-split", "infer --model {model} --dataset {dataset} --fold 2 --out {out}", "--fold: needs --split"),
     ("infer-split-without-fold", "infer --model {model} --dataset {dataset} --split {split} --out {out}", "--split: needs --fold"),
-    ("infer-tta-scale-zero", "infer --model {model} --dataset {dataset} --tta scales=0 --out {out}", "--tta scales: 0.0 is out of range"),
-    ("infer-tta-scale-nan", "infer --model {model} --dataset {dataset} --tta scales=nan --out {out}", "--tta scales: nan"),
-    ("infer-tta-scale-text", "infer --model {model} --dataset {dataset} --tta scales=big --out {out}", "scales must be numbers"),
-    ("infer-tta-unknown", "infer --model {model} --dataset {dataset} --tta blur --out {out}", "unknown item 'blur'"),
+    ("infer-tta-scale-zero", "infer --model {model} --dataset {dataset} --tta-scales 0 --out {out}", "--tta-scales: 0.0 is out of range"),
+    ("infer-tta-scale-nan", "infer --model {model} --dataset {dataset} --tta-scales 1 nan --out {out}", "--tta-scales: nan"),
+    ("infer-tta-scale-text", "infer --model {model} --dataset {dataset} --tta-scales big --out {out}", "invalid float value: 'big'"),
     ("infer-out-is-dataset", "infer --model {model} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
     ("infer-out-is-model", "infer --model {model} --dataset {dataset} --out {model} --overwrite", "overlaps the input"),
     ("infer-model-is-dataset", "infer --model {dataset} --dataset {dataset} --out {out}", "is a 'dataset' artifact, expected 'model'"),
@@ -192,17 +192,17 @@ CASES = [
     ("pseudo-other-dataset", "pseudo-label --predictions {pred_test} --dataset {dataset} --out {out}", "has no prediction for image"),
     ("pseudo-out-is-dataset", "pseudo-label --predictions {pred} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
     # ensemble
-    ("ensemble-weights-nan", "ensemble --predictions {pred} {pred_plain} --weights nan,1 --out {out}", "--weights: nan"),
-    ("ensemble-weights-inf", "ensemble --predictions {pred} {pred_plain} --weights inf,1 --out {out}", "--weights: inf"),
-    ("ensemble-weights-negative", "ensemble --predictions {pred} {pred_plain} --weights=-1,1 --out {out}", "--weights: -1.0"),
+    ("ensemble-weights-nan", "ensemble --predictions {pred} {pred_plain} --weights nan 1 --out {out}", "--weights: nan"),
+    ("ensemble-weights-inf", "ensemble --predictions {pred} {pred_plain} --weights inf 1 --out {out}", "--weights: inf"),
+    ("ensemble-weights-negative", "ensemble --predictions {pred} {pred_plain} --weights -1 1 --out {out}", "--weights: -1.0"),
     ("ensemble-weights-count", "ensemble --predictions {pred} {pred_plain} --weights 1 --out {out}", "1 weights for 2 predictions"),
-    ("ensemble-weights-zero", "ensemble --predictions {pred} {pred_plain} --weights 0,0 --out {out}", "positive sum"),
+    ("ensemble-weights-zero", "ensemble --predictions {pred} {pred_plain} --weights 0 0 --out {out}", "positive sum"),
     ("ensemble-one-input", "ensemble --predictions {pred} --out {out}", "at least two predictions"),
     ("ensemble-out-is-input", "ensemble --predictions {pred} {pred_plain} --out {pred} --overwrite", "overlaps the input"),
-    ("ensemble-soft-without-probs", "ensemble --predictions {pred} {pred_plain} --method soft --out {out}", "needs probabilities"),
+    ("ensemble-soft-without-probs", "ensemble --predictions {pred} {pred_plain} --vote soft --out {out}", "needs probabilities"),
     ("ensemble-misaligned", "ensemble --predictions {pred} {pred_fold} --out {out}", "has no prediction for image"),
     ("ensemble-class-200", "ensemble --predictions {pred} {class200} --out {out}", "class 200 outside 0..10"),
-    ("ensemble-weights-text", "ensemble --predictions {pred} {pred_plain} --weights 1,x --out {out}", "not a comma-separated list"),
+    ("ensemble-weights-text", "ensemble --predictions {pred} {pred_plain} --weights 1 x --out {out}", "invalid float value: 'x'"),
     # compare (the paired bootstrap's knobs, checked before any prediction is scored)
     ("compare-resamples-10", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --resamples 10 "
                              "--out {out}/c.json", "--resamples: 10 is out of range"),
@@ -213,17 +213,17 @@ CASES = [
     ("compare-fold-negative", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --split {split} "
                               "--fold=-2 --out {out}/c.json", "--fold: -2 is out of range"),
     # submit and decode
-    ("submit-size-zero", "submit --predictions {pred} --size 0 --out {out}/s.csv", "--size: 0 is out of range"),
-    ("submit-size-negative", "submit --predictions {pred} --size -5 --out {out}/s.csv", "--size: -5 is out of range"),
+    ("submit-size-zero", "submit --predictions {pred} --submission-size 0 --out {out}/s.csv", "--submission-size: 0 is out of range"),
+    ("submit-size-negative", "submit --predictions {pred} --submission-size -5 --out {out}/s.csv", "--submission-size: -5 is out of range"),
     ("submit-class-200", "submit --predictions {class200} --out {out}/s.csv", "class 200 outside 0..10"),
     ("submit-shape-3x7", "submit --predictions {shape3x7} --out {out}/s.csv", "differs from images.parquet"),
     ("submit-out-is-predictions", "submit --predictions {pred} --out {pred} --overwrite", "overlaps the input"),
     ("submit-overwrite-notes", "submit --predictions {pred} --out {notes} --overwrite", "is not a previous output of this kind"),
-    ("decode-header-only", "submit --decode {csv_header} --size 16 --out {out}", "has a header but no rows"),
-    ("decode-partial-for-dataset", "submit --decode {csv_partial} --dataset {dataset} --size 16 --out {out}", "has no row for image"),
-    ("decode-out-is-dataset", "submit --decode {csv} --dataset {dataset} --size 16 --out {dataset} --overwrite", "overlaps the input"),
-    ("decode-wrong-size", "submit --decode {csv} --size 32 --out {out}", "expected 32x32"),
-    ("decode-size-zero", "submit --decode {csv} --size 0 --out {out}", "--size: 0 is out of range"),
+    ("decode-header-only", "submit --decode {csv_header} --submission-size 16 --out {out}", "has a header but no rows"),
+    ("decode-partial-for-dataset", "submit --decode {csv_partial} --dataset {dataset} --submission-size 16 --out {out}", "has no row for image"),
+    ("decode-out-is-dataset", "submit --decode {csv} --dataset {dataset} --submission-size 16 --out {dataset} --overwrite", "overlaps the input"),
+    ("decode-wrong-size", "submit --decode {csv} --submission-size 32 --out {out}", "expected 32x32"),
+    ("decode-size-zero", "submit --decode {csv} --submission-size 0 --out {out}", "--submission-size: 0 is out of range"),
     # artifacts that reach outside themselves
     ("manifest-escapes", "submit --predictions {escape} --out {out}/s.csv", "is not a plain file name inside the artifact"),
     ("manifest-subdir", "submit --predictions {subdir} --out {out}/s.csv", "is not a plain file name inside the artifact"),
@@ -239,7 +239,7 @@ def test_bad_input_is_refused_cleanly(world, tmp_path, capsys, case_id, argv, ex
     out_root = tmp_path / "outputs"
     out_root.mkdir()
     before = _hash_tree(world["root"])
-    args = argv.format(out=out_root / "out", **{k: str(v) for k, v in world.items()}).split()
+    args = shlex.split(argv.format(out=out_root / "out", **{k: str(v) for k, v in world.items()}))
     try:
         code = trashseg(args)
     except SystemExit as exit_:  # argparse's own refusals

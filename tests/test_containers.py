@@ -161,7 +161,7 @@ def container_inputs(tmp_path_factory, learn_data, sample_root):
     shutil.copytree(dataset, inputs / "dataset")
     shutil.copytree(split, inputs / "split")
     shutil.copytree(sample_root / "train", inputs / "coco")
-    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64))
+    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64))
     run_infer(inputs / "model", inputs / "dataset", inputs / "pred", InferParams(save_probs=True))
     return root, {"dataset": inputs / "dataset", "split": inputs / "split", "model": inputs / "model", "pred": inputs / "pred",
                   "raw": inputs / "coco"}
@@ -329,7 +329,7 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     assert not list((tmp_path / ".kubeflow" / "trainer" / "containers").iterdir())  # the job's containers and files are gone
     assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})
 
-    params = TrainParams(model=knobs["preset"], epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
+    params = TrainParams(preset=knobs["preset"], epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
                          max_steps_per_epoch=3)
     local_pair = tmp_path / "two-local-processes"
     run_torchrun(2, train_arguments([inputs["dataset"]], inputs["split"], local_pair, params))
@@ -349,7 +349,7 @@ def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(docker_cli
     monkeypatch.setenv("HOME", str(tmp_path))
     _, inputs = container_inputs
     settings = TrainJobSettings(image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi")
-    params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
+    params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
     with pytest.raises(TrainJobFailed) as failure:  # the nodes cannot find the start weights: a failure inside the job
         run_trainjob(trainer_client("container", image=CPU_IMAGE), [inputs["dataset"]], inputs["split"], tmp_path / "model", params,
                      settings, None, pretrained="/workspace/no-such-model")

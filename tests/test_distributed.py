@@ -27,7 +27,7 @@ def _train(dataset, split, out, *extra, processes: int = 1, batch: int = 8, **po
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)] \
         if processes > 1 else [sys.executable]
     command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--fold", "0",
-               "--model", "upernet-convnext-tiny", "--image-size", "64", "--batch-size", str(batch), "--seed", "5",
+               "--preset", "upernet-convnext-tiny", "--image-size", "64", "--batch-size", str(batch), "--seed", "5",
                "--device", "cpu", "--out", str(out), *extra]
     if popen:
         return subprocess.Popen(command, env=ENV, **popen)
@@ -107,27 +107,28 @@ def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_pat
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ContractError, match="does not divide among 3 processes"):
-        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", epochs=1, batch_size=8))
+        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(preset="upernet-convnext-tiny", epochs=1, batch_size=8))
     assert not (tmp_path / "m").exists()
 
 
 def test_torchrun_command_round_trips_through_the_cli(tmp_path):
     """The multi-GPU pod path builds a `trashseg train` command from TrainParams: it must mean the same run."""
     from trashseg.components.cli import build_parser
-    from trashseg.components.train.cli import params_from_args
+    from trashseg.components.common.params import from_args
     from trashseg.components.train.launch import torchrun_command, train_arguments
-    from trashseg.components.train.logic import TrainParams
+    from trashseg.components.train.params import TrainMachine, TrainParams
 
-    params = TrainParams(model="upernet-swin-tiny", fold=2, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
-                         schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, device="cpu", precision="fp32",
-                         max_steps_per_epoch=4, augment=("noise", "random_resized_crop"), compile="off", workers=3)
+    params = TrainParams(preset="upernet-swin-tiny", fold=2, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
+                         schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, max_steps_per_epoch=4,
+                         photometric=["noise", "random_resized_crop"])
+    machine = TrainMachine(device="cpu", precision="fp32", compile="off", workers=3)
     argv = train_arguments([tmp_path / "d", tmp_path / "aug"], tmp_path / "s", tmp_path / "m", params, tmp_path / "pre",
-                           tmp_path / "ck", resume=True, overwrite=True)
+                           tmp_path / "ck", resume=True, overwrite=True, machine=machine)
     args = build_parser().parse_args(argv)
-    assert params_from_args(args) == params
+    assert from_args(TrainParams, args) == params and from_args(TrainMachine, args) == machine
     assert args.dataset == [tmp_path / "d", tmp_path / "aug"] and args.split == tmp_path / "s" and args.out == tmp_path / "m"
     assert args.pretrained == str(tmp_path / "pre") and args.checkpoint_dir == tmp_path / "ck" and args.resume and args.overwrite
-    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams(model="upernet-convnext-tiny"))).resume is False
+    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams(preset="upernet-convnext-tiny"))).resume is False
     command = torchrun_command(4, argv)
     assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"] and command[-len(argv):] == argv
 
@@ -136,10 +137,10 @@ def test_torchrun_command_round_trips_through_the_cli(tmp_path):
 def test_the_pod_launcher_trains_with_two_processes(sample_dataset, sample_split, tmp_path):
     """What the train component does with gpus=2 (here on CPU with gloo): a model written once, by rank 0."""
     from trashseg.components.train.launch import run_torchrun, train_arguments
-    from trashseg.components.train.logic import TrainParams
+    from trashseg.components.train.params import TrainMachine, TrainParams
 
-    params = TrainParams(model="upernet-convnext-tiny", epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2, device="cpu")
-    run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))
+    params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2)
+    run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params, machine=TrainMachine(device="cpu")))
     assert ModelArtifact(tmp_path / "m").card["training"]["processes"] == 2
     with pytest.raises(RuntimeError, match="torchrun with 2 processes failed"):
         run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))  # exists: refused by each rank

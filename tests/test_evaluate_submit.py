@@ -80,5 +80,5 @@ def test_decode_with_dataset_rejects_unknown_image(tmp_path, sample_dataset):
 
     path = _write_csv(tmp_path / "s.csv", ["image_id,PredictionString", "nope.jpg," + " ".join(["0"] * 4)])
     with pytest.raises(ContractError, match=r"row 2: field 'image_id': image 'nope.jpg' is not in dataset"):
-        run_decode(path, tmp_path / "pred", SubmitParams(size=2), dataset_dir=sample_dataset)
+        run_decode(path, tmp_path / "pred", SubmitParams(submission_size=2), dataset_dir=sample_dataset)
     assert not (tmp_path / "pred").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trashseg.components.infer.logic import TTA, InferParams, run_infer, view_size
+from trashseg.components.infer.logic import InferParams, run_infer, view_size
 from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import validate_predictions
@@ -14,17 +14,15 @@ from trashseg.data_contracts.predictions import validate_predictions
 @pytest.fixture(scope="module")
 def tiny_model(sample_dataset, sample_split, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model"
-    run_train([sample_dataset], sample_split, out, TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=1))
+    run_train([sample_dataset], sample_split, out, TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=1))
     return out
 
 
-def test_tta_parsing():
-    assert TTA.parse("") == TTA()
-    assert TTA.parse("flip") == TTA(True, (1.0,))
-    assert TTA.parse("flip,scales=0.75,1.0,1.25") == TTA(True, (0.75, 1.0, 1.25))
-    assert TTA.parse("scales=0.5,1").views() == [(0.5, False), (1.0, False)]
-    with pytest.raises(ContractError, match="unknown item 'rotate'"):
-        TTA.parse("flip,rotate")
+def test_tta_views_and_sizes():
+    assert InferParams(tta_flip=False, tta_scales=[0.5, 1]).views() == [(0.5, False), (1, False)]
+    assert InferParams().views() == [(1.0, False), (1.0, True)]
+    with pytest.raises(ContractError, match="--tta-scales: 5.0 is out of range"):
+        InferParams(tta_scales=[1.0, 5.0]).check()
     assert view_size(128, 0.75) == 96 and view_size(128, 1.25) == 160
 
 
@@ -32,7 +30,7 @@ def test_predictions_cover_every_image_at_its_size(tiny_model, sample_root, tmp_
     from trashseg.components.ingest.logic import run_ingest
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
-    run_infer(tiny_model, tmp_path / "test", tmp_path / "pred", InferParams(tta=TTA.parse("flip,scales=0.75,1.0"), batch_size=3,
+    run_infer(tiny_model, tmp_path / "test", tmp_path / "pred", InferParams(tta_scales=[0.75, 1.0], batch_size=3,
                                                                              save_probs=True))
     predictions = validate_predictions(tmp_path / "pred")
     assert predictions.image_ids == sorted(predictions.image_ids) and len(predictions.image_ids) == 8
@@ -59,7 +57,7 @@ def test_one_call_for_two_sets_writes_what_two_calls_write(tiny_model, sample_da
     two separate runs (content hashes), and bad input in the second set refused before the first is written."""
     from trashseg.components.infer.logic import InferJob, run_infer_jobs
 
-    params = InferParams(tta=TTA(), save_probs=True)
+    params = InferParams(tta_flip=False, save_probs=True)
     fold_alone = run_infer(tiny_model, sample_dataset, tmp_path / "fold_alone", params, sample_split, 1)
     whole_alone = run_infer(tiny_model, sample_dataset, tmp_path / "whole_alone", params)
     fold_joint, whole_joint = run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "fold", sample_split, 1),

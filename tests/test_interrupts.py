@@ -46,7 +46,7 @@ def test_a_stage_removes_stale_temporaries_of_its_output(world_for_stale, tmp_pa
     predictions, out = world_for_stale, tmp_path / "sub.csv"
     leftover = tmp_path / f".sub.csv.tmp-{socket.gethostname()}-{_dead_pid()}-xyz"
     leftover.write_text("image_id,PredictionString\nhalf")
-    run_submit(predictions, out, SubmitParams(size=8))
+    run_submit(predictions, out, SubmitParams(submission_size=8))
     assert out.exists() and not leftover.exists()
 
 
@@ -80,7 +80,7 @@ def _wait_for(predicate, timeout: float = 300) -> bool:
 def test_a_stopped_stage_says_so_in_one_line_and_leaves_no_artifact(learn_data, tmp_path, signal_number, exit_code, name):
     dataset, split = learn_data
     ck = tmp_path / "ck"
-    command = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
+    command = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--preset",
                "upernet-convnext-tiny", "--epochs", "200", "--image-size", "32", "--device", "cpu", "--checkpoint-dir", str(ck),
                "--out", str(tmp_path / "model")]
     process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -86,12 +86,12 @@ def test_ce_dice_is_the_models_own_loss_plus_dice_on_its_main_head():
 
 
 def test_loss_knob_comes_from_the_preset_and_is_checked():
-    assert TrainParams(model="upernet-convnext-tiny").resolved().loss == get_preset("upernet-convnext-tiny").loss == "ce_dice"
-    assert TrainParams(model="upernet-convnext").resolved().loss == "model"
-    assert TrainParams(model="upernet-convnext-tiny", loss="model").resolved().loss == "model"
-    assert TrainParams(model="upernet-convnext-tiny").resolved().warmup_steps == get_preset("upernet-convnext-tiny").warmup_steps
-    assert TrainParams(model="upernet-convnext-tiny", warmup_steps=0).resolved().warmup_steps == 0
+    assert TrainParams(preset="upernet-convnext-tiny").resolved().loss == get_preset("upernet-convnext-tiny").loss == "ce_dice"
+    assert TrainParams(preset="upernet-convnext").resolved().loss == "model"
+    assert TrainParams(preset="upernet-convnext-tiny", loss="model").resolved().loss == "model"
+    assert TrainParams(preset="upernet-convnext-tiny").resolved().warmup_steps == get_preset("upernet-convnext-tiny").warmup_steps
+    assert TrainParams(preset="upernet-convnext-tiny", warmup_steps=0).resolved().warmup_steps == 0
     with pytest.raises(ContractError, match="--loss"):
-        TrainParams(model="upernet-convnext-tiny", loss="dice").check()
-    with pytest.raises(ContractError, match="--loss.*Mask2Former"):
-        TrainParams(model="mask2former-swin-tiny", loss="ce_dice").check()
+        TrainParams(preset="upernet-convnext-tiny", loss="dice").check()
+    with pytest.raises(ContractError, match="--loss: .* it trains with its own matched mask and class loss"):
+        TrainParams(preset="mask2former-swin-tiny", loss="ce_dice").check()

@@ -197,19 +197,19 @@ def test_eomt_anneals_its_attention_masks_block_by_block():
 
 
 def test_eomt_trains_and_refuses_sizes_its_position_embeddings_do_not_fit(sample_dataset, sample_split, tmp_path):
-    from trashseg.components.infer.logic import TTA, InferParams, run_infer
+    from trashseg.components.infer.logic import InferParams, run_infer
     from trashseg.components.train.logic import TrainParams, run_train
 
     with pytest.raises(ContractError, match="--image-size.*eomt-tiny takes only 128 px"):
-        TrainParams(model="eomt-tiny", image_size=96).check()
-    TrainParams(model="upernet-convnext-tiny", image_size=96).check()  # the others take any size
-    run_train([sample_dataset], sample_split, tmp_path / "model", TrainParams(model="eomt-tiny", epochs=2, max_steps_per_epoch=2))
+        TrainParams(preset="eomt-tiny", image_size=96).check()
+    TrainParams(preset="upernet-convnext-tiny", image_size=96).check()  # the others take any size
+    run_train([sample_dataset], sample_split, tmp_path / "model", TrainParams(preset="eomt-tiny", epochs=2, max_steps_per_epoch=2))
     from trashseg.data_contracts.model import ModelArtifact
 
     card = ModelArtifact(tmp_path / "model").card
     assert card["family"] == "eomt" and card["epochs_run"] == 2
     with pytest.raises(ContractError, match="--tta.*only at its training size 128 px"):
-        run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams(tta=TTA.parse("flip,scales=0.75,1.0")))
+        run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams(tta_scales=[0.75, 1.0]))
     assert not (tmp_path / "pred").exists()
-    run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams(tta=TTA.parse("flip")))
+    run_infer(tmp_path / "model", sample_dataset, tmp_path / "pred", InferParams())
     assert (tmp_path / "pred").is_dir()

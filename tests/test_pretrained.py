@@ -83,12 +83,12 @@ def test_real_presets_name_their_checkpoint_and_scratch_switches_learning_rates(
     assert get_preset("upernet-convnext-in22k").checkpoint_weights == "backbone"
     assert get_preset("upernet-convnext-tiny").checkpoint is None
     assert resolve_start(None, None, "whole", False).kind == "scratch"
-    tuned = TrainParams(model="upernet-convnext").resolved()
-    scratch = TrainParams(model="upernet-convnext", from_scratch=True).resolved()
+    tuned = TrainParams(preset="upernet-convnext").resolved()
+    scratch = TrainParams(preset="upernet-convnext", from_scratch=True).resolved()
     assert (tuned.lr_backbone, tuned.lr_head) == (4e-6, 4e-5)
     assert (scratch.lr_backbone, scratch.lr_head) == (SCRATCH_LR["lr_backbone"], SCRATCH_LR["lr_head"])
     tiny_preset = get_preset("upernet-convnext-tiny")
-    tiny = TrainParams(model="upernet-convnext-tiny", from_scratch=True).resolved()
+    tiny = TrainParams(preset="upernet-convnext-tiny", from_scratch=True).resolved()
     # tiny presets always start from scratch: nothing switches, the preset's own rates stay
     assert (tiny.lr_backbone, tiny.lr_head) == (tiny_preset.lr_backbone, tiny_preset.lr_head) != tuple(SCRATCH_LR.values())
 

@@ -1,4 +1,4 @@
-"""The speed work of issue 16 on CPU: the loader's workers change nothing, FLOPs are counted right, the bench runs."""
+"""Training speed on CPU: the loader's workers change nothing, FLOPs are counted right, the GPU bench runs."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ from safetensors.torch import load_file
 
 from bench.gpu_train import count_flops, main as bench_main, peak_tflops
 from trashseg.components.models.presets import get_preset
-from trashseg.components.train.logic import TrainParams, run_train
+from trashseg.components.train.logic import run_train
+from trashseg.components.train.params import TrainMachine, TrainParams
 
 
 def test_loader_workers_give_the_same_weights(learn_data, tmp_path):
     dataset, split = learn_data
-    common = dict(fold=0, epochs=1, image_size=64, seed=1, augment=("brightness_contrast", "random_resized_crop"))
-    run_train([dataset], split, tmp_path / "w0", TrainParams(model="upernet-convnext-tiny", **common, workers=0))
-    run_train([dataset], split, tmp_path / "w2", TrainParams(model="upernet-convnext-tiny", **common, workers=2))
+    common = dict(fold=0, epochs=1, image_size=64, seed=1, photometric=["brightness_contrast", "random_resized_crop"])
+    params = TrainParams(preset="upernet-convnext-tiny", **common)
+    run_train([dataset], split, tmp_path / "w0", params, machine=TrainMachine(workers=0))
+    run_train([dataset], split, tmp_path / "w2", params, machine=TrainMachine(workers=2))
     a, b = (load_file(str(tmp_path / name / "model.safetensors")) for name in ("w0", "w2"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 

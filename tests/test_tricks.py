@@ -24,7 +24,7 @@ from trashseg.data_contracts.split import Split
 
 def test_copy_paste_uses_training_folds_only_and_pastes_where_it_claims(learn_data, tmp_path):
     dataset_dir, split_dir = learn_data
-    params = AugmentParams(fold=1, classes=("Battery", "Clothing", "Metal"), counts={"Battery": 4, "Clothing": 4, "Metal": 6}, seed=5)
+    params = AugmentParams(fold=1, paste_classes=["Battery", "Clothing", "Metal"], paste_counts={"Battery": 4, "Clothing": 4, "Metal": 6}, seed=5)
     run_augment(dataset_dir, split_dir, tmp_path / "aug", params)
     aug, source = validate_dataset(tmp_path / "aug"), Dataset(dataset_dir)
     fold_of = Split(split_dir).fold_of()
@@ -52,9 +52,9 @@ def test_augmented_data_refused_for_another_fold(learn_data, tmp_path):
     from trashseg.components.train.logic import TrainParams, run_train
 
     dataset_dir, split_dir = learn_data
-    run_augment(dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, counts={"Battery": 1, "Clothing": 1}))
+    run_augment(dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, paste_counts={"Battery": 1, "Clothing": 1}))
     with pytest.raises(ContractError, match="would leak validation images"):
-        run_train([dataset_dir, tmp_path / "aug"], split_dir, tmp_path / "m", TrainParams(model="upernet-convnext-tiny", fold=2, epochs=1))
+        run_train([dataset_dir, tmp_path / "aug"], split_dir, tmp_path / "m", TrainParams(preset="upernet-convnext-tiny", fold=2, epochs=1))
 
 
 def test_hard_vote_tie_goes_to_the_earliest_model():
@@ -112,11 +112,11 @@ def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
     with pytest.raises(ContractError, match="class list"):
         run_ensemble([p1, other], tmp_path / "bad")
     with pytest.raises(ContractError, match="soft voting needs probabilities"):
-        run_ensemble([p1, p2], tmp_path / "bad", EnsembleParams(method="soft"))
+        run_ensemble([p1, p2], tmp_path / "bad", EnsembleParams(vote="soft"))
     assert not (tmp_path / "bad").exists()
     s1 = _predictions(tmp_path / "s1", [(1, "x.jpg", a)], with_probs=True)
     s2 = _predictions(tmp_path / "s2", [(1, "x.jpg", b)], with_probs=True)
-    run_ensemble([s1, s2], tmp_path / "soft", EnsembleParams(method="soft", weights=(1, 2)))
+    run_ensemble([s1, s2], tmp_path / "soft", EnsembleParams(vote="soft", weights=[1, 2]))
     assert validate_predictions(tmp_path / "soft").labels(1).tolist() == [[1, 3]]
 
 
@@ -134,7 +134,7 @@ def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, t
             probs[0, :, 32:] = 0.15  # right half: Background, unsure
             writer.add(image_id, str(test.record(image_id)["file_name"]), probs.argmax(0).astype(np.uint8), probs)
         writer.finish({"stage": "test", "params": {}}, {"source": "model", "model_hash": "abc"})
-    run_pseudo_label(tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", PseudoLabelParams(min_confidence=0.3, round_number=2))
+    run_pseudo_label(tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", PseudoLabelParams(min_confidence=0.3, round=2))
     pseudo = validate_dataset(tmp_path / "pseudo")
     mask = pseudo.mask(test.image_ids[0])
     assert (mask[:, :32] == 4).all() and (mask[:, 32:] == IGNORE_INDEX).all()
@@ -190,7 +190,7 @@ def test_validation_images_never_train(learn_data, tmp_path):
     with pytest.raises(ContractError, match="holds validation image"):
         SampleSource([dataset_dir, tmp_path / "pseudo"], split, 0)
     # other images (copy-paste scenes made on the training folds) are welcome, and only ever train
-    run_augment(dataset_dir, split_dir, tmp_path / "other", AugmentParams(fold=0, counts={"Battery": 2, "Clothing": 2}))
+    run_augment(dataset_dir, split_dir, tmp_path / "other", AugmentParams(fold=0, paste_counts={"Battery": 2, "Clothing": 2}))
     source = SampleSource([dataset_dir, tmp_path / "other"], split, 0)
     assert all(s.source == 0 for s in source.validation) and len(source.validation) == len(validation)
     assert sum(1 for s in source.train if s.source == 1) == len(Dataset(tmp_path / "other").image_ids)

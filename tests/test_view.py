@@ -30,9 +30,9 @@ def viewed(sample_dataset, sample_split, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("view")
     for seed in (1, 2):
-        run_train([sample_dataset], sample_split, root / f"m{seed}", TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=seed))
+        run_train([sample_dataset], sample_split, root / f"m{seed}", TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=seed))
         run_infer(root / f"m{seed}", sample_dataset, root / f"p{seed}", InferParams())
-    run_submit(root / "p1", root / "sub.csv", SubmitParams(size=32))
+    run_submit(root / "p1", root / "sub.csv", SubmitParams(submission_size=32))
     return sample_dataset, root / "p1", root / "p2", root / "sub.csv"
 
 
@@ -166,7 +166,7 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     from tests.browser import chromium_page, chromium_path, screenshot
 
     dataset, split = learn_data
-    run_train([dataset], split, tmp_path / "model", TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64))
+    run_train([dataset], split, tmp_path / "model", TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64))
     run_infer(tmp_path / "model", dataset, tmp_path / "pred", InferParams())
     run_evaluate(tmp_path / "pred", dataset, tmp_path / "metrics")
     pages = {"split": split_report(split), "training": training_report(tmp_path / "model"),

@@ -152,7 +152,7 @@ def get_preset(name: str) -> Preset:
     try:
         return PRESETS[name]
     except KeyError:
-        raise ParameterError("--model", f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
+        raise ParameterError("--preset", f"unknown model preset {name!r}; choose one of: {', '.join(PRESETS)}") from None
 
 
 def describe_presets() -> str:

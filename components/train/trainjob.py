@@ -48,6 +48,7 @@ CONTAINER_WORKSPACE = PurePosixPath("/workspace")  # where the container backend
 BACKENDS = ("kubernetes", "container")
 ISTIO_INJECT = "sidecar.istio.io/inject"  # a pod label (the annotation of that name is deprecated)
 IMAGE_UID = 1000  # the images' numeric user and group (docker/Dockerfile.*)
+POLL_SECONDS = 5.0  # how often the launcher asks whether node 0 has started
 
 
 class TrainJobFailed(RuntimeError):
@@ -256,7 +257,8 @@ def local_runtime(image: str, directory: Path | None = None) -> Path:
 
     directory = directory or Path.home() / ".kubeflow" / "trainer" / "trashseg-runtimes"
     directory.mkdir(parents=True, exist_ok=True)
-    node = {"name": NODE_CONTAINER, "template": {"spec": {"template": {"spec": {"containers": [{"name": NODE_CONTAINER, "image": image}]}}}}}
+    node = {"name": NODE_CONTAINER, "template": {"metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+                                                 "spec": {"template": {"spec": {"containers": [{"name": NODE_CONTAINER, "image": image}]}}}}}
     runtime = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime",
                "metadata": {"name": RUNTIME, "labels": {"trainer.kubeflow.org/framework": "torch"}},
                "spec": {"mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
@@ -350,7 +352,7 @@ def wait_until_started(client: Any, name: str, timeout_s: float) -> str:
             last = (node0, job.status)
         if job.status in ("Complete", "Failed") or node0 in ("Running", "Succeeded", "Failed"):
             return str(job.status)
-        time.sleep(5)
+        time.sleep(POLL_SECONDS)
     raise TrainJobFailed(f"TrainJob {name}: node 0 had not started after {timeout_s:.0f} s (see `kubectl get pods`)")
 
 
