@@ -7,7 +7,7 @@ TRASHSEG := $(VENV)/bin/trashseg
 RUN_DIR ?= runs/kfp
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run run-cv test test-fast test-containers images push base-image bench compile clean
+.PHONY: help setup run run-cv test test-fast test-containers lint images push base-image bench compile clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -35,6 +35,10 @@ test: $(STAMP)  ## run the whole test suite (container tests skip themselves wit
 
 test-fast: $(STAMP)  ## the suite without slow training and container tests
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests -m "not slow and not containers"
+
+lint: $(STAMP)  ## ruff's formatter (check only) and linter, as CI runs them
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
 
 test-containers: $(STAMP)  ## only the container tests (needs a running Docker engine and debootstrap)
 	TRASHSEG_PROGRESS=0 $(PY) -m pytest tests -m containers

@@ -20,7 +20,7 @@ from bench.common import REPO, save
 def _train(dataset: Path, split: Path, out: Path, processes: int, steps: int) -> float:
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 \
         else [sys.executable]
-    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--model",
+    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--preset",
                "upernet-convnext-tiny", "--epochs", "2", "--image-size", "128", "--batch-size", "8", "--device", "cpu",
                "--max-steps-per-epoch", str(steps), "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // processes)), "TRASHSEG_PROGRESS": "0"}

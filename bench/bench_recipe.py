@@ -39,7 +39,7 @@ CANDIDATES: dict[str, tuple[dict, list[int] | None]] = {
     "new preset (CE + Dice, lr 5e-3/1e-2, batch 4, warmup 30)": ({}, None),
     "new preset without Dice": (dict(loss="model"), None),
     "new preset, cosine decay": (dict(schedule="cosine"), None),
-    "new preset + random resized crops": (dict(augment=("random_resized_crop",)), None),
+    "new preset + random resized crops": (dict(photometric=["random_resized_crop"]), None),
     "new preset, backbone 32-256 wide": ({}, [32, 64, 128, 256]),
 }
 

@@ -71,14 +71,14 @@ def run() -> dict:
         fold_of = Split(root / "split").fold_of()
         train_ids = [i for i in dataset.image_ids if fold_of[i] != 0]
         processor = SegformerImageProcessorPil(do_resize=True, size={"height": SIZE, "width": SIZE}, do_reduce_labels=False)
-        model = build_model(get_preset(params.model), ClassTable(), seed=0)
+        model = build_model(get_preset(params.preset), ClassTable(), seed=0)
         args = TrainingArguments(output_dir=str(root / "trainer"), per_device_train_batch_size=BATCH, max_steps=STEPS * EPOCHS,
                                  learning_rate=3e-3, use_cpu=True, report_to=[], save_strategy="no", logging_strategy="no",
                                  dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True)
         result = Trainer(model=model, args=args, train_dataset=ExampleStyleDataset(dataset, train_ids, processor)).train()
         trainer_ips = float(result.metrics["train_samples_per_second"])
     figures_sweep = batch_sweep()
-    figures = {"batch_sweep": figures_sweep, "batch": BATCH, "image_size": SIZE, "steps": STEPS * EPOCHS, "epochs": EPOCHS, "model": params.model,
+    figures = {"batch_sweep": figures_sweep, "batch": BATCH, "image_size": SIZE, "steps": STEPS * EPOCHS, "epochs": EPOCHS, "model": params.preset,
                "ours_images_per_s": ours_ips, "ours_images_per_s_by_epoch": per_epoch,
                "trainer_images_per_s": trainer_ips, "speedup": ours_ips / trainer_ips}
     save("train", figures)

@@ -50,10 +50,10 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
             return _miou(root / f"e_{name}")
 
         figures: dict = {"setup": {"train_images": train_images, "test_images": test_images, "epochs": epochs, "size": size,
-                                   "preset": base.model, "fold": 0}}
+                                   "preset": base.preset, "fold": 0}}
         # (a) copy-paste
         plain = train_eval("plain", [root / "train"])
-        run_augment(root / "train", root / "split", root / "aug", AugmentParams(fold=0, counts={"Battery": 30, "Clothing": 30}, seed=0))
+        run_augment(root / "train", root / "split", root / "aug", AugmentParams(fold=0, paste_counts={"Battery": 30, "Clothing": 30}, seed=0))
         pasted = train_eval("paste", [root / "train", root / "aug"])
         figures["copy_paste"] = {
             "without": {k: plain["iou"][k] for k in ("Battery", "Clothing")} | {"miou": plain["miou"]},
@@ -73,9 +73,9 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         for seed in (1, 2, 3):
             params = TrainParams(preset="upernet-convnext-tiny", epochs=epochs, image_size=size, seed=seed, fold=0)
             members[seed] = train_eval(f"seed{seed}", [root / "train"], params)["miou"]
-        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", EnsembleParams(method="hard"))
+        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_ens", EnsembleParams(vote="hard"))
         run_evaluate(root / "v_ens", root / "train", root / "e_ens", root / "split", VALIDATION)
-        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", EnsembleParams(method="soft"))
+        run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", EnsembleParams(vote="soft"))
         run_evaluate(root / "v_soft", root / "train", root / "e_soft", root / "split", VALIDATION)
         figures["ensemble"] = {"members_val_miou": members, "best_member": max(members.values()),
                                "hard_vote_val_miou": Metrics(root / "e_ens").miou, "soft_vote_val_miou": Metrics(root / "e_soft").miou}

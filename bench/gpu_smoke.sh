@@ -16,12 +16,12 @@ OUT=${OUT:-$(mktemp -d)}
 PY=${PY:-python3}
 t() { "$PY" -m trashseg.components.cli "$@"; echo "rc=$? for $*" | cut -c1-160; }
 for preset in upernet-convnext-tiny mask2former-swin-tiny beit-upernet-tiny eomt-tiny; do
-  t train --dataset $S/train --split $S/split --fold 0 --model $preset --epochs 4 --out $OUT/m-$preset 2>&1 | grep -E "training|epoch 4|wrote|rc=|Error" | cut -c1-200
+  t train --dataset $S/train --split $S/split --fold 0 --preset $preset --epochs 4 --out $OUT/m-$preset 2>&1 | grep -E "training|epoch 4|wrote|rc=|Error" | cut -c1-200
 done
-t train --dataset $S/train --split $S/split --fold 0 --model mask2former-swin-tiny --epochs 2 --precision fp16 --out $OUT/m-fp16 2>&1 | grep -E "training|epoch 2|rc=|Error" | cut -c1-200
-t train --dataset $S/train --split $S/split --fold 0 --model upernet-convnext-tiny --epochs 3 --precision fp32 --out $OUT/m-fp32 --checkpoint-dir $OUT/ck --keep-checkpoints 2>&1 | grep -E "epoch 3|rc=" | cut -c1-200
-t train --dataset $S/train --split $S/split --fold 0 --model upernet-convnext-tiny --epochs 5 --precision fp32 --out $OUT/m-fp32b --checkpoint-dir $OUT/ck --resume 2>&1 | grep -E "resuming|epoch 5|rc=" | cut -c1-200
-t infer --model $OUT/m-upernet-convnext-tiny --dataset $S/test --out $OUT/p --tta flip,scales=0.75,1.0,1.25 --save-probs 2>&1 | grep -E "predicting|rc=|Error" | cut -c1-200
+t train --dataset $S/train --split $S/split --fold 0 --preset mask2former-swin-tiny --epochs 2 --precision fp16 --out $OUT/m-fp16 2>&1 | grep -E "training|epoch 2|rc=|Error" | cut -c1-200
+t train --dataset $S/train --split $S/split --fold 0 --preset upernet-convnext-tiny --epochs 3 --precision fp32 --out $OUT/m-fp32 --checkpoint-dir $OUT/ck --keep-checkpoints 2>&1 | grep -E "epoch 3|rc=" | cut -c1-200
+t train --dataset $S/train --split $S/split --fold 0 --preset upernet-convnext-tiny --epochs 5 --precision fp32 --out $OUT/m-fp32b --checkpoint-dir $OUT/ck --resume 2>&1 | grep -E "resuming|epoch 5|rc=" | cut -c1-200
+t infer --model $OUT/m-upernet-convnext-tiny --dataset $S/test --out $OUT/p --tta-scales 0.75 1.0 1.25 --save-probs 2>&1 | grep -E "predicting|rc=|Error" | cut -c1-200
 "$PY" -c "
 import json, sys
 from trashseg.data_contracts.predictions import validate_predictions

@@ -286,15 +286,16 @@ def real_train(dataset: Path, split: Path, out: Path, preset: str, size: int, ep
     """``run_train`` itself on real photos: loss per epoch, images/s with the loader, peak memory."""
     import shutil
 
-    from trashseg.components.train.logic import TrainParams, run_train
+    from trashseg.components.train.logic import run_train
+    from trashseg.components.train.params import TrainMachine, TrainParams
     from trashseg.data_contracts.model import ModelArtifact
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     reset_memory(device)
     params = TrainParams(preset=preset, fold=0, epochs=epochs, batch_size=batch, lr_backbone=lr, lr_head=lr, warmup_steps=10,
-                         image_size=size, seed=0, compile=compile)
+                         image_size=size, seed=0)
     started = time.perf_counter()
-    run_train([dataset], split, out, params, overwrite=True)
+    run_train([dataset], split, out, params, overwrite=True, machine=TrainMachine(compile=compile))
     history = ModelArtifact(out).history().to_pandas()
     record = {"real_train": preset, "size": size, "batch": batch, "lr": lr, "compile": compile, "seconds": time.perf_counter() - started,
               "train_loss": history["train_loss"].round(4).tolist(), "val_miou": history["val_miou"].round(4).tolist(),

@@ -248,8 +248,6 @@ class Dataset(ArtifactView):
             self._masks.close()
 
 
-def read_dataset(path: Path, *, verify_hashes: bool = True) -> Dataset:
-    return Dataset(path, verify_hashes=verify_hashes)
 
 
 def validate_dataset(path: Path) -> Dataset:

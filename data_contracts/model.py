@@ -60,6 +60,3 @@ class ModelArtifact(ArtifactView):
 
         return pq.read_table(self.path / HISTORY_FILE)
 
-
-def read_model(path: Path) -> ModelArtifact:
-    return ModelArtifact(path)

@@ -129,8 +129,6 @@ class Predictions(ArtifactView):
             self._probs.close()
 
 
-def read_predictions(path: Path) -> Predictions:
-    return Predictions(path)
 
 
 def validate_predictions(path: Path) -> Predictions:

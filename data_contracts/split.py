@@ -104,4 +104,3 @@ def read_split(path: Path) -> Split:
     return Split(path)
 
 
-validate_split = read_split

@@ -107,7 +107,7 @@ def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client
 
 def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
     from trashseg.components.augment.component import augment_op
-    from trashseg.components.ensemble.component import ensemble_pair_op
+    from trashseg.components.ensemble.component import ensemble_op
     from trashseg.components.evaluate.component import evaluate_op
     from trashseg.components.infer.component import infer_op
     from trashseg.components.ingest.component import ingest_op
@@ -128,20 +128,20 @@ def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
         if case == "split":
             split_op(dataset=dataset, folds=3, seed=1)
         elif case == "augment":
-            augment_op(dataset=dataset, split=imported("split"), fold=0, counts="Battery=2,Clothing=2")
+            augment_op(dataset=dataset, split=imported("split"), fold=0, paste_counts={"Battery": 2, "Clothing": 2})
         elif case == "train":
             train_op(dataset=dataset, split=imported("split"), preset="upernet-convnext-tiny", epochs=1, lr_backbone=1e-3,
-                     lr_head=3e-3, image_size=64)
+                     lr_head=3e-3, image_size=64, batch_size=8, warmup_steps=0)
         elif case == "infer":
-            infer_op(model=imported("model", dsl.Model), dataset=dataset, tta="flip")
+            infer_op(model=imported("model", dsl.Model), dataset=dataset, split=imported("split"), test_dataset=dataset, fold=0)
         elif case == "evaluate":
-            evaluate_op(predictions=imported("pred"), dataset=dataset)
+            evaluate_op(predictions=imported("pred"), dataset=dataset, split=imported("split"), fold=0, subset=True)
         elif case == "pseudo_label":
             pseudo_label_op(predictions=imported("pred"), dataset=dataset, min_confidence=0.5)
-        elif case == "ensemble_pair":
-            ensemble_pair_op(first=imported("pred"), second=imported("pred"), method="hard")
+        elif case == "ensemble":
+            ensemble_op(first=imported("pred"), second=imported("pred"), vote="hard")
         elif case == "submit":
-            submit_op(predictions=imported("pred"), size=32)
+            submit_op(predictions=imported("pred"), submission_size=32)
 
     from trashseg.pipelines.run_local import docker_runner
 
@@ -167,14 +167,14 @@ def container_inputs(tmp_path_factory, learn_data, sample_root):
                   "raw": inputs / "coco"}
 
 
-@pytest.mark.parametrize("case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble_pair", "submit"])
+@pytest.mark.parametrize("case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble", "submit"])
 def test_component_runs_in_the_image(case, images, container_inputs):
     root, inputs = container_inputs
     started = time.perf_counter()
     _run_alone(case, root, inputs)
     TIMINGS[f"component_{case}_s"] = time.perf_counter() - started
     runs = list(root.glob(f"container-{case.replace('_', '-')}-*"))
-    outputs = [p for run in runs for p in run.rglob("*") if p.parent.name.endswith("-op") and p.name != "executor_output.json"]
+    outputs = [p for run in runs for p in run.rglob("*") if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"]
     assert outputs, f"{case} wrote nothing"
     for path in outputs:
         if path.is_dir():
@@ -191,12 +191,14 @@ def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
     shutil.copytree(sample_root, root / "data")
     started = time.perf_counter()
     summary = run_local("trashseg", root / "data", root, runner="docker",
-                        params={"epochs": 1, "folds": 3, "paste_counts": "Battery=2,Clothing=2"})
+                        params={"epochs": 1, "folds": 3, "paste_counts": {"Battery": 2, "Clothing": 2}})
     TIMINGS["main_pipeline_docker_s"] = time.perf_counter() - started
     assert len(list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))) == 8
-    validation = Path(summary["run_dir"]) / "ensemble-pair-op" / "ensembled"
-    assert summary["metrics"]["miou"] == pytest.approx(sklearn_miou(validation, Path(summary["run_dir"]) / "ingest-op" / "dataset"),
-                                                       abs=1e-9)
+    from trashseg.components.ingest.logic import run_ingest
+
+    run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", tmp_path / "truth")
+    scored = Path(summary["outputs"]["validation_predictions"])
+    assert summary["metrics"]["miou"] == pytest.approx(sklearn_miou(scored, tmp_path / "truth"), abs=1e-9)
     print(f"\ncontainer timings: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
 
 
@@ -239,7 +241,8 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
     import urllib.request
 
     from trashseg.components.split.component import split_op
-    from trashseg.pipelines.compile import compile_for_registry
+    from trashseg.pipelines.compile import compile_all, registry_images
+    from trashseg.pipelines.topology import Topology
     from trashseg.components.common.images import image_for
     from trashseg.pipelines.run_local import docker_runner
 
@@ -266,11 +269,13 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
     assert pulled.id == local_id  # content-addressed: the very image that was built
 
     root, inputs = container_inputs
-    compiled = compile_for_registry(registry, root / "compiled")
-    for path in compiled:
+    images = registry_images(registry)  # what the registry answered for each push: the compile names those digests
+    assert images.cpu.startswith(f"{registry}/trashseg-cpu@sha256:") and images.gpu.startswith(f"{registry}/trashseg-gpu@sha256:")
+    assert docker_client.images.pull(images.cpu).id == local_id  # by digest: the very image that was built
+    for path in compile_all(root / "compiled", Topology(images=images)):
         executors = yaml.safe_load_all(path.read_text()).__next__()["deploymentSpec"]["executors"]
         images_in_yaml = {body["container"]["image"] for body in executors.values() if "container" in body}
-        assert images_in_yaml == {cpu_in_registry, image_for("gpu", registry)}, path
+        assert images_in_yaml == {images.cpu, images.gpu}, path
 
     split_from_registry = dsl.component(base_image=cpu_in_registry, install_kfp_package=False)(split_op.python_func)
 
@@ -281,7 +286,7 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
 
     local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
     from_registry()
-    (split_dir,) = root.glob("from-registry-*/split-op/split")
+    (split_dir,) = root.glob("from-registry-*/*/split")
     images_in_dataset = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
     assert read_manifest(split_dir, "split", (1,)).rows["images"] == images_in_dataset  # every image got a fold
     docker_client.images.remove(cpu_in_registry)
@@ -297,7 +302,7 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     from safetensors.torch import load_file
 
     from trashseg.components.infer.component import infer_op
-    from trashseg.components.train.component import train_trainjob_op
+    from trashseg.components.train.component import train_op
     from trashseg.components.train.launch import run_torchrun, train_arguments
     from trashseg.components.train.logic import TrainParams
     from trashseg.data_contracts.model import ModelArtifact
@@ -306,24 +311,24 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     monkeypatch.setenv("HOME", str(tmp_path))  # the SDK keeps job work directories under ~/.kubeflow
     root, inputs = container_inputs
     knobs = dict(preset="upernet-convnext-tiny", epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
-                 max_steps_per_epoch=3)
+                 max_steps_per_epoch=3, warmup_steps=0)
 
     @dsl.pipeline(name="trainjob")
     def trainjob():
         dataset = dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output
-        launched = train_trainjob_op(dataset=dataset, split=dsl.importer(artifact_uri=str(inputs["split"]), artifact_class=dsl.Dataset).output,
-                                     shared_mount="", nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi",
-                                     trainer_image=CPU_IMAGE, backend="container", **knobs)
-        infer_op(model=launched.outputs["model"], dataset=dataset, tta="")
+        split = dsl.importer(artifact_uri=str(inputs["split"]), artifact_class=dsl.Dataset).output
+        launched = train_op(dataset=dataset, split=split, nodes=2, gpus=0, trainjob={"cpus_per_node": 1, "memory_per_node": "2Gi",
+                                                                                    "image": CPU_IMAGE, "backend": "container"}, **knobs)
+        infer_op(model=launched.outputs["model"], dataset=dataset, split=split, test_dataset=dataset, fold=0, tta_flip=False)
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
     started = time.perf_counter()
     trainjob()
     TIMINGS["trainjob_2_nodes_s"] = time.perf_counter() - started
-    (model_dir,) = (tmp_path / "root").glob("trainjob-*/train-trainjob-op/model")
+    (model_dir,) = (tmp_path / "root").glob("trainjob-*/*/model")
     card = ModelArtifact(model_dir).card
     assert card["training"]["processes"] == 2
-    (predictions,) = (tmp_path / "root").glob("trainjob-*/infer-op/predictions")
+    (predictions,) = (tmp_path / "root").glob("trainjob-*/*/test_predictions")
     dataset_images = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
     assert read_manifest(predictions, "predictions", (1,)).rows["images"] == dataset_images
     assert not list((tmp_path / ".kubeflow" / "trainer" / "containers").iterdir())  # the job's containers and files are gone
@@ -348,7 +353,7 @@ def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(docker_cli
 
     monkeypatch.setenv("HOME", str(tmp_path))
     _, inputs = container_inputs
-    settings = TrainJobSettings(image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi")
+    settings = TrainJobSettings(image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi", backend="container")
     params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
     with pytest.raises(TrainJobFailed) as failure:  # the nodes cannot find the start weights: a failure inside the job
         run_trainjob(trainer_client("container", image=CPU_IMAGE), [inputs["dataset"]], inputs["split"], tmp_path / "model", params,

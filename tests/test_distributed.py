@@ -81,10 +81,10 @@ def test_ddp_run_killed_after_its_first_checkpoint_resumes(sample_dataset, sampl
     extra = ["--epochs", "3", "--checkpoint-dir", str(ck)]
     victim = _train(sample_dataset, sample_split, tmp_path / "m", *extra, processes=2, stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL)
-    state = ck / "last" / "state.json"
     deadline = time.time() + 300
-    while not state.exists() and time.time() < deadline and victim.poll() is None:
+    while not list(ck.glob("train-*/last/state.json")) and time.time() < deadline and victim.poll() is None:
         time.sleep(0.02)
+    (state,) = ck.glob("train-*/last/state.json")  # the run's own keyed folder
     tree = [victim_process := psutil.Process(victim.pid), *victim_process.children(recursive=True)]
     for process in tree:  # the launcher and both ranks (torchrun starts its workers in sessions of their own)
         process.send_signal(signal.SIGKILL)
@@ -94,10 +94,10 @@ def test_ddp_run_killed_after_its_first_checkpoint_resumes(sample_dataset, sampl
     assert 1 <= killed_after < 3 and not (tmp_path / "m").exists()
     resumed = _train(sample_dataset, sample_split, tmp_path / "m", *extra, "--resume", processes=2)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert f"resuming from {ck} after epoch {killed_after}" in resumed.stderr
+    assert f"resuming from {state.parent.parent} after epoch {killed_after}" in resumed.stderr
     model = ModelArtifact(tmp_path / "m")
     assert model.card["epochs_run"] == 3 and len(model.history().to_pandas()) == 3
-    assert not ck.exists()
+    assert not any(ck.iterdir())  # the run's folder goes after success; the folder given stays
 
 
 def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_path, monkeypatch):

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from trashseg.components.models.build import backbone_prefixes, build_model, classifier_modules
+from trashseg.components.models.build import build_model
+from trashseg.components.models.family import get_family
 from trashseg.components.models.forward import class_scores, keep_matcher_in_fp32, mask2former_targets, training_loss
 from trashseg.components.models.presets import PRESETS, get_preset
 from trashseg.components.train.optim import make_optimizer, parameter_groups
@@ -56,8 +57,8 @@ def test_backbone_and_head_parameter_groups(name):
     ids = [id(p) for g in groups for p in g["params"]]
     assert len(ids) == len(set(ids)) == sum(1 for _ in model.parameters())
     names = {id(p): n for n, p in model.named_parameters()}
-    assert all(names[id(p)].startswith(backbone_prefixes(preset.family)) for p in groups[0]["params"])
-    classifier_ids = {id(p) for m in classifier_modules(model, preset.family) for p in m.parameters()}
+    assert all(names[id(p)].startswith(get_family(preset.family).backbone_prefixes) for p in groups[0]["params"])
+    classifier_ids = {id(p) for m in get_family(preset.family).classifiers(model) for p in m.parameters()}
     assert classifier_ids <= {id(p) for p in groups[1]["params"]}
 
 
@@ -94,7 +95,7 @@ def test_pretrained_keeps_backbone_and_replaces_classifier(name, tmp_path):
     model = build_model(preset, ClassTable(), pretrained=tmp_path / "ade", seed=0)
     donor_state = donor.state_dict()
     classifier_names = {f"{prefix}.{n}" for prefix, module in model.named_modules()
-                        for m in classifier_modules(model, preset.family) if module is m for n, _ in m.named_parameters()}
+                        for m in get_family(preset.family).classifiers(model) if module is m for n, _ in m.named_parameters()}
     kept = 0
     for key, value in model.state_dict().items():
         if key in classifier_names:

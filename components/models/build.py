@@ -15,27 +15,13 @@ from trashseg.data_contracts.errors import ContractError
 
 log = get_logger("trashseg.models")
 
-def model_class(family: str):
-    return get_family(family).model_class()
 
-
-def backbone_prefixes(family: str) -> tuple[str, ...]:
-    """Parameter-name prefixes of the backbone (small learning rate); everything else is head."""
-    return get_family(family).backbone_prefixes
-
-
-def classifier_modules(model: torch.nn.Module, family: str) -> list[torch.nn.Module]:
-    """The layers whose size depends on the number of classes: replaced for a new class list."""
-    return get_family(family).classifiers(model)
 
 
 def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
     id2label = {i: n for i, n in enumerate(classes.names)}
     return id2label, {n: i for i, n in id2label.items()}
 
-
-def _backbone_of(model: torch.nn.Module, family: str) -> torch.nn.Module:
-    return get_family(family).backbone(model)
 
 
 def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0) -> torch.nn.Module:
@@ -48,7 +34,7 @@ def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | P
     torch.manual_seed(seed)
     start = pretrained if isinstance(pretrained, Start) else resolve_start(pretrained, None, "whole", False)
     id2label, label2id = label_maps(classes)
-    cls = model_class(preset.family)
+    cls = get_family(preset.family).model_class()
     if start.kind == "scratch":
         config = preset.make_config(classes.num_classes)
         config.id2label, config.label2id = id2label, label2id
@@ -82,14 +68,14 @@ def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | P
         raise ContractError(directory, f"lacks {len(missing)} weights the model needs (first: {missing[0]}); "
                                        "the checkpoint is incomplete or of another architecture", field="pretrained")
     if not same_classes:
-        for module in classifier_modules(model, preset.family):
+        for module in get_family(preset.family).classifiers(model):
             module.reset_parameters()
         log.info("loaded %s; classification layers re-initialised for %d classes", start.source, classes.num_classes)
     return model
 
 
 def _classifier_prefixes(model: torch.nn.Module, family: str) -> list[str]:
-    wanted = {id(m) for m in classifier_modules(model, family)}
+    wanted = {id(m) for m in get_family(family).classifiers(model)}
     return [f"{name}." for name, module in model.named_modules() if id(module) in wanted]
 
 
@@ -102,7 +88,7 @@ def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Pa
     backbone_config.out_features = list(config.backbone_config.out_features)
     config.backbone_config = backbone_config
     config.id2label, config.label2id = label_maps(classes)
-    model = model_class(preset.family)(config)
+    model = get_family(preset.family).model_class()(config)
     # The concrete backbone class: AutoBackbone.from_pretrained asks the hub whether a folder path is a repo.
     backbone_class = MODEL_FOR_BACKBONE_MAPPING[type(backbone_config)]
     backbone, info = backbone_class.from_pretrained(str(directory), local_files_only=True, out_features=backbone_config.out_features,
@@ -111,7 +97,7 @@ def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Pa
     missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("hidden_states_norms."))
     if missing:
         raise ContractError(directory, f"lacks {len(missing)} backbone weights (first: {missing[0]})", field="pretrained")
-    _backbone_of(model, preset.family).load_state_dict(backbone.state_dict())
+    get_family(preset.family).backbone(model).load_state_dict(backbone.state_dict())
     log.info("backbone from %s under a fresh %s head", directory, preset.family)
     return model
 
@@ -125,5 +111,5 @@ def load_model(artifact, device: str = "cpu"):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    model = model_class(artifact.family).from_pretrained(artifact.path, local_files_only=True)
+    model = get_family(artifact.family).model_class().from_pretrained(artifact.path, local_files_only=True)
     return model.to(device).eval()

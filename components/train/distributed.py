@@ -153,9 +153,6 @@ def all_ranks(flag: bool, world: World, device: torch.device) -> bool:
     return bool(value.item() > 0)
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The model without its DistributedDataParallel shell (what checkpoints and save_pretrained see)."""
-    return model.module if hasattr(model, "module") and isinstance(model, nn.parallel.DistributedDataParallel) else model
 
 
 def shard(items: list, world: World) -> list:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import asdict
@@ -97,7 +98,11 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     checkpoint_dir_given = checkpoint_dir is not None
     checkpoint_root = Path(checkpoint_dir) if checkpoint_dir else out.with_name(out.name + ".checkpoints")
     check_not_an_input(checkpoint_root, inputs)
-    check_writable(checkpoint_root)
+    try:
+        check_writable(checkpoint_root)
+    except ContractError as err:  # on a cluster: a claim whose root the image's user may not write (docs/cluster.md, 5)
+        raise ContractError(checkpoint_root, f"checkpoints cannot be written here by user {os.getuid()} ({str(err).rsplit(': ', 1)[-1]}); "
+                                             "a claim's root must belong to that user or its group", field="checkpoint_dir") from None
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")

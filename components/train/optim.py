@@ -12,11 +12,11 @@ import math
 import torch
 from transformers import get_scheduler
 
-from trashseg.components.models.build import backbone_prefixes
+from trashseg.components.models.family import get_family
 
 
 def parameter_groups(model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float) -> list[dict]:
-    prefixes = backbone_prefixes(family)
+    prefixes = get_family(family).backbone_prefixes
     backbone, head = [], []
     for name, parameter in model.named_parameters():
         if parameter.requires_grad:

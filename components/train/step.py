@@ -1,7 +1,7 @@
 """One optimisation step, the same object for ``trashseg train`` and the GPU benchmark.
 
-Why a class of its own: the benchmark must time exactly what training runs
-(issue 16), so the step lives here and both import it. A step never reads a
+Why a class of its own: the benchmark must time exactly what training runs,
+so the step lives here and both import it. A step never reads a
 value back to the host (no ``.item()``, no ``if`` on a device tensor): the loss
 stays on the device and the caller checks finiteness once per epoch, so the GPU
 runs ahead of Python instead of waiting at every step.
