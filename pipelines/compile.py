@@ -41,11 +41,11 @@ def build(name: str, topology: Topology = Topology()) -> Any:
     return module_of(name).build(topology)
 
 
-def registry_images(registry: str, pushed: Path = PUSHED_FILE) -> Images:
+def registry_images(registry: str, pushed: Path | None = None) -> Images:
     """The images `make push` pushed to ``registry``, by the digests the registry answered."""
     from trashseg.components.common.images import check_registry
 
-    registry = check_registry(registry)
+    registry, pushed = check_registry(registry), pushed or PUSHED_FILE
     recorded = json.loads(pushed.read_text()).get(registry, {}) if pushed.is_file() else {}
     if not {"cpu", "gpu"} <= set(recorded):
         raise ParameterError("--registry", f"no digests of pushed images for {registry} in {pushed}: run `make push "
