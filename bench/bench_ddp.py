@@ -18,11 +18,35 @@ from bench.common import REPO, save
 
 
 def _train(dataset: Path, split: Path, out: Path, processes: int, steps: int) -> float:
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 \
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+        if processes > 1
         else [sys.executable]
-    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--preset",
-               "upernet-convnext-tiny", "--epochs", "2", "--image-size", "128", "--batch-size", "8", "--device", "cpu",
-               "--max-steps-per-epoch", str(steps), "--out", str(out)]
+    )
+    command = [
+        *launcher,
+        "-m",
+        "trashseg.components.cli",
+        "train",
+        "--dataset",
+        str(dataset),
+        "--split",
+        str(split),
+        "--preset",
+        "upernet-convnext-tiny",
+        "--epochs",
+        "2",
+        "--image-size",
+        "128",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--max-steps-per-epoch",
+        str(steps),
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 2) // processes)), "TRASHSEG_PROGRESS": "0"}
     subprocess.run(command, env=env, check=True, capture_output=True, cwd=REPO)
     from trashseg.data_contracts.model import ModelArtifact
@@ -43,10 +67,21 @@ def run(repeats: int = 2, steps: int = 12) -> dict:
         results: dict[int, list[float]] = {1: [], 2: []}
         for k in range(repeats):
             for processes in (1, 2):
-                results[processes].append(_train(root / "ds", root / "split", root / f"m{processes}-{k}", processes, steps))
+                results[processes].append(
+                    _train(root / "ds", root / "split", root / f"m{processes}-{k}", processes, steps)
+                )
     one, two = (sorted(v)[len(v) // 2] for v in (results[1], results[2]))
-    figures = {"model": "upernet-convnext-tiny", "image_size": 128, "global_batch": 8, "steps": steps, "cpus": os.cpu_count(),
-               "one_process_images_per_s": one, "two_processes_images_per_s": two, "two_over_one": two / one, "runs": results}
+    figures = {
+        "model": "upernet-convnext-tiny",
+        "image_size": 128,
+        "global_batch": 8,
+        "steps": steps,
+        "cpus": os.cpu_count(),
+        "one_process_images_per_s": one,
+        "two_processes_images_per_s": two,
+        "two_over_one": two / one,
+        "runs": results,
+    }
     save("ddp_cpu", figures)
     print(f"1 process {one:.1f} img/s, 2 processes {two:.1f} img/s ({two / one:.2f}x)")
     return figures

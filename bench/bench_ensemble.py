@@ -27,7 +27,9 @@ def report_vote(labels: np.ndarray) -> np.ndarray:
 
 def synthetic_predictions(rng: np.random.Generator, models: int, size: int) -> np.ndarray:
     truth = rng.choice(11, size=(size // 16, size // 16), p=[0.7] + [0.03] * 10).repeat(16, 0).repeat(16, 1)
-    noisy = np.stack([np.where(rng.random((size, size)) < 0.15, rng.integers(0, 11, (size, size)), truth) for _ in range(models)])
+    noisy = np.stack(
+        [np.where(rng.random((size, size)) < 0.15, rng.integers(0, 11, (size, size)), truth) for _ in range(models)]
+    )
     return noisy.astype(np.uint8)
 
 
@@ -52,10 +54,18 @@ def run(images: int = 819, models: int = 5, size: int = 512, baseline_images: in
         agree += int((ours[defined] == expected[defined]).sum())
         compared += int(defined.sum())
     per_image_base = float(np.median(base_times))
-    result = {"images": images, "models": models, "size": size, "ours_total_s": ours_total, "ours_per_image_s": ours_total / images,
-              "baseline_per_image_s": per_image_base, "baseline_total_s_estimated": per_image_base * images,
-              "speedup": per_image_base / (ours_total / images), "baseline_images_measured": baseline_images,
-              "agreement_where_defined": agree / compared if compared else None}
+    result = {
+        "images": images,
+        "models": models,
+        "size": size,
+        "ours_total_s": ours_total,
+        "ours_per_image_s": ours_total / images,
+        "baseline_per_image_s": per_image_base,
+        "baseline_total_s_estimated": per_image_base * images,
+        "speedup": per_image_base / (ours_total / images),
+        "baseline_images_measured": baseline_images,
+        "agreement_where_defined": agree / compared if compared else None,
+    }
     save("ensemble", result)
     return result
 

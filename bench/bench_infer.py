@@ -50,16 +50,22 @@ def worker(method: str, count: int, dataset_dir: str, model_dir: str, out_dir: s
         from transformers import SegformerImageProcessorPil, pipeline
 
         artifact = ModelArtifact(Path(model_dir))
-        processor = SegformerImageProcessorPil(do_resize=True, size={"height": artifact.image_size, "width": artifact.image_size},
-                                               do_reduce_labels=False)
+        processor = SegformerImageProcessorPil(
+            do_resize=True, size={"height": artifact.image_size, "width": artifact.image_size}, do_reduce_labels=False
+        )
         pipe = pipeline("image-segmentation", model=load_model(artifact), image_processor=processor, device=-1)
         images = (Image.fromarray(dataset.image(i)) for i in ids)
         outputs = list(pipe(images, subtask="semantic", batch_size=BATCH))
         first = [_pipeline_labels(o, artifact.classes.names, (512, 512)) for o in outputs[:4]]
     seconds = time.perf_counter() - started
     np.savez(Path(out_dir) / f"{method}{count}.npz", *first)
-    return {"method": method, "images": len(ids), "seconds": seconds, "images_per_s": len(ids) / seconds,
-            "max_rss_mb": peak_rss_mb()}
+    return {
+        "method": method,
+        "images": len(ids),
+        "seconds": seconds,
+        "images_per_s": len(ids) / seconds,
+        "max_rss_mb": peak_rss_mb(),
+    }
 
 
 def peak_rss_mb() -> float:
@@ -83,23 +89,50 @@ def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
         coco = json.loads((root / "data/train/annotations.json").read_text())
         for count in counts:  # one dataset per size, so both methods predict exactly `count` images
             keep = {image["id"] for image in coco["images"][:count]}
-            sliced = {**coco, "images": coco["images"][:count], "annotations": [a for a in coco["annotations"] if a["image_id"] in keep]}
+            sliced = {
+                **coco,
+                "images": coco["images"][:count],
+                "annotations": [a for a in coco["annotations"] if a["image_id"] in keep],
+            }
             (root / f"coco{count}.json").write_text(json.dumps(sliced))
             run_ingest(root / f"coco{count}.json", root / "data/train/images", root / f"ds{count}")
         run_split(root / f"ds{counts[0]}", root / "split")
-        run_train([root / f"ds{counts[0]}"], root / "split", root / "model", TrainParams(preset="upernet-convnext-tiny", epochs=1, max_steps_per_epoch=5, image_size=128))
+        run_train(
+            [root / f"ds{counts[0]}"],
+            root / "split",
+            root / "model",
+            TrainParams(preset="upernet-convnext-tiny", epochs=1, max_steps_per_epoch=5, image_size=128),
+        )
         for count in counts:
             for method in ("pipeline", "ours"):
-                result = subprocess.run([sys.executable, "-m", "bench.bench_infer", "worker", method, str(count), str(root / f"ds{count}"),
-                                         str(root / "model"), str(root)], capture_output=True, text=True, check=True,
-                                        env={"TRASHSEG_PROGRESS": "0", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "2"})
+                result = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.bench_infer",
+                        "worker",
+                        method,
+                        str(count),
+                        str(root / f"ds{count}"),
+                        str(root / "model"),
+                        str(root),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env={"TRASHSEG_PROGRESS": "0", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": "2"},
+                )
                 figures["runs"].append(json.loads(result.stdout.strip().splitlines()[-1]))
         ours = np.load(root / f"ours{counts[0]}.npz")
         theirs = np.load(root / f"pipeline{counts[0]}.npz")
         figures["label_agreement_first_images"] = float(np.mean([(ours[k] == theirs[k]).mean() for k in ours.files]))
     by = {(r["method"], r["images"]): r for r in figures["runs"]}
-    figures["speedup_at_max"] = by[("ours", max(counts))]["images_per_s"] / by[("pipeline", max(counts))]["images_per_s"]
-    figures["rss_growth_mb"] = {m: by[(m, max(counts))]["max_rss_mb"] - by[(m, min(counts))]["max_rss_mb"] for m in ("ours", "pipeline")}
+    figures["speedup_at_max"] = (
+        by[("ours", max(counts))]["images_per_s"] / by[("pipeline", max(counts))]["images_per_s"]
+    )
+    figures["rss_growth_mb"] = {
+        m: by[(m, max(counts))]["max_rss_mb"] - by[(m, min(counts))]["max_rss_mb"] for m in ("ours", "pipeline")
+    }
     _plot(figures, counts)
     save("infer", figures)
     return figures
@@ -109,7 +142,10 @@ def _plot(figures: dict, counts) -> None:
     """Peak memory vs number of images, both methods, as bench/results/infer_memory.png."""
     from bench.common import RESULTS, line_plot_png
 
-    series = {method: [(r["images"], r["max_rss_mb"]) for r in figures["runs"] if r["method"] == method] for method in ("ours", "pipeline")}
+    series = {
+        method: [(r["images"], r["max_rss_mb"]) for r in figures["runs"] if r["method"] == method]
+        for method in ("ours", "pipeline")
+    }
     RESULTS.mkdir(exist_ok=True)
     line_plot_png(series, RESULTS / "infer_memory.png", "peak memory of inference", "images", "MB")
 

@@ -37,8 +37,14 @@ def our_masks(coco_path: Path) -> dict[int, np.ndarray]:
     for image in parsed.images:
         anns = parsed.by_image.get(image.image_id, [])
         rles = [to_rle(a.segmentation, image.height, image.width) for a in anns]
-        masks[image.image_id] = paint_semantic_mask(rles, [a.class_id for a in anns], [a.area for a in anns],
-                                                    [a.ann_id for a in anns], image.height, image.width)
+        masks[image.image_id] = paint_semantic_mask(
+            rles,
+            [a.class_id for a in anns],
+            [a.area for a in anns],
+            [a.ann_id for a in anns],
+            image.height,
+            image.width,
+        )
     return masks
 
 
@@ -50,8 +56,15 @@ def bench_one(coco_path: Path, label: str) -> dict:
         result = compare(lambda: our_masks(coco_path), lambda: report_masks(coco_path), repeats=3)
     ours, base = result["_results"]
     identical = ours.keys() == base.keys() and all(np.array_equal(ours[k], base[k]) for k in ours)
-    result.update({"dataset": label, "images": len(ours), "identical": identical,
-                   "ours_images_per_s": len(ours) / result["ours_s"], "baseline_images_per_s": len(ours) / result["baseline_s"]})
+    result.update(
+        {
+            "dataset": label,
+            "images": len(ours),
+            "identical": identical,
+            "ours_images_per_s": len(ours) / result["ours_s"],
+            "baseline_images_per_s": len(ours) / result["baseline_s"],
+        }
+    )
     return result
 
 
@@ -61,10 +74,14 @@ def run(images: int = 400) -> dict:
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
         run_sample_data(Path(tmp) / "data", train_images=images, test_images=1, size=512, seed=1)
-        figures["generated_512"] = bench_one(Path(tmp) / "data" / "train" / "annotations.json", f"sample-data {images} x 512x512")
+        figures["generated_512"] = bench_one(
+            Path(tmp) / "data" / "train" / "annotations.json", f"sample-data {images} x 512x512"
+        )
     if (TACO / "annotations.json").is_file():
         figures["taco"] = bench_one(TACO / "annotations.json", "taco-trash11 (232 x 512x512)")
-    figures["note"] = f"generated set: {images} images instead of the competition's 3,272 (2-core machine); per-image rates scale"
+    figures["note"] = (
+        f"generated set: {images} images instead of the competition's 3,272 (2-core machine); per-image rates scale"
+    )
     save("ingest", figures)
     return figures
 

@@ -27,7 +27,9 @@ from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.model import HISTORY_FILE
 
 PRESET = "upernet-convnext-tiny"
-OLD_RECIPE = dict(lr_backbone=1e-3, lr_head=3e-3, batch_size=8, loss="model", warmup_steps=0)  # the tiny recipe before the change
+OLD_RECIPE = dict(
+    lr_backbone=1e-3, lr_head=3e-3, batch_size=8, loss="model", warmup_steps=0
+)  # the tiny recipe before the change
 HIGH_LR = dict(OLD_RECIPE, lr_backbone=3e-3, lr_head=1e-2)
 
 # name -> (TrainParams overrides, backbone widths or None for the preset's)
@@ -51,7 +53,9 @@ def _wider(widths: list[int] | None) -> Iterator[None]:
         yield
         return
     original = presets.PRESETS[PRESET]
-    presets.PRESETS[PRESET] = replace(original, make_config=presets._upernet(lambda: presets._convnext([1, 1, 2, 1], widths), 64, 32))
+    presets.PRESETS[PRESET] = replace(
+        original, make_config=presets._upernet(lambda: presets._convnext([1, 1, 2, 1], widths), 64, 32)
+    )
     try:
         yield
     finally:
@@ -59,8 +63,16 @@ def _wider(widths: list[int] | None) -> Iterator[None]:
 
 
 def run(epochs: int = 40, seed: int = 0) -> dict:
-    figures: dict = {"setup": {"preset": PRESET, "epochs": epochs, "seed": seed, "fold": 0,
-                               "data": "trashseg sample-data defaults (96 train images, 128 px)"}, "candidates": {}}
+    figures: dict = {
+        "setup": {
+            "preset": PRESET,
+            "epochs": epochs,
+            "seed": seed,
+            "fold": 0,
+            "data": "trashseg sample-data defaults (96 train images, 128 px)",
+        },
+        "candidates": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_sample_data(root / "data")
@@ -75,7 +87,9 @@ def run(epochs: int = 40, seed: int = 0) -> dict:
             best = history.loc[history.val_miou.idxmax()]
             above = history[history.val_miou > 0.2].epoch
             figures["candidates"][name] = {
-                "best_val_miou": float(best.val_miou), "best_epoch": int(best.epoch), "seconds": time.perf_counter() - started,
+                "best_val_miou": float(best.val_miou),
+                "best_epoch": int(best.epoch),
+                "seconds": time.perf_counter() - started,
                 "first_epoch_above_0.2": int(above.iloc[0]) if len(above) else None,
                 "iou": {c[4:]: round(float(best[c]), 4) for c in history.columns if c.startswith("iou_")},
             }
@@ -88,8 +102,10 @@ def table(figures: dict) -> str:
     """The README's table: one row per candidate."""
     rows = ["| change | best val mIoU | first epoch > 0.2 | Battery | Metal | seconds |", "|---|---|---|---|---|---|"]
     for name, c in figures["candidates"].items():
-        rows.append(f"| {name} | {c['best_val_miou']:.3f} | {c['first_epoch_above_0.2'] or '-'} | {c['iou']['Battery']:.2f} | "
-                    f"{c['iou']['Metal']:.2f} | {c['seconds']:.0f} |")
+        rows.append(
+            f"| {name} | {c['best_val_miou']:.3f} | {c['first_epoch_above_0.2'] or '-'} | {c['iou']['Battery']:.2f} | "
+            f"{c['iou']['Metal']:.2f} | {c['seconds']:.0f} |"
+        )
     return "\n".join(rows)
 
 

@@ -57,20 +57,35 @@ def run(epochs: int = 14, image_size: int = 256, folds: int = 5, data: Path = TA
         for fold in range(folds):
             params = TrainParams(preset=PRESET, fold=fold, epochs=epochs, image_size=image_size, seed=0, loss=loss)
             run_train([root / "dataset"], root / "split", root / f"model{fold}", params)
-            run_infer(root / f"model{fold}", root / "dataset", root / f"pred{fold}", split_dir=root / "split", fold=fold)
+            run_infer(
+                root / f"model{fold}", root / "dataset", root / f"pred{fold}", split_dir=root / "split", fold=fold
+            )
             ours, background = _fold_matrices(root / "dataset", root / f"pred{fold}", classes)
             pooled += ours
             pooled_background += background
             per_fold.append({"fold": fold, "miou": mean_iou(ours), "background_everywhere_miou": mean_iou(background)})
-            print(f"fold {fold}: mIoU {mean_iou(ours):.4f} (Background everywhere {mean_iou(background):.4f})", flush=True)
+            print(
+                f"fold {fold}: mIoU {mean_iou(ours):.4f} (Background everywhere {mean_iou(background):.4f})", flush=True
+            )
     fold_mious = [f["miou"] for f in per_fold]
     figures = {
-        "setup": {"data": "taco-trash11 (232 photos, 512 px)", "preset": PRESET, "loss": loss, "epochs": epochs,
-                  "image_size": image_size, "folds": folds, "seed": 0},
-        "pooled_miou": mean_iou(pooled), "background_everywhere_miou": mean_iou(pooled_background),
-        "fold_mean_miou": statistics.mean(fold_mious), "fold_std_miou": statistics.stdev(fold_mious) if folds > 1 else 0.0,
+        "setup": {
+            "data": "taco-trash11 (232 photos, 512 px)",
+            "preset": PRESET,
+            "loss": loss,
+            "epochs": epochs,
+            "image_size": image_size,
+            "folds": folds,
+            "seed": 0,
+        },
+        "pooled_miou": mean_iou(pooled),
+        "background_everywhere_miou": mean_iou(pooled_background),
+        "fold_mean_miou": statistics.mean(fold_mious),
+        "fold_std_miou": statistics.stdev(fold_mious) if folds > 1 else 0.0,
         "per_fold": per_fold,
-        "pooled_iou": {name: (None if np.isnan(v) else round(float(v), 4)) for name, v in zip(names, iou_per_class(pooled))},
+        "pooled_iou": {
+            name: (None if np.isnan(v) else round(float(v), 4)) for name, v in zip(names, iou_per_class(pooled))
+        },
         "seconds": time.perf_counter() - started,
     }
     save("taco_cv", figures)

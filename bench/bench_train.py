@@ -61,7 +61,14 @@ def run() -> dict:
         run_sample_data(root / "data", train_images=300, test_images=1, size=512, seed=7)
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
-        params = TrainParams(preset="upernet-convnext-tiny", epochs=EPOCHS, batch_size=BATCH, image_size=SIZE, max_steps_per_epoch=STEPS, hflip=True)
+        params = TrainParams(
+            preset="upernet-convnext-tiny",
+            epochs=EPOCHS,
+            batch_size=BATCH,
+            image_size=SIZE,
+            max_steps_per_epoch=STEPS,
+            hflip=True,
+        )
         run_train([root / "ds"], root / "split", root / "ours", params)
         history = ModelArtifact(root / "ours").history().to_pandas()
         per_epoch = history["images_per_second"].tolist()
@@ -70,22 +77,50 @@ def run() -> dict:
         dataset = Dataset(root / "ds")
         fold_of = Split(root / "split").fold_of()
         train_ids = [i for i in dataset.image_ids if fold_of[i] != 0]
-        processor = SegformerImageProcessorPil(do_resize=True, size={"height": SIZE, "width": SIZE}, do_reduce_labels=False)
+        processor = SegformerImageProcessorPil(
+            do_resize=True, size={"height": SIZE, "width": SIZE}, do_reduce_labels=False
+        )
         model = build_model(get_preset(params.preset), ClassTable(), seed=0)
-        args = TrainingArguments(output_dir=str(root / "trainer"), per_device_train_batch_size=BATCH, max_steps=STEPS * EPOCHS,
-                                 learning_rate=3e-3, use_cpu=True, report_to=[], save_strategy="no", logging_strategy="no",
-                                 dataloader_num_workers=0, remove_unused_columns=False, disable_tqdm=True)
-        result = Trainer(model=model, args=args, train_dataset=ExampleStyleDataset(dataset, train_ids, processor)).train()
+        args = TrainingArguments(
+            output_dir=str(root / "trainer"),
+            per_device_train_batch_size=BATCH,
+            max_steps=STEPS * EPOCHS,
+            learning_rate=3e-3,
+            use_cpu=True,
+            report_to=[],
+            save_strategy="no",
+            logging_strategy="no",
+            dataloader_num_workers=0,
+            remove_unused_columns=False,
+            disable_tqdm=True,
+        )
+        result = Trainer(
+            model=model, args=args, train_dataset=ExampleStyleDataset(dataset, train_ids, processor)
+        ).train()
         trainer_ips = float(result.metrics["train_samples_per_second"])
     figures_sweep = batch_sweep()
-    figures = {"batch_sweep": figures_sweep, "batch": BATCH, "image_size": SIZE, "steps": STEPS * EPOCHS, "epochs": EPOCHS, "model": params.preset,
-               "ours_images_per_s": ours_ips, "ours_images_per_s_by_epoch": per_epoch,
-               "trainer_images_per_s": trainer_ips, "speedup": ours_ips / trainer_ips}
+    figures = {
+        "batch_sweep": figures_sweep,
+        "batch": BATCH,
+        "image_size": SIZE,
+        "steps": STEPS * EPOCHS,
+        "epochs": EPOCHS,
+        "model": params.preset,
+        "ours_images_per_s": ours_ips,
+        "ours_images_per_s_by_epoch": per_epoch,
+        "trainer_images_per_s": trainer_ips,
+        "speedup": ours_ips / trainer_ips,
+    }
     save("train", figures)
     from bench.common import RESULTS, line_plot_png
 
-    line_plot_png({"ours (tiny UperNet, 128 px)": [(b, v) for b, v in figures_sweep.items()]}, RESULTS / "train_throughput_vs_batch.png",
-                  "training throughput", "batch size", "img/s")
+    line_plot_png(
+        {"ours (tiny UperNet, 128 px)": [(b, v) for b, v in figures_sweep.items()]},
+        RESULTS / "train_throughput_vs_batch.png",
+        "training throughput",
+        "batch size",
+        "img/s",
+    )
     return figures
 
 
@@ -104,7 +139,9 @@ def batch_sweep(batches: tuple[int, ...] = (2, 4, 8, 16), steps: int = 12) -> di
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
         for batch in batches:
-            params = TrainParams(preset="upernet-convnext-tiny", epochs=2, batch_size=batch, image_size=SIZE, max_steps_per_epoch=steps)
+            params = TrainParams(
+                preset="upernet-convnext-tiny", epochs=2, batch_size=batch, image_size=SIZE, max_steps_per_epoch=steps
+            )
             run_train([root / "ds"], root / "split", root / f"m{batch}", params)
             sweep[batch] = float(ModelArtifact(root / f"m{batch}").history().to_pandas()["images_per_second"].iloc[-1])
     return sweep

@@ -45,15 +45,30 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
 
         def train_eval(name: str, datasets: list[Path], params: TrainParams = base) -> dict:
             run_train(datasets, root / "split", root / f"m_{name}", params)
-            run_infer(root / f"m_{name}", root / "train", root / f"v_{name}", InferParams(save_probs=True), root / "split", 0)
+            run_infer(
+                root / f"m_{name}", root / "train", root / f"v_{name}", InferParams(save_probs=True), root / "split", 0
+            )
             run_evaluate(root / f"v_{name}", root / "train", root / f"e_{name}", root / "split", VALIDATION)
             return _miou(root / f"e_{name}")
 
-        figures: dict = {"setup": {"train_images": train_images, "test_images": test_images, "epochs": epochs, "size": size,
-                                   "preset": base.preset, "fold": 0}}
+        figures: dict = {
+            "setup": {
+                "train_images": train_images,
+                "test_images": test_images,
+                "epochs": epochs,
+                "size": size,
+                "preset": base.preset,
+                "fold": 0,
+            }
+        }
         # (a) copy-paste
         plain = train_eval("plain", [root / "train"])
-        run_augment(root / "train", root / "split", root / "aug", AugmentParams(fold=0, paste_counts={"Battery": 30, "Clothing": 30}, seed=0))
+        run_augment(
+            root / "train",
+            root / "split",
+            root / "aug",
+            AugmentParams(fold=0, paste_counts={"Battery": 30, "Clothing": 30}, seed=0),
+        )
         pasted = train_eval("paste", [root / "train", root / "aug"])
         figures["copy_paste"] = {
             "without": {k: plain["iou"][k] for k in ("Battery", "Clothing")} | {"miou": plain["miou"]},
@@ -66,8 +81,12 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         round2 = train_eval("round2", [root / "train", root / "pseudo"])
         run_infer(root / "m_round2", root / "test", root / "t2", InferParams(save_probs=True))
         run_evaluate(root / "t2", root / "test_truth", root / "te2")
-        figures["pseudo_label"] = {"round1_val_miou": plain["miou"], "round2_val_miou": round2["miou"],
-                                   "round1_test_miou": Metrics(root / "te1").miou, "round2_test_miou": Metrics(root / "te2").miou}
+        figures["pseudo_label"] = {
+            "round1_val_miou": plain["miou"],
+            "round2_val_miou": round2["miou"],
+            "round1_test_miou": Metrics(root / "te1").miou,
+            "round2_test_miou": Metrics(root / "te2").miou,
+        }
         # (c) ensemble of three seeds
         members = {}
         for seed in (1, 2, 3):
@@ -77,8 +96,12 @@ def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: 
         run_evaluate(root / "v_ens", root / "train", root / "e_ens", root / "split", VALIDATION)
         run_ensemble([root / f"v_seed{s}" for s in (1, 2, 3)], root / "v_soft", EnsembleParams(vote="soft"))
         run_evaluate(root / "v_soft", root / "train", root / "e_soft", root / "split", VALIDATION)
-        figures["ensemble"] = {"members_val_miou": members, "best_member": max(members.values()),
-                               "hard_vote_val_miou": Metrics(root / "e_ens").miou, "soft_vote_val_miou": Metrics(root / "e_soft").miou}
+        figures["ensemble"] = {
+            "members_val_miou": members,
+            "best_member": max(members.values()),
+            "hard_vote_val_miou": Metrics(root / "e_ens").miou,
+            "soft_vote_val_miou": Metrics(root / "e_soft").miou,
+        }
     save("tricks", figures)
     return figures
 

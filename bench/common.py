@@ -32,7 +32,9 @@ def timed(fn: Callable[[], Any], trace_memory: bool = False) -> tuple[float, Any
     return seconds, result, peak
 
 
-def compare(ours: Callable[[], Any], baseline: Callable[[], Any], repeats: int = 3, trace_memory: bool = True) -> dict[str, Any]:
+def compare(
+    ours: Callable[[], Any], baseline: Callable[[], Any], repeats: int = 3, trace_memory: bool = True
+) -> dict[str, Any]:
     """Alternate baseline and ours ``repeats`` times; medians, ratio baseline/ours, peak memory of the last run each."""
     times_ours, times_base = [], []
     result_ours = result_base = None
@@ -46,18 +48,32 @@ def compare(ours: Callable[[], Any], baseline: Callable[[], Any], repeats: int =
         times_ours.append(t)
         peak_ours = p or peak_ours
     ours_s, base_s = statistics.median(times_ours), statistics.median(times_base)
-    return {"ours_s": ours_s, "baseline_s": base_s, "speedup": base_s / ours_s if ours_s else None,
-            "ours_peak_mb": peak_ours / 2**20, "baseline_peak_mb": peak_base / 2**20, "repeats": repeats,
-            "_results": (result_ours, result_base)}
+    return {
+        "ours_s": ours_s,
+        "baseline_s": base_s,
+        "speedup": base_s / ours_s if ours_s else None,
+        "ours_peak_mb": peak_ours / 2**20,
+        "baseline_peak_mb": peak_base / 2**20,
+        "repeats": repeats,
+        "_results": (result_ours, result_base),
+    }
 
 
 def machine() -> dict[str, Any]:
     import numpy
     import torch
 
-    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count(), "torch": torch.__version__,
-            "numpy": numpy.__version__, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-            "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO).stdout.strip()}
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+        ).stdout.strip(),
+    }
 
 
 def save(section: str, figures: dict[str, Any]) -> Path:
@@ -89,7 +105,9 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def line_plot_png(series: dict[str, list[tuple[float, float]]], path: Path, title: str, xlabel: str, ylabel: str) -> Path:
+def line_plot_png(
+    series: dict[str, list[tuple[float, float]]], path: Path, title: str, xlabel: str, ylabel: str
+) -> Path:
     """A small line chart (matplotlib, no display needed), saved as PNG."""
     import matplotlib
 

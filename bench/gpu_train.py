@@ -43,8 +43,17 @@ from trashseg.components.train.step import StepSettings, TrainStep, prepare_mode
 from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable  # noqa: E402
 
 # Dense bf16 tensor-core peaks from NVIDIA's datasheets, TFLOP/s (without sparsity). Longest matching name wins.
-PEAK_BF16_TFLOPS = {"H100 PCIe": 756.0, "H100 NVL": 835.0, "H100": 989.4, "H200": 989.4, "H800": 989.4,
-                    "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0}
+PEAK_BF16_TFLOPS = {
+    "H100 PCIe": 756.0,
+    "H100 NVL": 835.0,
+    "H100": 989.4,
+    "H200": 989.4,
+    "H800": 989.4,
+    "A100": 312.0,
+    "L40S": 362.0,
+    "L4": 121.0,
+    "A10": 125.0,
+}
 VARIANTS = ("before", "no-channels-last", "fp32", "fused", "batch", "ddp", "compiled")
 MAX_BATCH = 64
 
@@ -55,7 +64,9 @@ def peak_tflops(device_name: str) -> float | None:
     return PEAK_BF16_TFLOPS[max(matches, key=len)] if matches else None
 
 
-def synthetic_batches(count: int, batch: int, size: int, device: torch.device, seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def synthetic_batches(
+    count: int, batch: int, size: int, device: torch.device, seed: int = 0
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Normalised-looking images and blob label maps (32 px cells of the 11 classes, a few ignored), fixed by seed."""
     generator = torch.Generator().manual_seed(seed)
     batches = []
@@ -69,15 +80,35 @@ def synthetic_batches(count: int, batch: int, size: int, device: torch.device, s
     return batches
 
 
-def make_step(preset_name: str, batch: int, device: torch.device, *, amp: bool, channels_last: bool, compile: bool,
-              fused: bool, total_steps: int) -> TrainStep:
+def make_step(
+    preset_name: str,
+    batch: int,
+    device: torch.device,
+    *,
+    amp: bool,
+    channels_last: bool,
+    compile: bool,
+    fused: bool,
+    total_steps: int,
+) -> TrainStep:
     """The project's own training step for a fresh, seeded model (same initial weights in every variant)."""
     preset = get_preset(preset_name)
-    settings = StepSettings(family=preset.family, amp_dtype=torch.bfloat16 if amp else None, channels_last=channels_last, compile=compile)
+    settings = StepSettings(
+        family=preset.family, amp_dtype=torch.bfloat16 if amp else None, channels_last=channels_last, compile=compile
+    )
     model = prepare_model(build_model(preset, ClassTable(), seed=0).to(device), settings)
     model.train()
-    optimizer, scheduler = make_optimizer(model, preset.family, scaled_lr(preset.lr_backbone, preset.batch_size, batch),
-                                          scaled_lr(preset.lr_head, preset.batch_size, batch), 0.01, total_steps, 0, "poly", fused=fused)
+    optimizer, scheduler = make_optimizer(
+        model,
+        preset.family,
+        scaled_lr(preset.lr_backbone, preset.batch_size, batch),
+        scaled_lr(preset.lr_head, preset.batch_size, batch),
+        0.01,
+        total_steps,
+        0,
+        "poly",
+        fused=fused,
+    )
     return TrainStep(model, settings, optimizer, scheduler, None)
 
 
@@ -103,7 +134,9 @@ def reset_memory(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def time_training(step: TrainStep, batches, warmup: int, steps: int, sync_every_step: bool, device: torch.device) -> dict:
+def time_training(
+    step: TrainStep, batches, warmup: int, steps: int, sync_every_step: bool, device: torch.device
+) -> dict:
     """Warm-up steps (compilation happens there), then timed steps; losses of every step, read back at the end."""
     losses = []
     started = time.perf_counter()
@@ -118,13 +151,18 @@ def time_training(step: TrainStep, batches, warmup: int, steps: int, sync_every_
     synchronize(device)
     seconds = time.perf_counter() - started
     batch = batches[0][0].shape[0]
-    return {"images_per_s": steps * batch / seconds, "step_ms": 1000 * seconds / steps, "warmup_seconds": warm_seconds,
-            "losses": [float(v) for v in torch.stack(losses).float().cpu()]}
+    return {
+        "images_per_s": steps * batch / seconds,
+        "step_ms": 1000 * seconds / steps,
+        "warmup_seconds": warm_seconds,
+        "losses": [float(v) for v in torch.stack(losses).float().cpu()],
+    }
 
 
 @torch.no_grad()
-def time_inference(model: torch.nn.Module, family: str, pixels: torch.Tensor, amp: bool, warmup: int, steps: int,
-                   device: torch.device) -> float:
+def time_inference(
+    model: torch.nn.Module, family: str, pixels: torch.Tensor, amp: bool, warmup: int, steps: int, device: torch.device
+) -> float:
     model.eval()
     size = tuple(pixels.shape[-2:])
     for k in range(warmup + steps):
@@ -149,7 +187,16 @@ def largest_batch(preset_name: str, size: int, device: torch.device, memory_frac
     peaks = {}
     for batch in (preset.batch_size, 2 * preset.batch_size):
         reset_memory(device)
-        step = make_step(preset_name, batch, device, amp=True, channels_last=get_family(preset.family).channels_last, compile=False, fused=True, total_steps=10)
+        step = make_step(
+            preset_name,
+            batch,
+            device,
+            amp=True,
+            channels_last=get_family(preset.family).channels_last,
+            compile=False,
+            fused=True,
+            total_steps=10,
+        )
         step(*synthetic_batches(1, batch, size, device)[0])
         synchronize(device)
         peaks[batch] = torch.cuda.max_memory_allocated()
@@ -161,8 +208,16 @@ def largest_batch(preset_name: str, size: int, device: torch.device, memory_frac
     return max(preset.batch_size, min(MAX_BATCH, 2 ** int(math.log2(max(1, fits)))))
 
 
-def measure_preset(preset_name: str, device: torch.device, size: int, warmup: int, steps: int,
-                   variants: tuple[str, ...] = VARIANTS, batch: int | None = None, out: Path | None = None) -> list[dict]:
+def measure_preset(
+    preset_name: str,
+    device: torch.device,
+    size: int,
+    warmup: int,
+    steps: int,
+    variants: tuple[str, ...] = VARIANTS,
+    batch: int | None = None,
+    out: Path | None = None,
+) -> list[dict]:
     """One record per variant: images/s, FLOPs per image, TFLOP/s, MFU, peak memory, losses.
 
     Each record is appended to ``out`` as soon as it is measured: a run stopped by its time limit
@@ -173,14 +228,24 @@ def measure_preset(preset_name: str, device: torch.device, size: int, warmup: in
     peak = peak_tflops(name) if device.type == "cuda" else None
     channels_last = get_family(preset.family).channels_last
     gpu = device.type == "cuda"  # on CPU, as trashseg train does there: fp32, default memory format
-    big = batch or (largest_batch(preset_name, size, device) if {"batch", "compiled"} & set(variants) else preset.batch_size)
+    big = batch or (
+        largest_batch(preset_name, size, device) if {"batch", "compiled"} & set(variants) else preset.batch_size
+    )
     plan = {
-        "before": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=False, sync=True),
-        "no-channels-last": dict(batch=preset.batch_size, amp=True, channels_last=False, compile=False, fused=False, sync=True),
+        "before": dict(
+            batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=False, sync=True
+        ),
+        "no-channels-last": dict(
+            batch=preset.batch_size, amp=True, channels_last=False, compile=False, fused=False, sync=True
+        ),
         "fp32": dict(batch=preset.batch_size, amp=False, channels_last=False, compile=False, fused=False, sync=True),
-        "fused": dict(batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False),
+        "fused": dict(
+            batch=preset.batch_size, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False
+        ),
         "batch": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False),
-        "ddp": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False, ddp=True),
+        "ddp": dict(
+            batch=big, amp=gpu, channels_last=gpu and channels_last, compile=False, fused=True, sync=False, ddp=True
+        ),
         "compiled": dict(batch=big, amp=gpu, channels_last=gpu and channels_last, compile=True, fused=True, sync=False),
     }
     if not channels_last or device.type != "cuda":
@@ -195,29 +260,57 @@ def measure_preset(preset_name: str, device: torch.device, size: int, warmup: in
         batches = synthetic_batches(4, cfg["batch"], size, device)
         key = (cfg["batch"], cfg["amp"])
         if key not in flops_per_image:  # counted on an eager model: compiled graphs hide their ops from the counter
-            counter_step = make_step(preset_name, cfg["batch"], device, amp=cfg["amp"], channels_last=cfg["channels_last"], compile=False,
-                                     fused=cfg["fused"], total_steps=10)
+            counter_step = make_step(
+                preset_name,
+                cfg["batch"],
+                device,
+                amp=cfg["amp"],
+                channels_last=cfg["channels_last"],
+                compile=False,
+                fused=cfg["fused"],
+                total_steps=10,
+            )
             train_flops = count_flops(counter_step, *batches[0])
             counter_step.model.eval()
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg["amp"]):
-                infer_flops = count_flops(lambda p: probabilities_per_image(counter_step.model, preset.family, p, [(size, size)] * len(p)),
-                                          batches[0][0])
+                infer_flops = count_flops(
+                    lambda p: probabilities_per_image(counter_step.model, preset.family, p, [(size, size)] * len(p)),
+                    batches[0][0],
+                )
             flops_per_image[key] = (train_flops / cfg["batch"], infer_flops / cfg["batch"])
             del counter_step
             reset_memory(device)
         train_fpi, infer_fpi = flops_per_image[key]
-        step = make_step(preset_name, cfg["batch"], device, amp=cfg["amp"], channels_last=cfg["channels_last"], compile=cfg["compile"],
-                         fused=cfg["fused"], total_steps=warmup + steps)
+        step = make_step(
+            preset_name,
+            cfg["batch"],
+            device,
+            amp=cfg["amp"],
+            channels_last=cfg["channels_last"],
+            compile=cfg["compile"],
+            fused=cfg["fused"],
+            total_steps=warmup + steps,
+        )
         if cfg.get("ddp"):
             step.model = one_process_ddp(step.model, device, preset.family)
         timing = time_training(step, batches, warmup, steps, cfg["sync"], device)
         train_peak = peak_gib(device)
-        record = {"preset": preset_name, "variant": variant, "device": name, "size": size, **cfg,
-                  "params_m": sum(p.numel() for p in step.model.parameters()) / 1e6,
-                  "train_gflop_per_image": train_fpi / 1e9, "infer_gflop_per_image": infer_fpi / 1e9,
-                  "train_images_per_s": timing["images_per_s"], "train_step_ms": timing["step_ms"],
-                  "train_tflop_s": timing["images_per_s"] * train_fpi / 1e12, "train_peak_gib": train_peak,
-                  "warmup_seconds": timing["warmup_seconds"], "losses": timing["losses"]}
+        record = {
+            "preset": preset_name,
+            "variant": variant,
+            "device": name,
+            "size": size,
+            **cfg,
+            "params_m": sum(p.numel() for p in step.model.parameters()) / 1e6,
+            "train_gflop_per_image": train_fpi / 1e9,
+            "infer_gflop_per_image": infer_fpi / 1e9,
+            "train_images_per_s": timing["images_per_s"],
+            "train_step_ms": timing["step_ms"],
+            "train_tflop_s": timing["images_per_s"] * train_fpi / 1e12,
+            "train_peak_gib": train_peak,
+            "warmup_seconds": timing["warmup_seconds"],
+            "losses": timing["losses"],
+        }
         if variant in ("before", "batch", "fp32"):  # inference: eager, as trashseg infer runs
             reset_memory(device)
             ips = time_inference(step.model, preset.family, batches[0][0], cfg["amp"], warmup, steps, device)
@@ -228,7 +321,10 @@ def measure_preset(preset_name: str, device: torch.device, size: int, warmup: in
                 record["infer_mfu"] = record["infer_tflop_s"] / peak
         records.append(record)
         _append(out, [record])
-        print(json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in record.items() if k != "losses"}), flush=True)
+        print(
+            json.dumps({k: (round(v, 4) if isinstance(v, float) else v) for k, v in record.items() if k != "losses"}),
+            flush=True,
+        )
         del step
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
@@ -258,11 +354,15 @@ def one_process_ddp(model: torch.nn.Module, device: torch.device, family: str) -
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1)
+        dist.init_process_group(
+            "nccl" if device.type == "cuda" else "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=0, world_size=1
+        )
     return data_parallel(model, device, family)
 
 
-def measure_loader(dataset: Path, split: Path, size: int, batch: int, batches: int, workers: tuple[int, ...]) -> list[dict]:
+def measure_loader(
+    dataset: Path, split: Path, size: int, batch: int, batches: int, workers: tuple[int, ...]
+) -> list[dict]:
     """Images/s of the training data loader alone (JPEG decode, resize, flips, collate, pinned memory), cold cache."""
     from trashseg.components.train.data import SampleSource
     from trashseg.components.train.loader import EpochBatches, make_loader
@@ -276,13 +376,20 @@ def measure_loader(dataset: Path, split: Path, size: int, batch: int, batches: i
         loader = make_loader(source, size, EpochBatches(len(source.train), batch, steps, 0, True), 0, (), count, device)
         started = time.perf_counter()
         seen = sum(len(labels) for _, labels, _ in loader)
-        record = {"loader_workers": count, "images": seen, "size": size, "loader_images_per_s": seen / (time.perf_counter() - started)}
+        record = {
+            "loader_workers": count,
+            "images": seen,
+            "size": size,
+            "loader_images_per_s": seen / (time.perf_counter() - started),
+        }
         records.append(record)
         print(json.dumps(record), flush=True)
     return records
 
 
-def real_train(dataset: Path, split: Path, out: Path, preset: str, size: int, epochs: int, batch: int, lr: float, compile: str) -> dict:
+def real_train(
+    dataset: Path, split: Path, out: Path, preset: str, size: int, epochs: int, batch: int, lr: float, compile: str
+) -> dict:
     """``run_train`` itself on real photos: loss per epoch, images/s with the loader, peak memory."""
     import shutil
 
@@ -292,21 +399,41 @@ def real_train(dataset: Path, split: Path, out: Path, preset: str, size: int, ep
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     reset_memory(device)
-    params = TrainParams(preset=preset, fold=0, epochs=epochs, batch_size=batch, lr_backbone=lr, lr_head=lr, warmup_steps=10,
-                         image_size=size, seed=0)
+    params = TrainParams(
+        preset=preset,
+        fold=0,
+        epochs=epochs,
+        batch_size=batch,
+        lr_backbone=lr,
+        lr_head=lr,
+        warmup_steps=10,
+        image_size=size,
+        seed=0,
+    )
     started = time.perf_counter()
     run_train([dataset], split, out, params, overwrite=True, machine=TrainMachine(compile=compile))
     history = ModelArtifact(out).history().to_pandas()
-    record = {"real_train": preset, "size": size, "batch": batch, "lr": lr, "compile": compile, "seconds": time.perf_counter() - started,
-              "train_loss": history["train_loss"].round(4).tolist(), "val_miou": history["val_miou"].round(4).tolist(),
-              "images_per_s": history["images_per_second"].round(1).tolist(), "peak_gib": peak_gib(device)}
+    record = {
+        "real_train": preset,
+        "size": size,
+        "batch": batch,
+        "lr": lr,
+        "compile": compile,
+        "seconds": time.perf_counter() - started,
+        "train_loss": history["train_loss"].round(4).tolist(),
+        "val_miou": history["val_miou"].round(4).tolist(),
+        "images_per_s": history["images_per_second"].round(1).tolist(),
+        "peak_gib": peak_gib(device),
+    }
     shutil.rmtree(out, ignore_errors=True)
     print(json.dumps(record), flush=True)
     return record
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="what", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", type=Path, help="append JSON lines here")
@@ -316,7 +443,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--batch", type=int, help="batch of the 'batch' and 'compiled' variants (default: largest that fits)")
+    p.add_argument(
+        "--batch", type=int, help="batch of the 'batch' and 'compiled' variants (default: largest that fits)"
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p = sub.add_parser("loader", parents=[common], help="the data loader's images/s alone")
     p.add_argument("--dataset", type=Path, required=True)
@@ -337,15 +466,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", type=Path, default=Path("/tmp/trashseg-real-train"))
     args = parser.parse_args(argv)
     if args.what == "preset":
-        measure_preset(args.name, torch.device(args.device), args.size, args.warmup, args.steps,
-                       tuple(args.variants.split(",")), args.batch, args.out)
+        measure_preset(
+            args.name,
+            torch.device(args.device),
+            args.size,
+            args.warmup,
+            args.steps,
+            tuple(args.variants.split(",")),
+            args.batch,
+            args.out,
+        )
         return 0
     elif args.what == "loader":
-        records = measure_loader(args.dataset, args.split, args.size, args.batch, args.batches,
-                                 tuple(int(w) for w in args.workers.split(",")))
+        records = measure_loader(
+            args.dataset,
+            args.split,
+            args.size,
+            args.batch,
+            args.batches,
+            tuple(int(w) for w in args.workers.split(",")),
+        )
     else:
-        records = [real_train(args.dataset, args.split, args.work / "model", args.model, args.size, args.epochs, args.batch,
-                              args.lr, args.compile)]
+        records = [
+            real_train(
+                args.dataset,
+                args.split,
+                args.work / "model",
+                args.model,
+                args.size,
+                args.epochs,
+                args.batch,
+                args.lr,
+                args.compile,
+            )
+        ]
     _append(args.out, records)
     return 0
 

@@ -15,8 +15,14 @@ from pathlib import Path
 
 # The report's workload: 3,272 labeled images in 5 folds (4/5 train, 1/5 validate each), 819 test images
 # pseudo-labeled for round 2, 50 epochs per round, two rounds, five folds, three model families.
-WORKLOAD = {"images": 3272, "test_images": 819, "folds": 5, "epochs": 50, "rounds": 2,
-            "families": ["upernet-convnext", "beit-upernet", "mask2former-swin"]}
+WORKLOAD = {
+    "images": 3272,
+    "test_images": 819,
+    "folds": 5,
+    "epochs": 50,
+    "rounds": 2,
+    "families": ["upernet-convnext", "beit-upernet", "mask2former-swin"],
+}
 
 
 def _after(records: dict[str, dict]) -> dict | None:
@@ -41,7 +47,12 @@ def hours_for(family_preset: str, train_ips: float, infer_ips: float) -> dict:
     train_images = w["folds"] * w["epochs"] * (train_part + (train_part + w["test_images"]))  # round 1, round 2
     validated_images = w["folds"] * w["epochs"] * w["rounds"] * validation_part
     seconds = train_images / train_ips + validated_images / infer_ips
-    return {"preset": family_preset, "train_images": train_images, "validated_images": validated_images, "gpu_hours": seconds / 3600}
+    return {
+        "preset": family_preset,
+        "train_images": train_images,
+        "validated_images": validated_images,
+        "gpu_hours": seconds / 3600,
+    }
 
 
 def summarise(lines: list[dict]) -> dict:
@@ -65,7 +76,9 @@ def summarise(lines: list[dict]) -> dict:
             entry["speedup_over_fp32_eager"] = after["train_images_per_s"] / variants["fp32"]["train_images_per_s"]
         if "batch" in variants and "compiled" in variants:
             entry["compile_loss_gap"] = _loss_gap(variants["batch"], variants["compiled"])
-            entry["compile_seconds"] = variants["compiled"]["warmup_seconds"] - 3 * variants["batch"]["train_step_ms"] / 1000
+            entry["compile_seconds"] = (
+                variants["compiled"]["warmup_seconds"] - 3 * variants["batch"]["train_step_ms"] / 1000
+            )
         if "batch" in variants and "ddp" in variants:
             entry["ddp_one_gpu_ratio"] = variants["ddp"]["train_images_per_s"] / variants["batch"]["train_images_per_s"]
             entry["ddp_loss_gap"] = _loss_gap(variants["batch"], variants["ddp"])
@@ -76,8 +89,11 @@ def summarise(lines: list[dict]) -> dict:
         after, infer = _after(variants), variants.get("batch") or variants.get("before")
         if after and infer and "infer_images_per_s" in infer:
             projection.append(hours_for(family, after["train_images_per_s"], infer["infer_images_per_s"]))
-    summary["projection"] = {"workload": WORKLOAD, "per_family": projection,
-                             "total_gpu_hours": sum(p["gpu_hours"] for p in projection) if projection else None}
+    summary["projection"] = {
+        "workload": WORKLOAD,
+        "per_family": projection,
+        "total_gpu_hours": sum(p["gpu_hours"] for p in projection) if projection else None,
+    }
     return summary
 
 
@@ -86,25 +102,36 @@ def _f(value, digits=1) -> str:
 
 
 def markdown(summary: dict) -> str:
-    rows = ["| preset | variant | batch | img/s | TFLOP/s | MFU | peak GiB | train GFLOP/img |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| preset | variant | batch | img/s | TFLOP/s | MFU | peak GiB | train GFLOP/img |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, entry in summary["presets"].items():
         for variant, r in entry["variants"].items():
-            rows.append(f"| {name} | {variant} | {r['batch']} | {_f(r['train_images_per_s'])} | {_f(r['train_tflop_s'])} | "
-                        f"{_f(100 * r['train_mfu'] if r.get('train_mfu') is not None else None)}% | {_f(r['train_peak_gib'])} | "
-                        f"{_f(r['train_gflop_per_image'], 0)} |")
+            rows.append(
+                f"| {name} | {variant} | {r['batch']} | {_f(r['train_images_per_s'])} | {_f(r['train_tflop_s'])} | "
+                f"{_f(100 * r['train_mfu'] if r.get('train_mfu') is not None else None)}% | {_f(r['train_peak_gib'])} | "
+                f"{_f(r['train_gflop_per_image'], 0)} |"
+            )
     lines = rows + [""]
     for name, entry in summary["presets"].items():
         facts = [f"{k} {_f(v, 3) if isinstance(v, float) else v}" for k, v in entry.items() if k != "variants"]
         lines.append(f"- {name}: " + ", ".join(facts))
     for record in summary["loader"]:
-        lines.append(f"- loader, {record['loader_workers']} workers: {_f(record['loader_images_per_s'])} img/s at {record['size']} px")
+        lines.append(
+            f"- loader, {record['loader_workers']} workers: {_f(record['loader_images_per_s'])} img/s at {record['size']} px"
+        )
     for record in summary["real_train"]:
-        lines.append(f"- trashseg train {record['real_train']} on taco-trash11 at {record['size']} px: loss {record['train_loss']}, "
-                     f"val mIoU {record['val_miou']}, img/s {record['images_per_s']}, peak {_f(record['peak_gib'])} GiB")
+        lines.append(
+            f"- trashseg train {record['real_train']} on taco-trash11 at {record['size']} px: loss {record['train_loss']}, "
+            f"val mIoU {record['val_miou']}, img/s {record['images_per_s']}, peak {_f(record['peak_gib'])} GiB"
+        )
     for p in summary["projection"]["per_family"]:
         lines.append(f"- projection {p['preset']}: {_f(p['gpu_hours'], 2)} GPU hours")
     if summary["projection"]["total_gpu_hours"] is not None:
-        lines.append(f"- projection, whole workload on one GPU: {_f(summary['projection']['total_gpu_hours'], 2)} GPU hours")
+        lines.append(
+            f"- projection, whole workload on one GPU: {_f(summary['projection']['total_gpu_hours'], 2)} GPU hours"
+        )
     return "\n".join(lines)
 
 

@@ -43,7 +43,9 @@ def check_payload_name(manifest_path: Path, name: str) -> None:
     trust a file outside the artifact.
     """
     if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name or "\0" in name:
-        raise ContractError(manifest_path, f"payload file name {name!r} is not a plain file name inside the artifact", field="files")
+        raise ContractError(
+            manifest_path, f"payload file name {name!r} is not a plain file name inside the artifact", field="files"
+        )
 
 
 def content_hash(file_hashes: dict[str, str]) -> str:
@@ -102,12 +104,16 @@ def write_manifest(directory: Path, manifest: Manifest) -> Manifest:
     return manifest
 
 
-def read_manifest(directory: Path, contract: str, supported_versions: tuple[int, ...], *, verify_hashes: bool = True) -> Manifest:
+def read_manifest(
+    directory: Path, contract: str, supported_versions: tuple[int, ...], *, verify_hashes: bool = True
+) -> Manifest:
     """Read and check a manifest: right contract, known version, payload files intact."""
     directory = Path(directory)
     path = directory / MANIFEST_NAME
     if not directory.is_dir():
-        raise ContractError(directory, f"is not a {contract} artifact directory (it does not exist or is not a directory)")
+        raise ContractError(
+            directory, f"is not a {contract} artifact directory (it does not exist or is not a directory)"
+        )
     if not path.is_file():
         raise ContractError(path, f"missing: {directory} is not a {contract} artifact")
     try:
@@ -120,10 +126,16 @@ def read_manifest(directory: Path, contract: str, supported_versions: tuple[int,
     if data["contract"] != contract:
         raise ContractError(path, f"is a '{data['contract']}' artifact, expected '{contract}'", field="contract")
     if data["version"] not in supported_versions:
-        raise ContractError(path, f"version {data['version']} is not supported (supported: {list(supported_versions)})", field="version")
+        raise ContractError(
+            path, f"version {data['version']} is not supported (supported: {list(supported_versions)})", field="version"
+        )
     manifest = Manifest(
-        contract=data["contract"], version=int(data["version"]), rows=dict(data["rows"]),
-        files=dict(data["files"]), producer=dict(data["producer"]), extra=dict(data.get("extra", {})),
+        contract=data["contract"],
+        version=int(data["version"]),
+        rows=dict(data["rows"]),
+        files=dict(data["files"]),
+        producer=dict(data["producer"]),
+        extra=dict(data.get("extra", {})),
     )
     if manifest.content_hash != data["content_hash"]:
         raise ContractError(path, "content_hash does not match the listed file hashes", field="content_hash")
@@ -131,11 +143,15 @@ def read_manifest(directory: Path, contract: str, supported_versions: tuple[int,
         check_payload_name(path, name)
         payload = directory / name
         if payload.is_symlink():
-            raise ContractError(payload, "is a symbolic link: artifact payloads must be files inside the artifact", field="files")
+            raise ContractError(
+                payload, "is a symbolic link: artifact payloads must be files inside the artifact", field="files"
+            )
         if not payload.is_file():
             raise ContractError(payload, "payload file listed in the manifest is missing")
         if verify_hashes and sha256_file(payload) != expected:
-            raise ContractError(payload, "content differs from the sha256 in manifest.json (artifact modified or truncated)")
+            raise ContractError(
+                payload, "content differs from the sha256 in manifest.json (artifact modified or truncated)"
+            )
     return manifest
 
 
@@ -148,8 +164,12 @@ def check_not_an_input(out: Path, inputs: Iterable[Path]) -> None:
     """An output equal to, inside, or containing an input would destroy it: refused, --overwrite or not."""
     for given in inputs:
         if given is not None and _overlaps(Path(out), Path(given)):
-            raise ContractError(out, f"overlaps the input {given}: an output may not be, contain or sit inside an input "
-                                     "(choose another --out)", field="out")
+            raise ContractError(
+                out,
+                f"overlaps the input {given}: an output may not be, contain or sit inside an input "
+                "(choose another --out)",
+                field="out",
+            )
 
 
 def _previous_artifact_contract(out: Path) -> str | None:
@@ -172,7 +192,7 @@ def remove_stale_temporaries(out: Path, max_age_s: float = 24 * 3600) -> list[Pa
     removed = []
     host = socket.gethostname()
     for candidate in out.parent.glob(f".{glob.escape(out.name)}{TEMP_MARK}*"):
-        rest = candidate.name[len(f".{out.name}{TEMP_MARK}"):]
+        rest = candidate.name[len(f".{out.name}{TEMP_MARK}") :]
         made_by, _, pid_text = rest.rpartition("-")[0].rpartition("-")
         try:
             stale = time.time() - candidate.lstat().st_mtime > max_age_s
@@ -228,9 +248,14 @@ def prepare_output(out: Path, overwrite: bool, contract: str | None = None, inpu
             return out
         if not overwrite:
             raise ContractError(out, "already exists and is not empty; pass --overwrite to replace it")
-        if contract is not None and (out.is_symlink() or not out.is_dir() or _previous_artifact_contract(out) != contract):
-            raise ContractError(out, f"is not a previous '{contract}' artifact: --overwrite replaces only those (choose another --out)",
-                                field="out")
+        if contract is not None and (
+            out.is_symlink() or not out.is_dir() or _previous_artifact_contract(out) != contract
+        ):
+            raise ContractError(
+                out,
+                f"is not a previous '{contract}' artifact: --overwrite replaces only those (choose another --out)",
+                field="out",
+            )
     check_writable(out.parent)
     if out.parent.is_dir():
         remove_stale_temporaries(out)
@@ -238,7 +263,9 @@ def prepare_output(out: Path, overwrite: bool, contract: str | None = None, inpu
 
 
 @contextlib.contextmanager
-def atomic_directory(out: Path, overwrite: bool = False, contract: str | None = None, inputs: Iterable[Path] = ()) -> Iterator[Path]:
+def atomic_directory(
+    out: Path, overwrite: bool = False, contract: str | None = None, inputs: Iterable[Path] = ()
+) -> Iterator[Path]:
     """Yield a temporary directory beside ``out``; rename it to ``out`` only on success.
 
     A failure anywhere inside (an interrupt included) leaves nothing at ``out`` and
@@ -263,7 +290,9 @@ def atomic_directory(out: Path, overwrite: bool = False, contract: str | None = 
 
 
 @contextlib.contextmanager
-def atomic_file(out: Path, overwrite: bool = False, inputs: Iterable[Path] = (), looks_like: bytes | None = None) -> Iterator[Path]:
+def atomic_file(
+    out: Path, overwrite: bool = False, inputs: Iterable[Path] = (), looks_like: bytes | None = None
+) -> Iterator[Path]:
     """Like :func:`atomic_directory` for a single file (a submission CSV).
 
     With ``--overwrite`` an existing file is replaced only if it starts with
@@ -275,8 +304,11 @@ def atomic_file(out: Path, overwrite: bool = False, inputs: Iterable[Path] = (),
         if not overwrite:
             raise ContractError(out, "already exists; pass --overwrite to replace it")
         if out.is_dir() or out.is_symlink() or (looks_like is not None and not _starts_with(out, looks_like)):
-            raise ContractError(out, "is not a previous output of this kind: --overwrite replaces only those (choose another --out)",
-                                field="out")
+            raise ContractError(
+                out,
+                "is not a previous output of this kind: --overwrite replaces only those (choose another --out)",
+                field="out",
+            )
     check_writable(out.parent)
     created = _make_parents(out.parent)
     remove_stale_temporaries(out)

@@ -44,32 +44,38 @@ CLASSES_FILE = "classes.parquet"
 MASKS_FILE = "masks.npz"
 IMAGES_PER_ROW_GROUP = 1  # one image per row group: random access reads exactly one image's bytes
 
-IMAGES_SCHEMA = pa.schema([
-    ("image_id", pa.int64()),
-    ("file_name", pa.string()),
-    ("width", pa.int32()),
-    ("height", pa.int32()),
-    ("orientation", pa.int8()),
-    ("sha256", pa.string()),
-    ("image_bytes", pa.binary()),
-    ("provenance", pa.string()),
-])
-ANNOTATIONS_SCHEMA = pa.schema([
-    ("id", pa.int64()),
-    ("image_id", pa.int64()),
-    ("category_id", pa.int32()),
-    ("area", pa.float64()),
-    ("bbox", pa.list_(pa.float64())),
-    ("iscrowd", pa.int8()),
-    ("segmentation", pa.string()),
-])
-CLASSES_SCHEMA = pa.schema([
-    ("id", pa.int32()),
-    ("name", pa.string()),
-    ("r", pa.uint8()),
-    ("g", pa.uint8()),
-    ("b", pa.uint8()),
-])
+IMAGES_SCHEMA = pa.schema(
+    [
+        ("image_id", pa.int64()),
+        ("file_name", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("orientation", pa.int8()),
+        ("sha256", pa.string()),
+        ("image_bytes", pa.binary()),
+        ("provenance", pa.string()),
+    ]
+)
+ANNOTATIONS_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("image_id", pa.int64()),
+        ("category_id", pa.int32()),
+        ("area", pa.float64()),
+        ("bbox", pa.list_(pa.float64())),
+        ("iscrowd", pa.int8()),
+        ("segmentation", pa.string()),
+    ]
+)
+CLASSES_SCHEMA = pa.schema(
+    [
+        ("id", pa.int32()),
+        ("name", pa.string()),
+        ("r", pa.uint8()),
+        ("g", pa.uint8()),
+        ("b", pa.uint8()),
+    ]
+)
 IMAGE_COLUMNS_WITHOUT_BYTES = [n for n in IMAGES_SCHEMA.names if n != "image_bytes"]
 
 
@@ -100,7 +106,9 @@ class DatasetWriter:
         self.labeled = labeled
         self.producer = producer
         self._rows: list[dict[str, Any]] = []
-        self._parquet = pq.ParquetWriter(self.directory / IMAGES_FILE, IMAGES_SCHEMA, compression="zstd", store_schema=False)
+        self._parquet = pq.ParquetWriter(
+            self.directory / IMAGES_FILE, IMAGES_SCHEMA, compression="zstd", store_schema=False
+        )
         self._masks = NpzWriter(self.directory / MASKS_FILE) if labeled else None
         self._ids: set[int] = set()
         self._names: set[str] = set()
@@ -111,24 +119,35 @@ class DatasetWriter:
         if entry.image_id in self._ids:
             raise ContractError(self.directory / IMAGES_FILE, "duplicate image id", record=where, field="image_id")
         if entry.file_name in self._names:
-            raise ContractError(self.directory / IMAGES_FILE, f"duplicate file_name {entry.file_name!r}", record=where, field="file_name")
+            raise ContractError(
+                self.directory / IMAGES_FILE,
+                f"duplicate file_name {entry.file_name!r}",
+                record=where,
+                field="file_name",
+            )
         if self.labeled:
             if entry.mask is None:
-                raise ContractError(self.directory / MASKS_FILE, "labeled dataset needs a mask for every image", record=where)
-            check_mask(entry.mask, entry.width, entry.height, self.classes.num_classes, self.directory / MASKS_FILE, where)
+                raise ContractError(
+                    self.directory / MASKS_FILE, "labeled dataset needs a mask for every image", record=where
+                )
+            check_mask(
+                entry.mask, entry.width, entry.height, self.classes.num_classes, self.directory / MASKS_FILE, where
+            )
             self._masks.add(str(entry.image_id), entry.mask)
         self._ids.add(entry.image_id)
         self._names.add(entry.file_name)
-        self._rows.append({
-            "image_id": int(entry.image_id),
-            "file_name": entry.file_name,
-            "width": int(entry.width),
-            "height": int(entry.height),
-            "orientation": int(entry.orientation),
-            "sha256": hashlib.sha256(entry.image_bytes).hexdigest(),
-            "image_bytes": entry.image_bytes,
-            "provenance": json.dumps(entry.provenance, sort_keys=True) if entry.provenance else "",
-        })
+        self._rows.append(
+            {
+                "image_id": int(entry.image_id),
+                "file_name": entry.file_name,
+                "width": int(entry.width),
+                "height": int(entry.height),
+                "orientation": int(entry.orientation),
+                "sha256": hashlib.sha256(entry.image_bytes).hexdigest(),
+                "image_bytes": entry.image_bytes,
+                "provenance": json.dumps(entry.provenance, sort_keys=True) if entry.provenance else "",
+            }
+        )
         self.count += 1
         if len(self._rows) >= IMAGES_PER_ROW_GROUP:
             self._flush()
@@ -145,7 +164,11 @@ class DatasetWriter:
         if self._masks is not None:
             self._masks.close()
         annotations = empty_annotations() if annotations is None else annotations
-        write_table(self.directory / ANNOTATIONS_FILE, pa.Table.from_pandas(annotations, preserve_index=False), ANNOTATIONS_SCHEMA)
+        write_table(
+            self.directory / ANNOTATIONS_FILE,
+            pa.Table.from_pandas(annotations, preserve_index=False),
+            ANNOTATIONS_SCHEMA,
+        )
         write_table(self.directory / CLASSES_FILE, pa.Table.from_pylist(self.classes.to_records()), CLASSES_SCHEMA)
         files = [IMAGES_FILE, ANNOTATIONS_FILE, CLASSES_FILE] + ([MASKS_FILE] if self.labeled else [])
         manifest = Manifest(
@@ -167,11 +190,19 @@ def check_mask(mask: np.ndarray, width: int, height: int, num_classes: int, file
     if mask.dtype != np.uint8:
         raise ContractError(file, f"mask dtype is {mask.dtype}, expected uint8", record=where)
     if mask.shape != (height, width):
-        raise ContractError(file, f"mask shape {mask.shape} differs from the image's (height, width) = ({height}, {width})", record=where)
+        raise ContractError(
+            file,
+            f"mask shape {mask.shape} differs from the image's (height, width) = ({height}, {width})",
+            record=where,
+        )
     values = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))  # a histogram: cheaper than sorting for uint8
     bad = values[(values >= num_classes) & (values != IGNORE_INDEX)]
     if bad.size:
-        raise ContractError(file, f"mask values {bad.tolist()} are neither class ids 0..{num_classes - 1} nor {IGNORE_INDEX}", record=where)
+        raise ContractError(
+            file,
+            f"mask values {bad.tolist()} are neither class ids 0..{num_classes - 1} nor {IGNORE_INDEX}",
+            record=where,
+        )
 
 
 class Dataset(ArtifactView):
@@ -188,7 +219,10 @@ class Dataset(ArtifactView):
         if len(self._row_of) != len(self.images):
             raise ContractError(self.path / IMAGES_FILE, "duplicate image ids", field="image_id")
         # (width, height) per image, once: mask() checks every read against it without a pandas row lookup
-        self._size_of = {int(i): (int(w), int(h)) for i, w, h in zip(self.images["image_id"], self.images["width"], self.images["height"])}
+        self._size_of = {
+            int(i): (int(w), int(h))
+            for i, w, h in zip(self.images["image_id"], self.images["width"], self.images["height"])
+        }
         self._parquet: pq.ParquetFile | None = None
         self._group_starts: list[int] = []
         self._masks = NpzReader(self.path / MASKS_FILE) if self.labeled else None
@@ -248,21 +282,23 @@ class Dataset(ArtifactView):
             self._masks.close()
 
 
-
-
 def validate_dataset(path: Path) -> Dataset:
     """Full check: manifest, schemas, ids, image bytes vs sha256, annotations, every mask."""
     dataset = Dataset(path)
     images_file = dataset.path / IMAGES_FILE
     if len(dataset.images) != dataset.manifest.rows.get("images"):
-        raise ContractError(dataset.path / "manifest.json", "row count differs from images.parquet", field="rows.images")
+        raise ContractError(
+            dataset.path / "manifest.json", "row count differs from images.parquet", field="rows.images"
+        )
     if dataset.images["file_name"].duplicated().any():
         dup = dataset.images["file_name"][dataset.images["file_name"].duplicated()].iloc[0]
         raise ContractError(images_file, f"duplicate file_name {dup!r}", field="file_name")
     table = pq.read_table(images_file, columns=["image_id", "sha256", "image_bytes"])
     for image_id, digest, data in zip(*(table.column(c).to_pylist() for c in ("image_id", "sha256", "image_bytes"))):
         if hashlib.sha256(data).hexdigest() != digest:
-            raise ContractError(images_file, "image_bytes do not match sha256", record=f"image {image_id}", field="sha256")
+            raise ContractError(
+                images_file, "image_bytes do not match sha256", record=f"image {image_id}", field="sha256"
+            )
     ann_file = dataset.path / ANNOTATIONS_FILE
     known = set(dataset.image_ids)
     for row in dataset.annotations.itertuples(index=False):
@@ -270,7 +306,9 @@ def validate_dataset(path: Path) -> Dataset:
         if row.image_id not in known:
             raise ContractError(ann_file, f"refers to unknown image {row.image_id}", record=where, field="image_id")
         if not 0 < row.category_id < dataset.classes.num_classes:
-            raise ContractError(ann_file, f"category {row.category_id} is not an object class", record=where, field="category_id")
+            raise ContractError(
+                ann_file, f"category {row.category_id} is not an object class", record=where, field="category_id"
+            )
     if dataset.annotations["id"].duplicated().any():
         raise ContractError(ann_file, "duplicate annotation ids", field="id")
     if dataset.labeled:
@@ -279,8 +317,16 @@ def validate_dataset(path: Path) -> Dataset:
         if keys != expected:
             missing = sorted(expected - keys)[:3]
             extra = sorted(keys - expected)[:3]
-            raise ContractError(dataset.path / MASKS_FILE, f"mask keys differ from image ids (missing {missing}, extra {extra})")
+            raise ContractError(
+                dataset.path / MASKS_FILE, f"mask keys differ from image ids (missing {missing}, extra {extra})"
+            )
         for record in dataset.images.itertuples(index=False):
-            check_mask(dataset.mask(record.image_id), record.width, record.height, dataset.classes.num_classes,
-                       dataset.path / MASKS_FILE, f"image {record.image_id}")
+            check_mask(
+                dataset.mask(record.image_id),
+                record.width,
+                record.height,
+                dataset.classes.num_classes,
+                dataset.path / MASKS_FILE,
+                f"image {record.image_id}",
+            )
     return dataset

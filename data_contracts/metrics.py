@@ -31,9 +31,19 @@ PER_CLASS_FILE = "per_class.parquet"
 PER_IMAGE_FILE = "per_image.parquet"
 CONFUSION_FILE = "confusion.parquet"
 
-PER_CLASS_SCHEMA = pa.schema([("class_id", pa.int32()), ("class_name", pa.string()), ("iou", pa.float64()),
-                              ("accuracy", pa.float64()), ("true_pixels", pa.int64()), ("predicted_pixels", pa.int64())])
-PER_IMAGE_SCHEMA = pa.schema([("image_id", pa.int64()), ("file_name", pa.string()), ("miou", pa.float64()), ("pixel_accuracy", pa.float64())])
+PER_CLASS_SCHEMA = pa.schema(
+    [
+        ("class_id", pa.int32()),
+        ("class_name", pa.string()),
+        ("iou", pa.float64()),
+        ("accuracy", pa.float64()),
+        ("true_pixels", pa.int64()),
+        ("predicted_pixels", pa.int64()),
+    ]
+)
+PER_IMAGE_SCHEMA = pa.schema(
+    [("image_id", pa.int64()), ("file_name", pa.string()), ("miou", pa.float64()), ("pixel_accuracy", pa.float64())]
+)
 CONFUSION_SCHEMA = pa.schema([("true_class", pa.int32()), ("predicted_class", pa.int32()), ("pixels", pa.int64())])
 
 
@@ -41,8 +51,15 @@ def _clean(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
-def write_metrics(directory: Path, summary: dict[str, Any], per_class: pd.DataFrame, per_image: pd.DataFrame,
-                  confusion: np.ndarray, producer: dict[str, Any], extra: dict[str, Any]) -> Manifest:
+def write_metrics(
+    directory: Path,
+    summary: dict[str, Any],
+    per_class: pd.DataFrame,
+    per_image: pd.DataFrame,
+    confusion: np.ndarray,
+    producer: dict[str, Any],
+    extra: dict[str, Any],
+) -> Manifest:
     directory = Path(directory)
     summary = {k: (_clean(v) if isinstance(v, float) else v) for k, v in summary.items()}
     summary["per_class_iou"] = {k: _clean(v) for k, v in summary.get("per_class_iou", {}).items()}
@@ -50,12 +67,22 @@ def write_metrics(directory: Path, summary: dict[str, Any], per_class: pd.DataFr
     write_table(directory / PER_CLASS_FILE, pa.Table.from_pandas(per_class, preserve_index=False), PER_CLASS_SCHEMA)
     write_table(directory / PER_IMAGE_FILE, pa.Table.from_pandas(per_image, preserve_index=False), PER_IMAGE_SCHEMA)
     n = confusion.shape[0]
-    cells = pd.DataFrame({"true_class": np.repeat(np.arange(n), n), "predicted_class": np.tile(np.arange(n), n),
-                          "pixels": confusion.ravel()})
+    cells = pd.DataFrame(
+        {
+            "true_class": np.repeat(np.arange(n), n),
+            "predicted_class": np.tile(np.arange(n), n),
+            "pixels": confusion.ravel(),
+        }
+    )
     write_table(directory / CONFUSION_FILE, pa.Table.from_pandas(cells, preserve_index=False), CONFUSION_SCHEMA)
-    manifest = Manifest(contract=CONTRACT, version=VERSION, rows={"images": len(per_image), "classes": len(per_class)},
-                        files={name: "" for name in (SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE)},
-                        producer=producer, extra=extra)
+    manifest = Manifest(
+        contract=CONTRACT,
+        version=VERSION,
+        rows={"images": len(per_image), "classes": len(per_class)},
+        files={name: "" for name in (SUMMARY_FILE, PER_CLASS_FILE, PER_IMAGE_FILE, CONFUSION_FILE)},
+        producer=producer,
+        extra=extra,
+    )
     return write_manifest(directory, manifest)
 
 

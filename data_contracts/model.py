@@ -34,9 +34,14 @@ def write_model_manifest(directory: Path, card: dict[str, Any], producer: dict[s
     directory = Path(directory)
     (directory / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
     files = [name for name in (*WEIGHT_FILES, CARD_FILE, HISTORY_FILE) if (directory / name).exists()]
-    manifest = Manifest(contract=CONTRACT, version=VERSION, rows={"epochs": int(card.get("epochs_run", 0))},
-                        files={name: "" for name in files}, producer=producer,
-                        extra={"preset": card["preset"], "family": card["family"]})
+    manifest = Manifest(
+        contract=CONTRACT,
+        version=VERSION,
+        rows={"epochs": int(card.get("epochs_run", 0))},
+        files={name: "" for name in files},
+        producer=producer,
+        extra={"preset": card["preset"], "family": card["family"]},
+    )
     return write_manifest(directory, manifest)
 
 
@@ -59,4 +64,3 @@ class ModelArtifact(ArtifactView):
         import pyarrow.parquet as pq
 
         return pq.read_table(self.path / HISTORY_FILE)
-

@@ -32,7 +32,9 @@ LABELS_FILE = "labels.npz"
 PROBS_FILE = "probs.npz"
 PROB_SCALE = 255
 
-IMAGES_SCHEMA = pa.schema([("image_id", pa.int64()), ("file_name", pa.string()), ("width", pa.int32()), ("height", pa.int32())])
+IMAGES_SCHEMA = pa.schema(
+    [("image_id", pa.int64()), ("file_name", pa.string()), ("width", pa.int32()), ("height", pa.int32())]
+)
 
 
 def quantise_probs(probs: np.ndarray) -> np.ndarray:
@@ -56,15 +58,27 @@ class PredictionsWriter:
     def add(self, image_id: int, file_name: str, labels: np.ndarray, probs: np.ndarray | None = None) -> None:
         where = f"image {image_id}"
         if labels.dtype != np.uint8 or labels.ndim != 2:
-            raise ContractError(self.directory / LABELS_FILE, f"labels must be a 2-D uint8 array, got {labels.dtype} {labels.shape}", record=where)
+            raise ContractError(
+                self.directory / LABELS_FILE,
+                f"labels must be a 2-D uint8 array, got {labels.dtype} {labels.shape}",
+                record=where,
+            )
         if labels.size and int(labels.max()) >= self.classes.num_classes:
-            raise ContractError(self.directory / LABELS_FILE, f"class {int(labels.max())} outside 0..{self.classes.num_classes - 1}", record=where)
+            raise ContractError(
+                self.directory / LABELS_FILE,
+                f"class {int(labels.max())} outside 0..{self.classes.num_classes - 1}",
+                record=where,
+            )
         self._labels.add(str(image_id), labels)
         if self._probs is not None:
             if probs is None or probs.shape != (self.classes.num_classes, *labels.shape):
-                raise ContractError(self.directory / PROBS_FILE, "probabilities missing or of the wrong shape", record=where)
+                raise ContractError(
+                    self.directory / PROBS_FILE, "probabilities missing or of the wrong shape", record=where
+                )
             self._probs.add(str(image_id), probs if probs.dtype == np.uint8 else quantise_probs(probs))
-        self._rows.append({"image_id": int(image_id), "file_name": file_name, "width": labels.shape[1], "height": labels.shape[0]})
+        self._rows.append(
+            {"image_id": int(image_id), "file_name": file_name, "width": labels.shape[1], "height": labels.shape[0]}
+        )
 
     def finish(self, producer: dict[str, Any], extra: dict[str, Any] | None = None) -> Manifest:
         self._labels.close()
@@ -72,9 +86,14 @@ class PredictionsWriter:
             self._probs.close()
         write_table(self.directory / IMAGES_FILE, pa.Table.from_pylist(self._rows, schema=IMAGES_SCHEMA), IMAGES_SCHEMA)
         files = [IMAGES_FILE, LABELS_FILE] + ([PROBS_FILE] if self._probs is not None else [])
-        manifest = Manifest(contract=CONTRACT, version=VERSION, rows={"images": len(self._rows)},
-                            files={name: "" for name in files}, producer=producer,
-                            extra={"classes": list(self.classes.names), "has_probs": self._probs is not None, **(extra or {})})
+        manifest = Manifest(
+            contract=CONTRACT,
+            version=VERSION,
+            rows={"images": len(self._rows)},
+            files={name: "" for name in files},
+            producer=producer,
+            extra={"classes": list(self.classes.names), "has_probs": self._probs is not None, **(extra or {})},
+        )
         return write_manifest(self.directory, manifest)
 
 
@@ -106,29 +125,38 @@ class Predictions(ArtifactView):
         size, labels = self._size(image_id), self._labels[str(int(image_id))]
         where = f"image {image_id}"
         if labels.dtype != np.uint8 or labels.shape != size:
-            raise ContractError(self.path / LABELS_FILE, f"label map {labels.dtype}{labels.shape} differs from images.parquet's "
-                                                         f"uint8{size}", record=where)
+            raise ContractError(
+                self.path / LABELS_FILE,
+                f"label map {labels.dtype}{labels.shape} differs from images.parquet's uint8{size}",
+                record=where,
+            )
         if labels.size and int(labels.max()) >= self.classes.num_classes:
-            raise ContractError(self.path / LABELS_FILE, f"class {int(labels.max())} outside 0..{self.classes.num_classes - 1}",
-                                record=where)
+            raise ContractError(
+                self.path / LABELS_FILE,
+                f"class {int(labels.max())} outside 0..{self.classes.num_classes - 1}",
+                record=where,
+            )
         return labels
 
     def probs(self, image_id: int) -> np.ndarray:
         """(C, H, W) float32 probabilities."""
         if self._probs is None:
-            raise ContractError(self.path, "has no probabilities (run infer with --save-probs)", record=f"image {image_id}")
+            raise ContractError(
+                self.path, "has no probabilities (run infer with --save-probs)", record=f"image {image_id}"
+            )
         stored = self._probs[str(int(image_id))]
         if stored.dtype != np.uint8 or stored.shape != (self.classes.num_classes, *self._size(image_id)):
-            raise ContractError(self.path / PROBS_FILE, f"probabilities {stored.dtype}{stored.shape} of the wrong type or shape",
-                                record=f"image {image_id}")
+            raise ContractError(
+                self.path / PROBS_FILE,
+                f"probabilities {stored.dtype}{stored.shape} of the wrong type or shape",
+                record=f"image {image_id}",
+            )
         return dequantise_probs(stored)
 
     def close(self) -> None:
         self._labels.close()
         if self._probs is not None:
             self._probs.close()
-
-
 
 
 def validate_predictions(path: Path) -> Predictions:

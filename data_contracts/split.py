@@ -27,16 +27,18 @@ STATS_FILE = "fold_stats.parquet"
 WHOLE_SET = -1
 
 FOLDS_SCHEMA = pa.schema([("image_id", pa.int64()), ("fold", pa.int32())])
-STATS_SCHEMA = pa.schema([
-    ("fold", pa.int32()),
-    ("class_id", pa.int32()),
-    ("class_name", pa.string()),
-    ("images", pa.int64()),
-    ("annotations", pa.int64()),
-    ("annotation_share", pa.float64()),
-    ("pixels", pa.int64()),
-    ("pixel_share", pa.float64()),
-])
+STATS_SCHEMA = pa.schema(
+    [
+        ("fold", pa.int32()),
+        ("class_id", pa.int32()),
+        ("class_name", pa.string()),
+        ("images", pa.int64()),
+        ("annotations", pa.int64()),
+        ("annotation_share", pa.float64()),
+        ("pixels", pa.int64()),
+        ("pixel_share", pa.float64()),
+    ]
+)
 
 
 class Split(ArtifactView):
@@ -50,8 +52,12 @@ class Split(ArtifactView):
         self.dataset_hash = str(self.manifest.extra["dataset_hash"])
         bad = self.folds[(self.folds["fold"] < 0) | (self.folds["fold"] >= self.num_folds)]
         if len(bad):
-            raise ContractError(self.path / FOLDS_FILE, f"fold {bad['fold'].iloc[0]} outside 0..{self.num_folds - 1}",
-                                record=f"image {bad['image_id'].iloc[0]}", field="fold")
+            raise ContractError(
+                self.path / FOLDS_FILE,
+                f"fold {bad['fold'].iloc[0]} outside 0..{self.num_folds - 1}",
+                record=f"image {bad['image_id'].iloc[0]}",
+                field="fold",
+            )
         if self.folds["image_id"].duplicated().any():
             raise ContractError(self.path / FOLDS_FILE, "an image appears twice", field="image_id")
 
@@ -60,16 +66,22 @@ class Split(ArtifactView):
 
     def check_fold(self, fold: int) -> None:
         if not 0 <= fold < self.num_folds:
-            raise ContractError(self.path, f"fold {fold} does not exist (this split has folds 0..{self.num_folds - 1})", field="fold")
+            raise ContractError(
+                self.path, f"fold {fold} does not exist (this split has folds 0..{self.num_folds - 1})", field="fold"
+            )
 
     def check_dataset(self, dataset_hash: str, dataset_path: Path) -> None:
         """A split belongs to one dataset: refuse to apply it to another."""
         if dataset_hash != self.dataset_hash:
-            raise ContractError(self.path, f"was made for dataset {self.dataset_hash[:12]}, not {dataset_path} ({dataset_hash[:12]})",
-                                field="dataset_hash")
+            raise ContractError(
+                self.path,
+                f"was made for dataset {self.dataset_hash[:12]}, not {dataset_path} ({dataset_hash[:12]})",
+                field="dataset_hash",
+            )
 
-
-    def partition(self, dataset_hash: str, dataset_path: Path, image_ids: list[int], fold: int) -> tuple[list[int], list[int]]:
+    def partition(
+        self, dataset_hash: str, dataset_path: Path, image_ids: list[int], fold: int
+    ) -> tuple[list[int], list[int]]:
         """(training ids, validation ids) of ``fold``, in the dataset's order: the one place that checks the pair.
 
         The split must belong to the dataset, the fold must exist, and every image of
@@ -81,17 +93,29 @@ class Split(ArtifactView):
         fold_of = self.fold_of()
         unknown = [i for i in image_ids if i not in fold_of]
         if unknown:
-            raise ContractError(self.path / FOLDS_FILE, f"has no fold for image {unknown[0]} of {dataset_path}", record=f"image {unknown[0]}")
+            raise ContractError(
+                self.path / FOLDS_FILE,
+                f"has no fold for image {unknown[0]} of {dataset_path}",
+                record=f"image {unknown[0]}",
+            )
         return [i for i in image_ids if fold_of[i] != fold], [i for i in image_ids if fold_of[i] == fold]
 
 
-def write_split(directory: Path, folds: pd.DataFrame, stats: pd.DataFrame, num_folds: int, seed: int,
-                dataset_hash: str, producer: dict[str, Any]) -> Manifest:
+def write_split(
+    directory: Path,
+    folds: pd.DataFrame,
+    stats: pd.DataFrame,
+    num_folds: int,
+    seed: int,
+    dataset_hash: str,
+    producer: dict[str, Any],
+) -> Manifest:
     directory = Path(directory)
     write_table(directory / FOLDS_FILE, pa.Table.from_pandas(folds, preserve_index=False), FOLDS_SCHEMA)
     write_table(directory / STATS_FILE, pa.Table.from_pandas(stats, preserve_index=False), STATS_SCHEMA)
     manifest = Manifest(
-        contract=CONTRACT, version=VERSION,
+        contract=CONTRACT,
+        version=VERSION,
         rows={"images": len(folds), "stats": len(stats)},
         files={FOLDS_FILE: "", STATS_FILE: ""},
         producer=producer,
@@ -102,5 +126,3 @@ def write_split(directory: Path, folds: pd.DataFrame, stats: pd.DataFrame, num_f
 
 def read_split(path: Path) -> Split:
     return Split(path)
-
-

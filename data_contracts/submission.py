@@ -76,12 +76,19 @@ def read_submission(path: Path, size: int, num_classes: int) -> Iterator[tuple[s
             try:
                 values = np.array(text.split(), dtype=np.int64)
             except ValueError:
-                raise ContractError(path, "holds something other than integers", record=where,
-                                    field="PredictionString") from None
+                raise ContractError(
+                    path, "holds something other than integers", record=where, field="PredictionString"
+                ) from None
             if values.size != size * size:
-                raise ContractError(path, f"{values.size} values, expected {size}x{size} = {size * size}", record=where,
-                                    field="PredictionString")
+                raise ContractError(
+                    path,
+                    f"{values.size} values, expected {size}x{size} = {size * size}",
+                    record=where,
+                    field="PredictionString",
+                )
             if values.size and (values.min() < 0 or values.max() >= num_classes):
                 bad = int(values[(values < 0) | (values >= num_classes)][0])
-                raise ContractError(path, f"class {bad} outside 0..{num_classes - 1}", record=where, field="PredictionString")
+                raise ContractError(
+                    path, f"class {bad} outside 0..{num_classes - 1}", record=where, field="PredictionString"
+                )
             yield image_id, values.astype(np.uint8).reshape(size, size)

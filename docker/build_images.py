@@ -31,8 +31,11 @@ REGISTRY_FILE = BUILD / "registry"  # what `make images REGISTRY=...` tagged for
 PUSHED_FILE = BUILD / "pushed-images.json"  # the registry's digest of each pushed image: compiles name images by digest
 KINDS = ("cpu", "gpu")
 # pip download --platform does not widen a tag to older compatible ones; the CUDA wheels use many.
-MANYLINUX_TAGS = ([f"manylinux_2_{minor}_x86_64" for minor in (5, 12, *range(17, 37))]
-                  + ["manylinux1_x86_64", "manylinux2010_x86_64", "manylinux2014_x86_64"])
+MANYLINUX_TAGS = [f"manylinux_2_{minor}_x86_64" for minor in (5, 12, *range(17, 37))] + [
+    "manylinux1_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux2014_x86_64",
+]
 
 
 class BuildError(RuntimeError):
@@ -61,14 +64,18 @@ def wheelhouse(out: Path = BUILD / "wheelhouse") -> Path:
     marker = _digest_marker(out, CONSTRAINTS.read_text())  # new pins, new wheelhouse
     for old in out.glob("trashseg-*.whl"):
         old.unlink()
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)], check=True
+    )
     if not marker.exists():
         requirements = [line for line in CONSTRAINTS.read_text().splitlines() if line and not line.startswith("#")]
         requirements.append("setuptools")  # torch needs it at install; pip freeze leaves it out of the pins
         # pip wheel takes the published wheels and builds the few sdist-only packages (kfp-server-api) into
         # wheels here, for this host's CPython 3.11 on x86_64, the same as the images' Python.
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), *requirements],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), *requirements],
+            check=True,
+        )
         marker.touch()
     return out
 
@@ -84,8 +91,24 @@ def gpu_wheelhouse(out: Path = BUILD / "wheelhouse-gpu") -> Path:
     marker = _digest_marker(out, f"torch=={torch_version}")
     if not marker.exists():
         platforms = [flag for tag in MANYLINUX_TAGS for flag in ("--platform", tag)]
-        subprocess.run([sys.executable, "-m", "pip", "download", "--isolated", "--quiet", "--only-binary=:all:", "--python-version",
-                        "3.11", *platforms, f"torch=={torch_version}", "--dest", str(out)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--isolated",
+                "--quiet",
+                "--only-binary=:all:",
+                "--python-version",
+                "3.11",
+                *platforms,
+                f"torch=={torch_version}",
+                "--dest",
+                str(out),
+            ],
+            check=True,
+        )
         marker.touch()
     return out
 
@@ -102,7 +125,9 @@ def build_context(kind: str) -> Path:
         cuda_wheels = sorted(gpu_wheelhouse().glob("*.whl"))
         cpu_projects = {_project(w) for w in cpu_wheels if _project(w) != "torch"}
         # CUDA torch and what only it needs; every other package stays at its pinned (CPU-side) version.
-        wheels = [w for w in cpu_wheels if _project(w) != "torch"] + [w for w in cuda_wheels if _project(w) not in cpu_projects]
+        wheels = [w for w in cpu_wheels if _project(w) != "torch"] + [
+            w for w in cuda_wheels if _project(w) not in cpu_projects
+        ]
     context = BUILD / f"context-{kind}"
     shutil.rmtree(context, ignore_errors=True)
     (context / "wheels").mkdir(parents=True)
@@ -207,10 +232,16 @@ def push(registry: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
                 raise BuildError(f"{tag} is not tagged here: run `make images REGISTRY={registry}` first") from None
             for line in client.images.push(repository, version, stream=True, decode=True):
                 if "error" in line:
-                    raise BuildError(f"push of {tag} failed: {line.get('errorDetail', {}).get('message', line['error'])}")
+                    raise BuildError(
+                        f"push of {tag} failed: {line.get('errorDetail', {}).get('message', line['error'])}"
+                    )
             pushed.append(tag)
         repository = image_tags(kind, registry)[0].rpartition(":")[0]
-        by_digest = [d for d in client.images.get(image_tags(kind, registry)[0]).attrs.get("RepoDigests", []) if d.startswith(repository + "@")]
+        by_digest = [
+            d
+            for d in client.images.get(image_tags(kind, registry)[0]).attrs.get("RepoDigests", [])
+            if d.startswith(repository + "@")
+        ]
         if by_digest:
             digests[kind] = by_digest[0]
     recorded = json.loads(PUSHED_FILE.read_text()) if PUSHED_FILE.exists() else {}
@@ -225,21 +256,32 @@ def image_size_mb(tag: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Build the trashseg images from host-made wheelhouses (no network in the build), "
-                                                 "tag them for a registry, push them.")
+    parser = argparse.ArgumentParser(
+        description="Build the trashseg images from host-made wheelhouses (no network in the build), "
+        "tag them for a registry, push them."
+    )
     parser.add_argument("--kind", choices=["cpu", "gpu", "all"], default="all")
     parser.add_argument("--base", help="the Debian base image of both (default: the Dockerfiles' own)")
-    parser.add_argument("--registry", default="", help="also tag the images as REGISTRY/trashseg-KIND:VERSION (host[:port]/path); "
-                                                       "remembered in build/registry for --push")
-    parser.add_argument("--push", action="store_true", help="push the images tagged for --registry (or the remembered one) "
-                                                            "instead of building")
+    parser.add_argument(
+        "--registry",
+        default="",
+        help="also tag the images as REGISTRY/trashseg-KIND:VERSION (host[:port]/path); "
+        "remembered in build/registry for --push",
+    )
+    parser.add_argument(
+        "--push",
+        action="store_true",
+        help="push the images tagged for --registry (or the remembered one) instead of building",
+    )
     args = parser.parse_args(argv)
     kinds = KINDS if args.kind == "all" else (args.kind,)
     try:
         if args.push:
             registry = args.registry or (REGISTRY_FILE.read_text().strip() if REGISTRY_FILE.exists() else "")
             if not registry:
-                raise BuildError("no registry: run `make images REGISTRY=host:port/path` first, or `make push REGISTRY=...`")
+                raise BuildError(
+                    "no registry: run `make images REGISTRY=host:port/path` first, or `make push REGISTRY=...`"
+                )
             registry = check_registry(registry)  # before the engine is asked anything
             tag_for_registry(registry, kinds)  # images rebuilt since the last tagging get the registry tags again
             for tag in push(registry, kinds):
@@ -248,7 +290,9 @@ def main(argv: list[str] | None = None) -> int:
         registry = check_registry(args.registry) if args.registry else ""
         for kind in kinds:
             seconds = build_image(kind, image_tags(kind), args.base)
-            print(f"built {', '.join(image_tags(kind))} in {seconds:.0f} s ({image_size_mb(image_tags(kind)[0]):.0f} MB)")
+            print(
+                f"built {', '.join(image_tags(kind))} in {seconds:.0f} s ({image_size_mb(image_tags(kind)[0]):.0f} MB)"
+            )
         if registry:
             print("tagged " + ", ".join(tag_for_registry(registry, kinds)))
             REGISTRY_FILE.parent.mkdir(parents=True, exist_ok=True)

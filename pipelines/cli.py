@@ -11,40 +11,68 @@ from trashseg.components.common.cli import run_cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pipeline", help="compile the Kubeflow pipelines, run one locally, or submit one to a cluster",
-                                   description="Kubeflow Pipelines (kfp 2.x): trashseg (main) and trashseg-cv (a model per fold).")
+    parser = subparsers.add_parser(
+        "pipeline",
+        help="compile the Kubeflow pipelines, run one locally, or submit one to a cluster",
+        description="Kubeflow Pipelines (kfp 2.x): trashseg (main) and trashseg-cv (a model per fold).",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
 
     compile_parser = actions.add_parser(
-        "compile", help="write both pipelines as YAML for a topology (default: pipelines/compiled/*.yaml)",
+        "compile",
+        help="write both pipelines as YAML for a topology (default: pipelines/compiled/*.yaml)",
         description="Compile both pipelines to YAML. What changes the graph is chosen here, not when it runs: a checkpoint "
-                    "claim, training across nodes, an imported pretrained model, a hub-cache claim, the images. With no "
-                    "option this writes the checked-in pipelines/compiled/*.yaml; with any, build/compiled/. Prints the lowest "
-                    "KFP backend (and Kubeflow Trainer) version each file needs.")
-    compile_parser.add_argument("--out-dir", type=Path, help="directory (default pipelines/compiled, or build/compiled with an option)")
+        "claim, training across nodes, an imported pretrained model, a hub-cache claim, the images. With no "
+        "option this writes the checked-in pipelines/compiled/*.yaml; with any, build/compiled/. Prints the lowest "
+        "KFP backend (and Kubeflow Trainer) version each file needs.",
+    )
+    compile_parser.add_argument(
+        "--out-dir", type=Path, help="directory (default pipelines/compiled, or build/compiled with an option)"
+    )
     add_topology_arguments(compile_parser)
     compile_parser.set_defaults(func=lambda args: run_cli(_compile, args))
 
-    local = actions.add_parser("run-local", help="run a pipeline with kfp's local runner (caching on)",
-                               description="Run a pipeline through kfp.local on this machine. Without --data, sample data is "
-                                           "generated under the pipeline root. The tiny profile (default) trains the tiny preset.")
+    local = actions.add_parser(
+        "run-local",
+        help="run a pipeline with kfp's local runner (caching on)",
+        description="Run a pipeline through kfp.local on this machine. Without --data, sample data is "
+        "generated under the pipeline root. The tiny profile (default) trains the tiny preset.",
+    )
     local.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
-    local.add_argument("--runner", choices=["subprocess", "docker"], default="subprocess",
-                       help="subprocess: this interpreter (default); docker: the project's images (make images)")
+    local.add_argument(
+        "--runner",
+        choices=["subprocess", "docker"],
+        default="subprocess",
+        help="subprocess: this interpreter (default); docker: the project's images (make images)",
+    )
     local.add_argument("--data", type=Path, help="directory with train/ and test/ (annotations.json + images/ each)")
-    local.add_argument("--pipeline-root", type=Path, default=Path("runs/kfp"), help="where runs and the cache go (default runs/kfp)")
-    local.add_argument("--profile", choices=["tiny", "report"], default="tiny",
-                       help="tiny: CPU-sized model and epochs (default); report: the pipeline's own defaults (GPU-sized)")
-    local.add_argument("--param", action="append", metavar="KEY=VALUE", help="override a pipeline parameter (repeatable)")
+    local.add_argument(
+        "--pipeline-root", type=Path, default=Path("runs/kfp"), help="where runs and the cache go (default runs/kfp)"
+    )
+    local.add_argument(
+        "--profile",
+        choices=["tiny", "report"],
+        default="tiny",
+        help="tiny: CPU-sized model and epochs (default); report: the pipeline's own defaults (GPU-sized)",
+    )
+    local.add_argument(
+        "--param", action="append", metavar="KEY=VALUE", help="override a pipeline parameter (repeatable)"
+    )
     local.add_argument("--no-cache", action="store_true", help="run every task even if a cached result exists")
-    local.add_argument("--pretrained-import", action="store_true",
-                       help="run the graph compiled with --pretrained-import (pass --param pretrained_model=FOLDER)")
+    local.add_argument(
+        "--pretrained-import",
+        action="store_true",
+        help="run the graph compiled with --pretrained-import (pass --param pretrained_model=FOLDER)",
+    )
     local.set_defaults(func=lambda args: run_cli(_run_local, args))
 
-    submit = actions.add_parser("submit", help="upload a compiled pipeline (a new version of it) and start a run on a Kubeflow cluster",
-                                description="Upload pipelines/compiled/PIPELINE.yaml with kfp.Client: the first time as the pipeline "
-                                            "PIPELINE, later as a new version of it; then start a run. The token is read from "
-                                            "KF_PIPELINES_TOKEN (or kfp's credentials) and never printed.")
+    submit = actions.add_parser(
+        "submit",
+        help="upload a compiled pipeline (a new version of it) and start a run on a Kubeflow cluster",
+        description="Upload pipelines/compiled/PIPELINE.yaml with kfp.Client: the first time as the pipeline "
+        "PIPELINE, later as a new version of it; then start a run. The token is read from "
+        "KF_PIPELINES_TOKEN (or kfp's credentials) and never printed.",
+    )
     submit.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
     submit.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
     submit.add_argument("--namespace", help="Kubeflow profile namespace")
@@ -52,18 +80,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     submit.add_argument("--run-name", help="run name (default PIPELINE-TIMESTAMP)")
     submit.add_argument("--param", action="append", metavar="KEY=VALUE", help="pipeline parameter (repeatable)")
     add_topology_arguments(submit)
-    submit.add_argument("--wait", type=float, metavar="SECONDS", help="follow the run to its end (at most SECONDS) and print its state")
+    submit.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="follow the run to its end (at most SECONDS) and print its state"
+    )
     submit.set_defaults(func=lambda args: run_cli(_submit, args))
 
-    prints = actions.add_parser("fingerprint", help="print the content fingerprint of a data folder (for train_fingerprint/test_fingerprint)",
-                                description="sha256 over every file of a folder (names and bytes). Pass it as train_fingerprint or "
-                                            "test_fingerprint when the folder's URI stays the same but its content changed, so the "
-                                            "cluster's cache reruns ingest and what follows.")
+    prints = actions.add_parser(
+        "fingerprint",
+        help="print the content fingerprint of a data folder (for train_fingerprint/test_fingerprint)",
+        description="sha256 over every file of a folder (names and bytes). Pass it as train_fingerprint or "
+        "test_fingerprint when the folder's URI stays the same but its content changed, so the "
+        "cluster's cache reruns ingest and what follows.",
+    )
     prints.add_argument("folder", type=Path, help="the folder you upload (annotations.json + images/)")
     prints.set_defaults(func=lambda args: run_cli(_fingerprint, args))
 
-    runs = actions.add_parser("runs", help="list recent runs on a Kubeflow cluster with their states",
-                              description="The most recent runs, newest first: id, state, name and the UI link.")
+    runs = actions.add_parser(
+        "runs",
+        help="list recent runs on a Kubeflow cluster with their states",
+        description="The most recent runs, newest first: id, state, name and the UI link.",
+    )
     runs.add_argument("--host", required=True, help="KFP API endpoint, e.g. https://kubeflow.example.com/pipeline")
     runs.add_argument("--namespace", help="Kubeflow profile namespace")
     runs.add_argument("--experiment", help="only this experiment's runs")
@@ -75,17 +111,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
     """The compile-time choices, shared by compile and submit (pipelines/topology.py)."""
     group = parser.add_argument_group("topology (decided when compiling)")
-    group.add_argument("--checkpoint-claim", default="", metavar="CLAIM",
-                       help="mount this PersistentVolumeClaim in the train pods for their checkpoints: a retried task resumes "
-                            "(ReadWriteMany when tasks train at once: trashseg-cv's folds, compare_copy_paste)")
-    group.add_argument("--train-nodes", type=int, default=1, metavar="N",
-                       help="train across N nodes as a Kubeflow Trainer TrainJob (needs --checkpoint-claim; Trainer 2.2 or later)")
-    group.add_argument("--train-gpus", type=int, default=1, metavar="N", help="GPUs per train node (default 1; 0: CPU nodes)")
-    group.add_argument("--pretrained-import", action="store_true",
-                       help="add a pretrained_model parameter: the URI of a save_pretrained folder imported like the data")
-    group.add_argument("--hub-cache-claim", default="", metavar="CLAIM",
-                       help="a claim holding a Hugging Face hub cache (its hub/ folder): train reads the preset's checkpoint "
-                            "there and never asks the hub (default: the pods download it)")
+    group.add_argument(
+        "--checkpoint-claim",
+        default="",
+        metavar="CLAIM",
+        help="mount this PersistentVolumeClaim in the train pods for their checkpoints: a retried task resumes "
+        "(ReadWriteMany when tasks train at once: trashseg-cv's folds, compare_copy_paste)",
+    )
+    group.add_argument(
+        "--train-nodes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train across N nodes as a Kubeflow Trainer TrainJob (needs --checkpoint-claim; Trainer 2.2 or later)",
+    )
+    group.add_argument(
+        "--train-gpus", type=int, default=1, metavar="N", help="GPUs per train node (default 1; 0: CPU nodes)"
+    )
+    group.add_argument(
+        "--pretrained-import",
+        action="store_true",
+        help="add a pretrained_model parameter: the URI of a save_pretrained folder imported like the data",
+    )
+    group.add_argument(
+        "--hub-cache-claim",
+        default="",
+        metavar="CLAIM",
+        help="a claim holding a Hugging Face hub cache (its hub/ folder): train reads the preset's checkpoint "
+        "there and never asks the hub (default: the pods download it)",
+    )
     group.add_argument("--registry", help="name the images pushed to this registry by `make push` (by digest)")
     group.add_argument("--cpu-image", help="name this CPU image (by digest, or a tag pulled Always)")
     group.add_argument("--gpu-image", help="name this GPU image (by digest, or a tag pulled Always)")
@@ -97,8 +151,14 @@ def topology_from_args(args: argparse.Namespace):
 
     images = registry_images(args.registry) if args.registry else Images.default()
     images = Images(args.cpu_image or images.cpu, args.gpu_image or images.gpu)
-    topology = Topology(checkpoint_claim=args.checkpoint_claim, train_nodes=args.train_nodes, train_gpus=args.train_gpus,
-                        pretrained_import=args.pretrained_import, hub_cache_claim=args.hub_cache_claim, images=images)
+    topology = Topology(
+        checkpoint_claim=args.checkpoint_claim,
+        train_nodes=args.train_nodes,
+        train_gpus=args.train_gpus,
+        pretrained_import=args.pretrained_import,
+        hub_cache_claim=args.hub_cache_claim,
+        images=images,
+    )
     topology.check()
     return topology
 
@@ -127,8 +187,16 @@ def _run_local(args: argparse.Namespace) -> None:
     print(f"pipeline {args.pipeline}, kfp local runner ({args.runner}); every task's output goes to {log_path}")
     try:
         with tasks_to_log(log_path):
-            summary = run_local(args.pipeline, args.data, args.pipeline_root, args.runner, params, args.profile,
-                                caching=not args.no_cache, topology=Topology(pretrained_import=args.pretrained_import))
+            summary = run_local(
+                args.pipeline,
+                args.data,
+                args.pipeline_root,
+                args.runner,
+                params,
+                args.profile,
+                caching=not args.no_cache,
+                topology=Topology(pretrained_import=args.pretrained_import),
+            )
     except ContractError:  # refused before anything ran: the one line says why
         raise
     except Exception:
@@ -149,7 +217,10 @@ def _run_local(args: argparse.Namespace) -> None:
             print(f"  {key:17s} {metrics[key]:.4f}")
     per_class = metrics.get("per_class_iou", {})
     if per_class:
-        print("  IoU per class    " + ", ".join(f"{name} {'-' if value is None else f'{value:.3f}'}" for name, value in per_class.items()))
+        print(
+            "  IoU per class    "
+            + ", ".join(f"{name} {'-' if value is None else f'{value:.3f}'}" for name, value in per_class.items())
+        )
     for key in ("cv_test_miou_mean", "cv_gap_mean"):
         if key in metrics:
             print(f"  {key:17s} {metrics[key]:+.4f}")
@@ -158,8 +229,10 @@ def _run_local(args: argparse.Namespace) -> None:
             level = round(comparison["confidence"] * 100)
             for name, delta in comparison["deltas"].items():
                 measure = f"IoU of {delta['class']}, " if "class" in delta else ""
-                print(f"  {name:17s} {delta['value']:+.4f} ({measure}{delta['better']} - {delta['worse']}; {level}% interval "
-                      f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)")
+                print(
+                    f"  {name:17s} {delta['value']:+.4f} ({measure}{delta['better']} - {delta['worse']}; {level}% interval "
+                    f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)"
+                )
     print(f"  log              {log_path}")
     print(f"  summary          {summary_path}")
 
@@ -179,8 +252,17 @@ def _submit(args: argparse.Namespace) -> None:
     topology = topology_from_args(args)
     with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
         package = next(p for p in compile_all(Path(compiled), topology) if p.stem == args.pipeline)
-        result = submit_pipeline(args.host, args.pipeline, parse_params(args.param), args.namespace, args.experiment, args.run_name,
-                                 package=package, wait_seconds=args.wait, requirements=topology.requirements(args.pipeline))
+        result = submit_pipeline(
+            args.host,
+            args.pipeline,
+            parse_params(args.param),
+            args.namespace,
+            args.experiment,
+            args.run_name,
+            package=package,
+            wait_seconds=args.wait,
+            requirements=topology.requirements(args.pipeline),
+        )
     print(json.dumps(result, indent=2))
     if result.get("state"):
         print(f"run {result['run_id']} ended {result['state']}: {result['url']}")

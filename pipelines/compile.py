@@ -48,8 +48,11 @@ def registry_images(registry: str, pushed: Path | None = None) -> Images:
     registry, pushed = check_registry(registry), pushed or PUSHED_FILE
     recorded = json.loads(pushed.read_text()).get(registry, {}) if pushed.is_file() else {}
     if not {"cpu", "gpu"} <= set(recorded):
-        raise ParameterError("--registry", f"no digests of pushed images for {registry} in {pushed}: run `make push "
-                                           f"REGISTRY={registry}` first, or name the images with --cpu-image and --gpu-image")
+        raise ParameterError(
+            "--registry",
+            f"no digests of pushed images for {registry} in {pushed}: run `make push "
+            f"REGISTRY={registry}` first, or name the images with --cpu-image and --gpu-image",
+        )
     return Images(recorded["cpu"], recorded["gpu"])
 
 

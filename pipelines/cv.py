@@ -49,19 +49,50 @@ def build(topology: Topology = Topology()) -> Any:
         split = graph.cpu(split_op, "split", dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
         start = start_weights(topology, v)
         with dsl.ParallelFor(v["fold_list"]) as fold:
-            model = graph.train("train fold", dataset=train_dataset, split=split, fold=fold, **start,
-                                **knobs.of("train", v)).outputs["model"]
+            model = graph.train(
+                "train fold", dataset=train_dataset, split=split, fold=fold, **start, **knobs.of("train", v)
+            ).outputs["model"]
             # one task predicts the fold and the test set (probabilities for a soft ensemble of the folds)
-            predicted = graph.gpu(infer_op, "infer fold: validation and test set", model=model, dataset=train_dataset, split=split,
-                                  test_dataset=test_dataset, fold=fold, save_probs=True, **knobs.of("infer", v))
-            evaluated = graph.cpu(evaluate_op, "evaluate fold", predictions=predicted.outputs["validation_predictions"], dataset=train_dataset,
-                                  split=split, fold=fold)
-        cv = graph.cpu(cv_summary_op, "cross-validated mIoU", fold_results=dsl.Collected(evaluated.outputs["results"]), test_dataset=test_dataset,
-                            test_predictions=dsl.Collected(predicted.outputs["test_predictions"]))
-        ensembled = graph.cpu(ensemble_op, "ensemble folds", members=dsl.Collected(predicted.outputs["test_predictions"]), **knobs.of("ensemble", v))
+            predicted = graph.gpu(
+                infer_op,
+                "infer fold: validation and test set",
+                model=model,
+                dataset=train_dataset,
+                split=split,
+                test_dataset=test_dataset,
+                fold=fold,
+                save_probs=True,
+                **knobs.of("infer", v),
+            )
+            evaluated = graph.cpu(
+                evaluate_op,
+                "evaluate fold",
+                predictions=predicted.outputs["validation_predictions"],
+                dataset=train_dataset,
+                split=split,
+                fold=fold,
+            )
+        cv = graph.cpu(
+            cv_summary_op,
+            "cross-validated mIoU",
+            fold_results=dsl.Collected(evaluated.outputs["results"]),
+            test_dataset=test_dataset,
+            test_predictions=dsl.Collected(predicted.outputs["test_predictions"]),
+        )
+        ensembled = graph.cpu(
+            ensemble_op,
+            "ensemble folds",
+            members=dsl.Collected(predicted.outputs["test_predictions"]),
+            **knobs.of("ensemble", v),
+        )
         submission = graph.cpu(submit_op, "submit", predictions=ensembled.outputs["ensembled"], **knobs.of("submit", v))
-        graph.summary( submission=submission.outputs["submission"], cv_metrics=cv.outputs["metrics"],
-                  test_predictions=ensembled.outputs["ensembled"])
+        graph.summary(
+            submission=submission.outputs["submission"],
+            cv_metrics=cv.outputs["metrics"],
+            test_predictions=ensembled.outputs["ensembled"],
+        )
 
-    inputs = data_inputs(topology) + [("fold_list", list, [0, 1, 2, 3, 4], "the folds to train a model for, in parallel")]
+    inputs = data_inputs(topology) + [
+        ("fold_list", list, [0, 1, 2, 3, 4], "the folds to train a model for, in parallel")
+    ]
     return pipeline(PIPELINE_NAME, DESCRIPTION, inputs + knobs.parameters(), body)

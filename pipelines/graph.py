@@ -48,12 +48,21 @@ class Graph:
         image = self.topology.images.cpu
         return self._named(on_image(component, image)(**arguments), image, display_name)
 
-    def gpu(self, component: PythonComponent, display_name: str, accelerators: int = 1, cpu: str = "4",
-            memory: str = "16G", **arguments: Any) -> dsl.PipelineTask:
+    def gpu(
+        self,
+        component: PythonComponent,
+        display_name: str,
+        accelerators: int = 1,
+        cpu: str = "4",
+        memory: str = "16G",
+        **arguments: Any,
+    ) -> dsl.PipelineTask:
         """A task in the GPU image: GPUs, CPU and memory requests, a memory-backed /dev/shm, the GPU nodes' placement."""
         image = self.topology.images.gpu
         task = on_image(component, image)(**arguments)
-        kubernetes.empty_dir_mount(task, volume_name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=SHM_SIZE)
+        kubernetes.empty_dir_mount(
+            task, volume_name="dshm", mount_path="/dev/shm", medium="Memory", size_limit=SHM_SIZE
+        )
         kubernetes.add_node_selector_json(task, node_selector_json=self.node_selector)
         kubernetes.add_toleration_json(task, toleration_json=self.tolerations)
         if accelerators:  # a constant: the backend reads a count from a parameter only when it is text
@@ -75,13 +84,29 @@ class Graph:
             settings = {"image": topology.images.gpu, "claim": topology.checkpoint_claim}
             if topology.hub_cache_claim:
                 settings.update(hub_cache_claim=topology.hub_cache_claim, hub_cache_mount=HUB_CACHE_MOUNT)
-            task = self.cpu(train_op, display_name + " (TrainJob)", checkpoint_root=CHECKPOINT_MOUNT, gpus=topology.train_gpus,
-                            nodes=topology.train_nodes, trainjob=settings, node_selector=self.node_selector,
-                            tolerations=self.tolerations, **arguments)
+            task = self.cpu(
+                train_op,
+                display_name + " (TrainJob)",
+                checkpoint_root=CHECKPOINT_MOUNT,
+                gpus=topology.train_gpus,
+                nodes=topology.train_nodes,
+                trainjob=settings,
+                node_selector=self.node_selector,
+                tolerations=self.tolerations,
+                **arguments,
+            )
         else:
             root = CHECKPOINT_MOUNT if topology.checkpoint_claim else ""
-            task = self.gpu(train_op, display_name, accelerators=topology.train_gpus, cpu="8", memory="32G", checkpoint_root=root,
-                            gpus=topology.train_gpus, **arguments)
+            task = self.gpu(
+                train_op,
+                display_name,
+                accelerators=topology.train_gpus,
+                cpu="8",
+                memory="32G",
+                checkpoint_root=root,
+                gpus=topology.train_gpus,
+                **arguments,
+            )
         if topology.checkpoint_claim:
             kubernetes.mount_pvc(task, pvc_name=topology.checkpoint_claim, mount_path=CHECKPOINT_MOUNT)
         if topology.hub_cache_claim:

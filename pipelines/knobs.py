@@ -70,7 +70,9 @@ class Knobs:
                 if name in seen:
                     continue
                 seen.add(name)
-                default = stage.defaults.get(f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default)
+                default = stage.defaults.get(
+                    f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                )
                 out.append((name, kfp_type(hints[f.name]), default, f.metadata["help"]))
         return out
 
@@ -79,7 +81,9 @@ class Knobs:
         return {f.name: values[self.name(stage, f.name)] for f in self.stages[stage].fields()}
 
 
-def pipeline(name: str, description: str, inputs: list[tuple[str, Any, Any, str]], body: Callable[[dict[str, Any]], None]) -> Any:
+def pipeline(
+    name: str, description: str, inputs: list[tuple[str, Any, Any, str]], body: Callable[[dict[str, Any]], None]
+) -> Any:
     """A ``dsl.pipeline`` whose parameters are ``inputs`` (name, type, default or ``inspect.Parameter.empty``, help).
 
     kfp reads a pipeline's parameters from its function's signature and their descriptions from its docstring's Args,
@@ -91,7 +95,11 @@ def pipeline(name: str, description: str, inputs: list[tuple[str, Any, Any, str]
         body(dict(zip(names, args)))
 
     run.__signature__ = inspect.Signature(
-        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t, default=d) for n, t, d, _ in inputs])
+        [
+            inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=t, default=d)
+            for n, t, d, _ in inputs
+        ]
+    )
     run.__name__ = name.replace("-", "_")
     run.__doc__ = description + "\n\nArgs:\n" + "\n".join(f"    {n}: {h}" for n, _, _, h in inputs) + "\n"
     return dsl.pipeline(name=name, description=description)(run)

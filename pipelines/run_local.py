@@ -20,7 +20,11 @@ log = get_logger("trashseg.pipeline")
 
 # Laptop-sized values for the sample data: the tiny preset (with its own learning rates) learns in a minute or two on 2 cores.
 # Each profile names only what differs from the pipeline's defaults (a test checks).
-TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 40, "paste_counts": {"Battery": 8, "Clothing": 8}}
+TINY_PROFILE: dict[str, Any] = {
+    "preset": "upernet-convnext-tiny",
+    "epochs": 40,
+    "paste_counts": {"Battery": 8, "Clothing": 8},
+}
 CV_TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 15, "fold_list": [0, 1]}
 
 
@@ -33,7 +37,9 @@ def data_parameters(data_dir: Path) -> dict[str, str]:
     for part in ("train", "test"):
         folder = (data_dir / part).resolve()
         if not (folder / "annotations.json").is_file() or not (folder / "images").is_dir():
-            raise ContractError(data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)")
+            raise ContractError(
+                data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)"
+            )
         params.update({f"{part}_data": str(folder), f"{part}_fingerprint": folder_digest(folder)})
     return params
 
@@ -61,7 +67,9 @@ def docker_runner():
 
     from kfp import local
 
-    return local.DockerRunner(user=f"{os.getuid()}:{os.getgid()}", environment={"HOME": "/tmp", "TRASHSEG_PROGRESS": "0"})
+    return local.DockerRunner(
+        user=f"{os.getuid()}:{os.getgid()}", environment={"HOME": "/tmp", "TRASHSEG_PROGRESS": "0"}
+    )
 
 
 def check_images_present() -> None:
@@ -74,7 +82,9 @@ def check_images_present() -> None:
         for image in (CPU_IMAGE, GPU_IMAGE):
             client.images.get(image)
     except docker.errors.ImageNotFound as err:
-        raise ParameterError("--runner docker", f"image missing locally ({err.explanation}); build it with `make images`") from None
+        raise ParameterError(
+            "--runner docker", f"image missing locally ({err.explanation}); build it with `make images`"
+        ) from None
     except docker.errors.DockerException as err:
         raise ParameterError("--runner docker", f"no Docker engine reachable ({err})") from None
 
@@ -89,30 +99,53 @@ def unset_knobs_resolved(knobs: Any, arguments: dict[str, Any]) -> dict[str, Any
     from trashseg.components.train.params import TrainParams
 
     train = knobs.stages["train"]
-    given = {f.name: arguments[knobs.name("train", f.name)] for f in train.fields() if knobs.name("train", f.name) in arguments}
+    given = {
+        f.name: arguments[knobs.name("train", f.name)]
+        for f in train.fields()
+        if knobs.name("train", f.name) in arguments
+    }
     resolved = TrainParams(**given).resolved()
     filled = {}
     for f in train.fields():
         name = knobs.name("train", f.name)
         if name not in arguments and f.default is None:
             filled[name] = getattr(resolved, f.name)
-    left = [name for name, _, default, _ in knobs.parameters() if default is None and name not in arguments and name not in filled]
+    left = [
+        name
+        for name, _, default, _ in knobs.parameters()
+        if default is None and name not in arguments and name not in filled
+    ]
     if left:
-        raise ParameterError("--param", f"kfp.local needs a value for {left[0]} (unset optional parameters run only on a cluster)")
+        raise ParameterError(
+            "--param", f"kfp.local needs a value for {left[0]} (unset optional parameters run only on a cluster)"
+        )
     return filled
 
 
-def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline_root: Path = Path("runs/kfp"), runner: str = "subprocess",
-              params: dict[str, Any] | None = None, profile: str = "tiny", caching: bool = True, topology: Any = None) -> dict[str, Any]:
+def run_local(
+    pipeline: str = "trashseg",
+    data_dir: Path | None = None,
+    pipeline_root: Path = Path("runs/kfp"),
+    runner: str = "subprocess",
+    params: dict[str, Any] | None = None,
+    profile: str = "tiny",
+    caching: bool = True,
+    topology: Any = None,
+) -> dict[str, Any]:
     """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
     from trashseg.pipelines.compile import build, module_of
     from trashseg.pipelines.topology import Topology
 
     topology = topology or Topology()
     if not topology.local:
-        raise ParameterError("--checkpoint-claim" if topology.checkpoint_claim else "--hub-cache-claim" if topology.hub_cache_claim
-                             else "--train-nodes", "kfp's local runner mounts no claim and starts no TrainJob: this topology "
-                                                   "runs on a cluster only")
+        raise ParameterError(
+            "--checkpoint-claim"
+            if topology.checkpoint_claim
+            else "--hub-cache-claim"
+            if topology.hub_cache_claim
+            else "--train-nodes",
+            "kfp's local runner mounts no claim and starts no TrainJob: this topology runs on a cluster only",
+        )
     pipeline_root = Path(pipeline_root).resolve()
     pipeline_root.mkdir(parents=True, exist_ok=True)
     compiled = build(pipeline, topology)
@@ -126,27 +159,46 @@ def run_local(pipeline: str = "trashseg", data_dir: Path | None = None, pipeline
     if profile == "tiny":
         arguments.update(TINY_PROFILE if pipeline == "trashseg" else CV_TINY_PROFILE)
     if runner == "docker" and pipeline_root not in Path(data_dir).resolve().parents:
-        raise ContractError(data_dir, f"with --runner docker the data must be under the pipeline root {pipeline_root} "
-                                      "(the only directory kfp's DockerRunner mounts into the containers)", field="data")
+        raise ContractError(
+            data_dir,
+            f"with --runner docker the data must be under the pipeline root {pipeline_root} "
+            "(the only directory kfp's DockerRunner mounts into the containers)",
+            field="data",
+        )
     arguments.update(data_parameters(Path(data_dir)))
     arguments.update(params or {})
     knobs = module_of(pipeline).KNOBS
     unknown = sorted(set(arguments) - set(compiled.component_spec.inputs))
     if unknown:
-        raise ParameterError("--param", f"{unknown[0]} is not a parameter of {pipeline} ({', '.join(sorted(compiled.component_spec.inputs))})")
+        raise ParameterError(
+            "--param",
+            f"{unknown[0]} is not a parameter of {pipeline} ({', '.join(sorted(compiled.component_spec.inputs))})",
+        )
     arguments.update(unset_knobs_resolved(knobs, arguments))
     init_local(pipeline_root, runner, caching)
     before = set(pipeline_root.iterdir())
     started = time.perf_counter()
-    log.info("running pipeline %s locally (%s runner, caching %s) with %s", pipeline, runner, "on" if caching else "off",
-             {k: v for k, v in arguments.items() if not k.endswith("fingerprint")})
+    log.info(
+        "running pipeline %s locally (%s runner, caching %s) with %s",
+        pipeline,
+        runner,
+        "on" if caching else "off",
+        {k: v for k, v in arguments.items() if not k.endswith("fingerprint")},
+    )
     compiled(**arguments)
     seconds = time.perf_counter() - started
-    new_runs = sorted((p for p in pipeline_root.iterdir() if p.is_dir() and p not in before and not p.name.startswith(".")),
-                      key=lambda p: p.stat().st_mtime)
+    new_runs = sorted(
+        (p for p in pipeline_root.iterdir() if p.is_dir() and p not in before and not p.name.startswith(".")),
+        key=lambda p: p.stat().st_mtime,
+    )
     run_dir = new_runs[-1] if new_runs else None
     written = sorted(run_dir.glob("*/summary")) if run_dir else []  # the pipeline's last task: where its results went
-    summary: dict[str, Any] = {"pipeline": pipeline, "run_dir": str(run_dir) if run_dir else None, "seconds": seconds, "outputs": {}}
+    summary: dict[str, Any] = {
+        "pipeline": pipeline,
+        "run_dir": str(run_dir) if run_dir else None,
+        "seconds": seconds,
+        "outputs": {},
+    }
     if written:
         summary.update(json.loads(written[-1].read_text()))
     for path in run_dir.glob("*/comparison") if run_dir else []:  # the optional copy-paste experiment's comparison

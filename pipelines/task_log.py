@@ -90,7 +90,9 @@ def tasks_to_log(log_path: Path) -> Iterator[TaskLines]:
     sys.stdout = sys.stderr = open(os.dup(log_fd), "w", buffering=1, errors="replace")  # Python-level writes too
     root = logging.getLogger()
     saved_logging = root.level, root.handlers[:]
-    handler = logging.StreamHandler(sys.stdout)  # kfp says "cache hit" at INFO on the root logger, outside its task context
+    handler = logging.StreamHandler(
+        sys.stdout
+    )  # kfp says "cache hit" at INFO on the root logger, outside its task context
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)

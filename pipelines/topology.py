@@ -61,12 +61,17 @@ class Topology:
         """Refuse a topology that cannot run, before anything is compiled."""
         for flag, claim in (("--checkpoint-claim", self.checkpoint_claim), ("--hub-cache-claim", self.hub_cache_claim)):
             if claim and not CLAIM_NAME.match(claim):
-                raise ParameterError(flag, f"{claim!r} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')")
+                raise ParameterError(
+                    flag, f"{claim!r} is not a Kubernetes object name (lowercase letters, digits, '-' and '.')"
+                )
         checks.number("--train-nodes", self.train_nodes, low=1, high=256, integer=True)
         checks.number("--train-gpus", self.train_gpus, low=0, high=16, integer=True)
         if self.train_nodes > 1 and not self.checkpoint_claim:
-            raise ParameterError("--train-nodes", f"{self.train_nodes} nodes share their inputs and checkpoints on a claim that "
-                                                  "every node mounts: add --checkpoint-claim NAME (a ReadWriteMany claim)")
+            raise ParameterError(
+                "--train-nodes",
+                f"{self.train_nodes} nodes share their inputs and checkpoints on a claim that "
+                "every node mounts: add --checkpoint-claim NAME (a ReadWriteMany claim)",
+            )
 
     @property
     def local(self) -> bool:
@@ -81,8 +86,10 @@ class Topology:
         return needs
 
     def describe(self) -> str:
-        parts = [f"checkpoint claim {self.checkpoint_claim}" if self.checkpoint_claim else "no checkpoint claim",
-                 f"{self.train_nodes} train node(s) x {self.train_gpus} GPU(s)"]
+        parts = [
+            f"checkpoint claim {self.checkpoint_claim}" if self.checkpoint_claim else "no checkpoint claim",
+            f"{self.train_nodes} train node(s) x {self.train_gpus} GPU(s)",
+        ]
         if self.pretrained_import:
             parts.append("pretrained model imported by URI")
         if self.hub_cache_claim:

@@ -62,21 +62,53 @@ KNOBS = Knobs(
 def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
     """The parameters every pipeline starts with: where the data are, and where the GPU tasks may run."""
     inputs = [
-        ("train_data", str, REQUIRED, "URI of the training folder (s3://, gs://, minio://; a local folder under kfp.local)"),
+        (
+            "train_data",
+            str,
+            REQUIRED,
+            "URI of the training folder (s3://, gs://, minio://; a local folder under kfp.local)",
+        ),
         ("test_data", str, REQUIRED, "URI of the test folder"),
-        *([("pretrained_model", str, REQUIRED, "URI of a save_pretrained folder to start training from (imported like the "
-                                               "data; wins over pretrained)")] if topology.pretrained_import else []),
+        *(
+            [
+                (
+                    "pretrained_model",
+                    str,
+                    REQUIRED,
+                    "URI of a save_pretrained folder to start training from (imported like the "
+                    "data; wins over pretrained)",
+                )
+            ]
+            if topology.pretrained_import
+            else []
+        ),
         ("annotations", str, "annotations.json", "the COCO JSON's path inside each folder"),
         ("images", str, "images", "the folder the COCO file_names are relative to, inside each folder"),
-        ("train_fingerprint", str, "", "content hash of the training folder (trashseg pipeline fingerprint DIR): a change "
-                                       "reruns ingest and what follows even when the URI stays the same"),
+        (
+            "train_fingerprint",
+            str,
+            "",
+            "content hash of the training folder (trashseg pipeline fingerprint DIR): a change "
+            "reruns ingest and what follows even when the URI stays the same",
+        ),
         ("test_fingerprint", str, "", "content hash of the test folder"),
-        ("pretrained", str, "", "Hugging Face Hub id or a folder the pods can read to start training from (empty: the "
-                                "preset's checkpoint)"),
+        (
+            "pretrained",
+            str,
+            "",
+            "Hugging Face Hub id or a folder the pods can read to start training from (empty: the preset's checkpoint)",
+        ),
     ]
-    inputs += [("node_selector", dict, {}, "node labels the GPU tasks need, e.g. {\"nvidia.com/gpu.product\": "
-                                           "\"NVIDIA-H100-80GB-HBM3\"} (empty: any GPU node)"),
-               ("tolerations", list, [], "tolerations of the GPU tasks, for tainted GPU nodes")]
+    inputs += [
+        (
+            "node_selector",
+            dict,
+            {},
+            'node labels the GPU tasks need, e.g. {"nvidia.com/gpu.product": '
+            '"NVIDIA-H100-80GB-HBM3"} (empty: any GPU node)',
+        ),
+        ("tolerations", list, [], "tolerations of the GPU tasks, for tainted GPU nodes"),
+    ]
     return inputs
 
 
@@ -92,9 +124,16 @@ def ingest_both(graph: Graph, knobs: Knobs, v: dict[str, Any]) -> tuple[Any, Any
     re-uploaded to the same URI keeps its artifact, so only the fingerprint tells the cache it changed."""
     datasets = []
     for part in ("train", "test"):
-        task = graph.cpu(ingest_op, f"ingest {part}", raw=import_folder(v[f"{part}_data"], f"import {part} data"),
-                         annotations=v["annotations"], images=v["images"], fingerprint=v[f"{part}_fingerprint"],
-                         unlabeled=False, **knobs.of("ingest", v))
+        task = graph.cpu(
+            ingest_op,
+            f"ingest {part}",
+            raw=import_folder(v[f"{part}_data"], f"import {part} data"),
+            annotations=v["annotations"],
+            images=v["images"],
+            fingerprint=v[f"{part}_fingerprint"],
+            unlabeled=False,
+            **knobs.of("ingest", v),
+        )
         datasets.append(task.outputs["dataset"])
     return datasets[0], datasets[1]
 
@@ -102,8 +141,10 @@ def ingest_both(graph: Graph, knobs: Knobs, v: dict[str, Any]) -> tuple[Any, Any
 def start_weights(topology: Topology, v: dict[str, Any]) -> dict[str, Any]:
     """Train's start: the imported folder (compiled with --pretrained-import), else ``pretrained``."""
     if topology.pretrained_import:
-        return {"pretrained_model": import_folder(v["pretrained_model"], "import pretrained model", dsl.Model),
-                "pretrained": v["pretrained"]}
+        return {
+            "pretrained_model": import_folder(v["pretrained_model"], "import pretrained model", dsl.Model),
+            "pretrained": v["pretrained"],
+        }
     return {"pretrained": v["pretrained"]}
 
 
@@ -118,42 +159,93 @@ def build(topology: Topology = Topology()) -> Any:
         split = graph.cpu(split_op, "split", dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
         augmented = graph.cpu(augment_op, "copy-paste", dataset=train_dataset, split=split, **knobs.of("augment", v))
         train = dict(dataset=train_dataset, split=split, **start_weights(topology, v), **knobs.of("train", v))
-        infer = dict(dataset=train_dataset, split=split, test_dataset=test_dataset, fold=v["fold"], **knobs.of("infer", v))
+        infer = dict(
+            dataset=train_dataset, split=split, test_dataset=test_dataset, fold=v["fold"], **knobs.of("infer", v)
+        )
         scored = dict(dataset=train_dataset, split=split, **knobs.of("compare", v))
 
         model1 = graph.train("train round 1", augmented=augmented.outputs["augmented"], **train).outputs["model"]
-        round1 = graph.gpu(infer_op, "infer round 1: validation fold and test set", model=model1, save_probs=True, **infer)
-        pseudo = graph.cpu(pseudo_label_op, "pseudo-label", dataset=test_dataset, predictions=round1.outputs["test_predictions"], round=1,
-                           **knobs.of("pseudo_label", v))
-        model2 = graph.train("train round 2", augmented=augmented.outputs["augmented"],
-                             pseudo_labeled=pseudo.outputs["pseudo_labeled"], **train).outputs["model"]
-        round2 = graph.gpu(infer_op, "infer round 2: validation fold and test set", model=model2, save_probs=True, **infer)
+        round1 = graph.gpu(
+            infer_op, "infer round 1: validation fold and test set", model=model1, save_probs=True, **infer
+        )
+        pseudo = graph.cpu(
+            pseudo_label_op,
+            "pseudo-label",
+            dataset=test_dataset,
+            predictions=round1.outputs["test_predictions"],
+            round=1,
+            **knobs.of("pseudo_label", v),
+        )
+        model2 = graph.train(
+            "train round 2",
+            augmented=augmented.outputs["augmented"],
+            pseudo_labeled=pseudo.outputs["pseudo_labeled"],
+            **train,
+        ).outputs["model"]
+        round2 = graph.gpu(
+            infer_op, "infer round 2: validation fold and test set", model=model2, save_probs=True, **infer
+        )
 
         ensembled = {}
         for part in ("validation", "test"):
-            ensembled[part] = graph.cpu(ensemble_op, f"ensemble {part}", first=round2.outputs[f"{part}_predictions"],
-                                        second=round1.outputs[f"{part}_predictions"],
-                                        **knobs.of("ensemble", v)).outputs["ensembled"]
-        evaluate = graph.cpu(evaluate_op, "evaluate validation fold", predictions=ensembled["validation"], dataset=train_dataset,
-                             split=split, subset=False, **knobs.of("evaluate", v))
-        compared = graph.cpu(compare_op, "compare rounds and ensemble", first=round1.outputs["validation_predictions"],
-                             second=round2.outputs["validation_predictions"], third=ensembled["validation"],
-                             names=["round1", "round2", "ensemble"],
-                             deltas=["pseudo_label_gain=round2-round1", "ensemble_gain=ensemble-best"], **scored)
+            ensembled[part] = graph.cpu(
+                ensemble_op,
+                f"ensemble {part}",
+                first=round2.outputs[f"{part}_predictions"],
+                second=round1.outputs[f"{part}_predictions"],
+                **knobs.of("ensemble", v),
+            ).outputs["ensembled"]
+        evaluate = graph.cpu(
+            evaluate_op,
+            "evaluate validation fold",
+            predictions=ensembled["validation"],
+            dataset=train_dataset,
+            split=split,
+            subset=False,
+            **knobs.of("evaluate", v),
+        )
+        compared = graph.cpu(
+            compare_op,
+            "compare rounds and ensemble",
+            first=round1.outputs["validation_predictions"],
+            second=round2.outputs["validation_predictions"],
+            third=ensembled["validation"],
+            names=["round1", "round2", "ensemble"],
+            deltas=["pseudo_label_gain=round2-round1", "ensemble_gain=ensemble-best"],
+            **scored,
+        )
 
         with dsl.If(v["compare_copy_paste"] == True, "copy-paste experiment"):  # noqa: E712 (a pipeline expression)
             # round 1 again without the copy-paste dataset: what pasting gave the pasted classes
             plain = graph.train("train round 1 without copy-paste", **train).outputs["model"]
             plain_predicted = graph.gpu(infer_op, "infer without copy-paste", model=plain, save_probs=False, **infer)
-            graph.cpu(compare_op, "compare copy-paste", first=round1.outputs["validation_predictions"],
-                      second=plain_predicted.outputs["validation_predictions"], names=["with_paste", "without_paste"],
-                      deltas=["copy_paste_gain=with_paste-without_paste"], classes=v["paste_classes"], **scored)
+            graph.cpu(
+                compare_op,
+                "compare copy-paste",
+                first=round1.outputs["validation_predictions"],
+                second=plain_predicted.outputs["validation_predictions"],
+                names=["with_paste", "without_paste"],
+                deltas=["copy_paste_gain=with_paste-without_paste"],
+                classes=v["paste_classes"],
+                **scored,
+            )
 
         submission = graph.cpu(submit_op, "submit", predictions=ensembled["test"], **knobs.of("submit", v))
-        graph.summary( submission=submission.outputs["submission"], evaluation=evaluate.outputs["results"],
-                  comparison=compared.outputs["comparison"], validation_predictions=ensembled["validation"],
-                      model=model2, test_predictions=ensembled["test"])
+        graph.summary(
+            submission=submission.outputs["submission"],
+            evaluation=evaluate.outputs["results"],
+            comparison=compared.outputs["comparison"],
+            validation_predictions=ensembled["validation"],
+            model=model2,
+            test_predictions=ensembled["test"],
+        )
 
-    inputs = data_inputs(topology) + [("compare_copy_paste", bool, False, "also train round 1 without the copy-paste dataset and "
-                                                                          "report what pasting gave each pasted class")]
+    inputs = data_inputs(topology) + [
+        (
+            "compare_copy_paste",
+            bool,
+            False,
+            "also train round 1 without the copy-paste dataset and report what pasting gave each pasted class",
+        )
+    ]
     return pipeline(PIPELINE_NAME, DESCRIPTION, inputs + knobs.parameters(), body)

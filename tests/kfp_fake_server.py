@@ -22,8 +22,14 @@ STAMP = "2026-11-27T00:00:00Z"
 
 
 class FakeKfp:
-    def __init__(self, token: str | None = None, final_state: str = "SUCCEEDED", multi_user: bool = False, tag_name: str = "2.17.0",
-                 refuse_shared: bool | None = None):
+    def __init__(
+        self,
+        token: str | None = None,
+        final_state: str = "SUCCEEDED",
+        multi_user: bool = False,
+        tag_name: str = "2.17.0",
+        refuse_shared: bool | None = None,
+    ):
         self.requests: list[dict[str, Any]] = []
         self.token, self.final_state, self.multi_user, self.tag_name = token, final_state, multi_user, tag_name
         self.refuse_shared = multi_user if refuse_shared is None else refuse_shared
@@ -50,8 +56,13 @@ class FakeKfp:
     # --- the API's behaviour -----------------------------------------------------------------------
 
     def _new_version(self, pipeline_id: str, name: str) -> dict:
-        version = {"pipeline_id": pipeline_id, "pipeline_version_id": f"v-{len(self.versions) + 1}", "display_name": name,
-                   "name": name, "created_at": STAMP}
+        version = {
+            "pipeline_id": pipeline_id,
+            "pipeline_version_id": f"v-{len(self.versions) + 1}",
+            "display_name": name,
+            "name": name,
+            "created_at": STAMP,
+        }
         self.versions[version["pipeline_version_id"]] = version
         return version
 
@@ -69,7 +80,9 @@ class FakeKfp:
             return 200, {"multi_user": self.multi_user, "tag_name": self.tag_name, "commit_sha": "0" * 40}
         namespace = query.get("namespace", [""])[0]
         if method == "GET" and path == f"{API}/pipelines":
-            found = self._filtered([p for p in self.pipelines.values() if p.get("namespace", "") in ("", namespace)], query)
+            found = self._filtered(
+                [p for p in self.pipelines.values() if p.get("namespace", "") in ("", namespace)], query
+            )
             return 200, ({"pipelines": found, "total_size": len(found)} if found else {})
         if method == "POST" and path == f"{API}/pipelines/upload":
             name = query.get("display_name", query.get("name", ["pipeline"]))[0]
@@ -77,8 +90,13 @@ class FakeKfp:
                 return 403, {"error_message": "PermissionDenied: create pipelines in namespace kubeflow", "code": 7}
             if any(p["display_name"] == name and p.get("namespace", "") == namespace for p in self.pipelines.values()):
                 return 409, {"error_message": f"pipeline {name} already exists", "code": 6}
-            pipeline = {"pipeline_id": f"p-{len(self.pipelines) + 1}", "display_name": name, "name": name, "created_at": STAMP,
-                        **({"namespace": namespace} if namespace else {})}
+            pipeline = {
+                "pipeline_id": f"p-{len(self.pipelines) + 1}",
+                "display_name": name,
+                "name": name,
+                "created_at": STAMP,
+                **({"namespace": namespace} if namespace else {}),
+            }
             self.pipelines[pipeline["pipeline_id"]] = pipeline
             self._new_version(pipeline["pipeline_id"], name)
             return 200, pipeline
@@ -89,14 +107,20 @@ class FakeKfp:
             return 200, self._new_version(pipeline_id, query.get("name", ["version"])[0])
         if method == "GET" and (match := re.fullmatch(rf"{API}/pipelines/([^/]+)/versions", path)):
             versions = [v for v in self.versions.values() if v["pipeline_id"] == match[1]]
-            return 200, {"pipeline_versions": sorted(versions, key=lambda v: v["pipeline_version_id"], reverse=True),
-                         "total_size": len(versions)}
+            return 200, {
+                "pipeline_versions": sorted(versions, key=lambda v: v["pipeline_version_id"], reverse=True),
+                "total_size": len(versions),
+            }
         if method == "GET" and path == f"{API}/experiments":
             found = self._filtered(list(self.experiments.values()), query)
             return 200, ({"experiments": found, "total_size": len(found)} if found else {})
         if method == "POST" and path == f"{API}/experiments":
             sent = json.loads(body)
-            experiment = {"experiment_id": f"e-{len(self.experiments) + 1}", "display_name": sent["display_name"], "created_at": STAMP}
+            experiment = {
+                "experiment_id": f"e-{len(self.experiments) + 1}",
+                "display_name": sent["display_name"],
+                "created_at": STAMP,
+            }
             self.experiments[experiment["experiment_id"]] = experiment
             return 200, experiment
         if method == "POST" and path == f"{API}/runs":
@@ -105,7 +129,11 @@ class FakeKfp:
             self.runs[run["run_id"]] = run
             return 200, run
         if method == "GET" and path == f"{API}/runs":
-            runs = [r for r in self.runs.values() if "experiment_id" not in query or r.get("experiment_id") == query["experiment_id"][0]]
+            runs = [
+                r
+                for r in self.runs.values()
+                if "experiment_id" not in query or r.get("experiment_id") == query["experiment_id"][0]
+            ]
             return 200, {"runs": list(reversed(runs)), "total_size": len(runs)}
         if method == "GET" and (match := re.fullmatch(rf"{API}/runs/([^/]+)", path)):
             run = self.runs.get(match[1])
@@ -126,7 +154,9 @@ class FakeKfp:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                fake.requests.append({"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body})
+                fake.requests.append(
+                    {"method": self.command, "path": self.path, "headers": dict(self.headers), "body": body}
+                )
                 url = urlparse(self.path)
                 if fake.token is not None and self.headers.get("Authorization") != f"Bearer {fake.token}":
                     status, answer = 401, {"error_message": "Unauthorized", "code": 16}

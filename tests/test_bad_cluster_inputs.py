@@ -15,14 +15,22 @@ from trashseg.data_contracts.errors import ContractError
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("annotations, images, make, message", [
-    ("../annotations.json", "images", None, "annotations='../annotations.json' must be a relative path inside the imported folder"),
-    ("/etc/passwd", "images", None, "annotations='/etc/passwd' must be a relative path"),
-    ("annotations.json", "../images", None, "images='../images' must be a relative path"),
-    ("missing.json", "images", None, "no COCO JSON here"),
-    ("annotations.json", "pictures", None, "no images folder here"),
-    ("annotations.json", "images", "file", "is not a folder"),
-])
+@pytest.mark.parametrize(
+    "annotations, images, make, message",
+    [
+        (
+            "../annotations.json",
+            "images",
+            None,
+            "annotations='../annotations.json' must be a relative path inside the imported folder",
+        ),
+        ("/etc/passwd", "images", None, "annotations='/etc/passwd' must be a relative path"),
+        ("annotations.json", "../images", None, "images='../images' must be a relative path"),
+        ("missing.json", "images", None, "no COCO JSON here"),
+        ("annotations.json", "pictures", None, "no images folder here"),
+        ("annotations.json", "images", "file", "is not a folder"),
+    ],
+)
 def test_an_imported_data_folder_is_checked_before_ingest(sample_root, tmp_path, annotations, images, make, message):
     folder = sample_root / "train"
     if make == "file":
@@ -33,7 +41,9 @@ def test_an_imported_data_folder_is_checked_before_ingest(sample_root, tmp_path,
     assert "\n" not in str(refused.value)
 
 
-@pytest.mark.parametrize("registry", ["http://localhost:5000/x", "localhost:5000/Upper", "host:port/x", "localhost:5000/x/"])
+@pytest.mark.parametrize(
+    "registry", ["http://localhost:5000/x", "localhost:5000/Upper", "host:port/x", "localhost:5000/x/"]
+)
 def test_a_registry_that_is_not_host_port_path_is_refused(registry, tmp_path, capsys):
     if registry.endswith("/"):  # a trailing slash is tidied, not refused
         from trashseg.components.common.images import check_registry

@@ -23,8 +23,10 @@ from trashseg.data_contracts.npz import NpzWriter
 
 
 def _hash_tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(root.rglob("*"))
+    }
 
 
 def _forge_predictions(source: Path, target: Path, change) -> Path:
@@ -71,7 +73,12 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     run_split(root / "truth", root / "other_split", SplitParams(folds=2))
     w["other_split"] = root / "other_split"
     w["model"] = root / "model"
-    run_train([w["dataset"]], w["split"], w["model"], TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1))
+    run_train(
+        [w["dataset"]],
+        w["split"],
+        w["model"],
+        TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=32, max_steps_per_epoch=1),
+    )
     w["pred"] = root / "pred"
     run_infer(w["model"], w["dataset"], w["pred"], InferParams(save_probs=True))
     w["pred_plain"] = root / "pred_plain"
@@ -119,114 +126,408 @@ CASES = [
     ("split-dataset-is-split", "split --dataset {split} --out {out}", "is a 'split' artifact, expected 'dataset'"),
     ("split-out-is-input", "split --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
     ("split-out-inside-input", "split --dataset {dataset} --out {dataset}/sub", "overlaps the input"),
-    ("split-overwrite-other-contract", "split --dataset {dataset} --out {model} --overwrite", "is not a previous 'split' artifact"),
+    (
+        "split-overwrite-other-contract",
+        "split --dataset {dataset} --out {model} --overwrite",
+        "is not a previous 'split' artifact",
+    ),
     ("split-out-exists", "split --dataset {dataset} --out {notes}", "already exists"),
     ("split-out-under-a-file", "split --dataset {dataset} --out {notes}/split", "is a file, not a directory"),
     # augment
-    ("augment-fold-missing", "augment --dataset {dataset} --split {split} --fold 9 --out {out}", "fold 9 does not exist"),
-    ("augment-fold-negative", "augment --dataset {dataset} --split {split} --fold -1 --out {out}", "--fold: -1 is out of range"),
-    ("augment-count-negative", "augment --dataset {dataset} --split {split} --paste-counts Battery=-5 --out {out}", "out of range"),
-    ("augment-count-text", "augment --dataset {dataset} --split {split} --paste-counts Battery=abc --out {out}", "is not int"),
-    ("augment-count-other-class", "augment --dataset {dataset} --split {split} --paste-counts Paper=3 --out {out}", "count given for"),
-    ("augment-scale-reversed", "augment --dataset {dataset} --split {split} --paste-scale 2 1 --out {out}", "MIN must not exceed MAX"),
-    ("augment-scale-zero", "augment --dataset {dataset} --split {split} --paste-scale 0 1 --out {out}", "--paste-scale: 0.0 is out of range"),
-    ("augment-scale-nan", "augment --dataset {dataset} --split {split} --paste-scale nan 1 --out {out}", "--paste-scale: nan is out of range"),
-    ("augment-scale-text", "augment --dataset {dataset} --split {split} --paste-scale big --out {out}", "invalid float value: 'big'"),
-    ("augment-rotate", "augment --dataset {dataset} --split {split} --paste-rotate 500 --out {out}", "--paste-rotate: 500.0 is out of range"),
-    ("augment-class-unknown", "augment --dataset {dataset} --split {split} --paste-classes Dragon --out {out}", "unknown class 'Dragon'"),
-    ("augment-classes-empty", "augment --dataset {dataset} --split {split} --paste-classes ' ' --out {out}", "needs one or more class names"),
+    (
+        "augment-fold-missing",
+        "augment --dataset {dataset} --split {split} --fold 9 --out {out}",
+        "fold 9 does not exist",
+    ),
+    (
+        "augment-fold-negative",
+        "augment --dataset {dataset} --split {split} --fold -1 --out {out}",
+        "--fold: -1 is out of range",
+    ),
+    (
+        "augment-count-negative",
+        "augment --dataset {dataset} --split {split} --paste-counts Battery=-5 --out {out}",
+        "out of range",
+    ),
+    (
+        "augment-count-text",
+        "augment --dataset {dataset} --split {split} --paste-counts Battery=abc --out {out}",
+        "is not int",
+    ),
+    (
+        "augment-count-other-class",
+        "augment --dataset {dataset} --split {split} --paste-counts Paper=3 --out {out}",
+        "count given for",
+    ),
+    (
+        "augment-scale-reversed",
+        "augment --dataset {dataset} --split {split} --paste-scale 2 1 --out {out}",
+        "MIN must not exceed MAX",
+    ),
+    (
+        "augment-scale-zero",
+        "augment --dataset {dataset} --split {split} --paste-scale 0 1 --out {out}",
+        "--paste-scale: 0.0 is out of range",
+    ),
+    (
+        "augment-scale-nan",
+        "augment --dataset {dataset} --split {split} --paste-scale nan 1 --out {out}",
+        "--paste-scale: nan is out of range",
+    ),
+    (
+        "augment-scale-text",
+        "augment --dataset {dataset} --split {split} --paste-scale big --out {out}",
+        "invalid float value: 'big'",
+    ),
+    (
+        "augment-rotate",
+        "augment --dataset {dataset} --split {split} --paste-rotate 500 --out {out}",
+        "--paste-rotate: 500.0 is out of range",
+    ),
+    (
+        "augment-class-unknown",
+        "augment --dataset {dataset} --split {split} --paste-classes Dragon --out {out}",
+        "unknown class 'Dragon'",
+    ),
+    (
+        "augment-classes-empty",
+        "augment --dataset {dataset} --split {split} --paste-classes ' ' --out {out}",
+        "needs one or more class names",
+    ),
     ("augment-foreign-split", "augment --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
-    ("augment-out-is-split", "augment --dataset {dataset} --split {split} --out {split} --overwrite", "overlaps the input"),
+    (
+        "augment-out-is-split",
+        "augment --dataset {dataset} --split {split} --out {split} --overwrite",
+        "overlaps the input",
+    ),
     ("augment-unlabeled", "augment --dataset {test} --split {split} --out {out}", "copy-paste needs a labeled dataset"),
     # train
-    ("train-lr-head-zero", "train --dataset {dataset} --split {split} --lr-head 0 --out {out}", "--lr-head: 0.0 is out of range"),
-    ("train-lr-head-negative", "train --dataset {dataset} --split {split} --lr-head -0.001 --out {out}", "--lr-head: -0.001 is out of range"),
-    ("train-lr-backbone-nan", "train --dataset {dataset} --split {split} --lr-backbone nan --out {out}", "--lr-backbone: nan"),
-    ("train-lr-backbone-inf", "train --dataset {dataset} --split {split} --lr-backbone inf --out {out}", "--lr-backbone: inf"),
-    ("train-batch-zero", "train --dataset {dataset} --split {split} --batch-size 0 --out {out}", "--batch-size: 0 is out of range"),
-    ("train-epochs-zero", "train --dataset {dataset} --split {split} --epochs 0 --out {out}", "--epochs: 0 is out of range"),
-    ("train-image-size-negative", "train --dataset {dataset} --split {split} --image-size -64 --out {out}", "--image-size: -64"),
-    ("train-image-size-tiny", "train --dataset {dataset} --split {split} --image-size 16 --out {out}", "--image-size: 16"),
-    ("train-device-typo", "train --dataset {dataset} --split {split} --device gpu0 --out {out}", "--device: 'gpu0' is not a device"),
-    ("train-device-no-gpu", "train --dataset {dataset} --split {split} --device cuda --out {out}", "no CUDA device is available"),
-    ("train-preset-unknown", "train --dataset {dataset} --split {split} --preset nope --out {out}", "--preset: unknown model preset 'nope'"),
-    ("train-weight-decay", "train --dataset {dataset} --split {split} --weight-decay 2 --out {out}", "--weight-decay: 2.0"),
-    ("train-warmup-negative", "train --dataset {dataset} --split {split} --warmup-steps -1 --out {out}", "--warmup-steps: -1"),
+    (
+        "train-lr-head-zero",
+        "train --dataset {dataset} --split {split} --lr-head 0 --out {out}",
+        "--lr-head: 0.0 is out of range",
+    ),
+    (
+        "train-lr-head-negative",
+        "train --dataset {dataset} --split {split} --lr-head -0.001 --out {out}",
+        "--lr-head: -0.001 is out of range",
+    ),
+    (
+        "train-lr-backbone-nan",
+        "train --dataset {dataset} --split {split} --lr-backbone nan --out {out}",
+        "--lr-backbone: nan",
+    ),
+    (
+        "train-lr-backbone-inf",
+        "train --dataset {dataset} --split {split} --lr-backbone inf --out {out}",
+        "--lr-backbone: inf",
+    ),
+    (
+        "train-batch-zero",
+        "train --dataset {dataset} --split {split} --batch-size 0 --out {out}",
+        "--batch-size: 0 is out of range",
+    ),
+    (
+        "train-epochs-zero",
+        "train --dataset {dataset} --split {split} --epochs 0 --out {out}",
+        "--epochs: 0 is out of range",
+    ),
+    (
+        "train-image-size-negative",
+        "train --dataset {dataset} --split {split} --image-size -64 --out {out}",
+        "--image-size: -64",
+    ),
+    (
+        "train-image-size-tiny",
+        "train --dataset {dataset} --split {split} --image-size 16 --out {out}",
+        "--image-size: 16",
+    ),
+    (
+        "train-device-typo",
+        "train --dataset {dataset} --split {split} --device gpu0 --out {out}",
+        "--device: 'gpu0' is not a device",
+    ),
+    (
+        "train-device-no-gpu",
+        "train --dataset {dataset} --split {split} --device cuda --out {out}",
+        "no CUDA device is available",
+    ),
+    (
+        "train-preset-unknown",
+        "train --dataset {dataset} --split {split} --preset nope --out {out}",
+        "--preset: unknown model preset 'nope'",
+    ),
+    (
+        "train-weight-decay",
+        "train --dataset {dataset} --split {split} --weight-decay 2 --out {out}",
+        "--weight-decay: 2.0",
+    ),
+    (
+        "train-warmup-negative",
+        "train --dataset {dataset} --split {split} --warmup-steps -1 --out {out}",
+        "--warmup-steps: -1",
+    ),
     ("train-workers", "train --dataset {dataset} --split {split} --workers -2 --out {out}", "--workers: -2"),
-    ("train-max-steps", "train --dataset {dataset} --split {split} --max-steps-per-epoch -1 --out {out}", "--max-steps-per-epoch"),
-    ("train-photometric-unknown", "train --dataset {dataset} --split {split} --photometric blur --out {out}", "--photometric: 'blur' is not one of"),
-    ("train-same-dataset-twice", "train --dataset {dataset} --dataset {dataset} --split {split} --out {out}", "holds validation image"),
+    (
+        "train-max-steps",
+        "train --dataset {dataset} --split {split} --max-steps-per-epoch -1 --out {out}",
+        "--max-steps-per-epoch",
+    ),
+    (
+        "train-photometric-unknown",
+        "train --dataset {dataset} --split {split} --photometric blur --out {out}",
+        "--photometric: 'blur' is not one of",
+    ),
+    (
+        "train-same-dataset-twice",
+        "train --dataset {dataset} --dataset {dataset} --split {split} --out {out}",
+        "holds validation image",
+    ),
     ("train-fold-missing", "train --dataset {dataset} --split {split} --fold 7 --out {out}", "fold 7 does not exist"),
     ("train-foreign-split", "train --dataset {dataset} --split {other_split} --out {out}", "was made for dataset"),
     ("train-unlabeled-extra", "train --dataset {dataset} --dataset {test} --split {split} --out {out}", "is unlabeled"),
-    ("train-out-is-dataset", "train --dataset {dataset} --split {split} --out {dataset} --overwrite", "overlaps the input"),
-    ("train-checkpoints-in-split", "train --dataset {dataset} --split {split} --checkpoint-dir {split}/ck --out {out}", "overlaps the input"),
-    ("train-out-under-a-file", "train --dataset {dataset} --split {split} --out {notes}/model", "is a file, not a directory"),
+    (
+        "train-out-is-dataset",
+        "train --dataset {dataset} --split {split} --out {dataset} --overwrite",
+        "overlaps the input",
+    ),
+    (
+        "train-checkpoints-in-split",
+        "train --dataset {dataset} --split {split} --checkpoint-dir {split}/ck --out {out}",
+        "overlaps the input",
+    ),
+    (
+        "train-out-under-a-file",
+        "train --dataset {dataset} --split {split} --out {notes}/model",
+        "is a file, not a directory",
+    ),
     # infer
-    ("infer-batch-zero", "infer --model {model} --dataset {dataset} --batch-size 0 --out {out}", "--batch-size: 0 is out of range"),
-    ("infer-fold-without-split", "infer --model {model} --dataset {dataset} --fold 2 --out {out}", "--fold: needs --split"),
-    ("infer-split-without-fold", "infer --model {model} --dataset {dataset} --split {split} --out {out}", "--split: needs --fold"),
-    ("infer-tta-scale-zero", "infer --model {model} --dataset {dataset} --tta-scales 0 --out {out}", "--tta-scales: 0.0 is out of range"),
-    ("infer-tta-scale-nan", "infer --model {model} --dataset {dataset} --tta-scales 1 nan --out {out}", "--tta-scales: nan"),
-    ("infer-tta-scale-text", "infer --model {model} --dataset {dataset} --tta-scales big --out {out}", "invalid float value: 'big'"),
-    ("infer-out-is-dataset", "infer --model {model} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
+    (
+        "infer-batch-zero",
+        "infer --model {model} --dataset {dataset} --batch-size 0 --out {out}",
+        "--batch-size: 0 is out of range",
+    ),
+    (
+        "infer-fold-without-split",
+        "infer --model {model} --dataset {dataset} --fold 2 --out {out}",
+        "--fold: needs --split",
+    ),
+    (
+        "infer-split-without-fold",
+        "infer --model {model} --dataset {dataset} --split {split} --out {out}",
+        "--split: needs --fold",
+    ),
+    (
+        "infer-tta-scale-zero",
+        "infer --model {model} --dataset {dataset} --tta-scales 0 --out {out}",
+        "--tta-scales: 0.0 is out of range",
+    ),
+    (
+        "infer-tta-scale-nan",
+        "infer --model {model} --dataset {dataset} --tta-scales 1 nan --out {out}",
+        "--tta-scales: nan",
+    ),
+    (
+        "infer-tta-scale-text",
+        "infer --model {model} --dataset {dataset} --tta-scales big --out {out}",
+        "invalid float value: 'big'",
+    ),
+    (
+        "infer-out-is-dataset",
+        "infer --model {model} --dataset {dataset} --out {dataset} --overwrite",
+        "overlaps the input",
+    ),
     ("infer-out-is-model", "infer --model {model} --dataset {dataset} --out {model} --overwrite", "overlaps the input"),
-    ("infer-model-is-dataset", "infer --model {dataset} --dataset {dataset} --out {out}", "is a 'dataset' artifact, expected 'model'"),
-    ("infer-device-typo", "infer --model {model} --dataset {dataset} --device gpu0 --out {out}", "--device: 'gpu0' is not a device"),
-    ("infer-fold-missing", "infer --model {model} --dataset {dataset} --split {split} --fold 5 --out {out}", "fold 5 does not exist"),
+    (
+        "infer-model-is-dataset",
+        "infer --model {dataset} --dataset {dataset} --out {out}",
+        "is a 'dataset' artifact, expected 'model'",
+    ),
+    (
+        "infer-device-typo",
+        "infer --model {model} --dataset {dataset} --device gpu0 --out {out}",
+        "--device: 'gpu0' is not a device",
+    ),
+    (
+        "infer-fold-missing",
+        "infer --model {model} --dataset {dataset} --split {split} --fold 5 --out {out}",
+        "fold 5 does not exist",
+    ),
     # evaluate
-    ("evaluate-partial", "evaluate --predictions {pred_fold} --dataset {dataset} --out {out}", "has no prediction for image"),
-    ("evaluate-fold-without-split", "evaluate --predictions {pred} --dataset {dataset} --fold 0 --out {out}", "--fold: needs --split"),
+    (
+        "evaluate-partial",
+        "evaluate --predictions {pred_fold} --dataset {dataset} --out {out}",
+        "has no prediction for image",
+    ),
+    (
+        "evaluate-fold-without-split",
+        "evaluate --predictions {pred} --dataset {dataset} --fold 0 --out {out}",
+        "--fold: needs --split",
+    ),
     ("evaluate-unlabeled", "evaluate --predictions {pred_test} --dataset {test} --out {out}", "has no ground truth"),
-    ("evaluate-foreign-images", "evaluate --predictions {pred_test} --dataset {dataset} --out {out}", "is not in dataset"),
-    ("evaluate-out-is-predictions", "evaluate --predictions {pred} --dataset {dataset} --out {pred} --overwrite", "overlaps the input"),
-    ("evaluate-class-200", "evaluate --predictions {class200} --dataset {dataset} --out {out}", "class 200 outside 0..10"),
-    ("evaluate-shape-3x7", "evaluate --predictions {shape3x7} --dataset {dataset} --out {out}", "differs from images.parquet"),
+    (
+        "evaluate-foreign-images",
+        "evaluate --predictions {pred_test} --dataset {dataset} --out {out}",
+        "is not in dataset",
+    ),
+    (
+        "evaluate-out-is-predictions",
+        "evaluate --predictions {pred} --dataset {dataset} --out {pred} --overwrite",
+        "overlaps the input",
+    ),
+    (
+        "evaluate-class-200",
+        "evaluate --predictions {class200} --dataset {dataset} --out {out}",
+        "class 200 outside 0..10",
+    ),
+    (
+        "evaluate-shape-3x7",
+        "evaluate --predictions {shape3x7} --dataset {dataset} --out {out}",
+        "differs from images.parquet",
+    ),
     # pseudo-label
-    ("pseudo-confidence-high", "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence 1.5 --out {out}",
-     "--min-confidence: 1.5 is out of range"),
-    ("pseudo-confidence-nan", "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence nan --out {out}", "--min-confidence: nan"),
-    ("pseudo-round-zero", "pseudo-label --predictions {pred} --dataset {dataset} --round 0 --out {out}", "--round: 0 is out of range"),
-    ("pseudo-no-probs", "pseudo-label --predictions {pred_plain} --dataset {dataset} --min-confidence 0.5 --out {out}",
-     "needs probabilities"),
-    ("pseudo-other-dataset", "pseudo-label --predictions {pred_test} --dataset {dataset} --out {out}", "has no prediction for image"),
-    ("pseudo-out-is-dataset", "pseudo-label --predictions {pred} --dataset {dataset} --out {dataset} --overwrite", "overlaps the input"),
+    (
+        "pseudo-confidence-high",
+        "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence 1.5 --out {out}",
+        "--min-confidence: 1.5 is out of range",
+    ),
+    (
+        "pseudo-confidence-nan",
+        "pseudo-label --predictions {pred} --dataset {dataset} --min-confidence nan --out {out}",
+        "--min-confidence: nan",
+    ),
+    (
+        "pseudo-round-zero",
+        "pseudo-label --predictions {pred} --dataset {dataset} --round 0 --out {out}",
+        "--round: 0 is out of range",
+    ),
+    (
+        "pseudo-no-probs",
+        "pseudo-label --predictions {pred_plain} --dataset {dataset} --min-confidence 0.5 --out {out}",
+        "needs probabilities",
+    ),
+    (
+        "pseudo-other-dataset",
+        "pseudo-label --predictions {pred_test} --dataset {dataset} --out {out}",
+        "has no prediction for image",
+    ),
+    (
+        "pseudo-out-is-dataset",
+        "pseudo-label --predictions {pred} --dataset {dataset} --out {dataset} --overwrite",
+        "overlaps the input",
+    ),
     # ensemble
-    ("ensemble-weights-nan", "ensemble --predictions {pred} {pred_plain} --weights nan 1 --out {out}", "--weights: nan"),
-    ("ensemble-weights-inf", "ensemble --predictions {pred} {pred_plain} --weights inf 1 --out {out}", "--weights: inf"),
-    ("ensemble-weights-negative", "ensemble --predictions {pred} {pred_plain} --weights -1 1 --out {out}", "--weights: -1.0"),
-    ("ensemble-weights-count", "ensemble --predictions {pred} {pred_plain} --weights 1 --out {out}", "1 weights for 2 predictions"),
+    (
+        "ensemble-weights-nan",
+        "ensemble --predictions {pred} {pred_plain} --weights nan 1 --out {out}",
+        "--weights: nan",
+    ),
+    (
+        "ensemble-weights-inf",
+        "ensemble --predictions {pred} {pred_plain} --weights inf 1 --out {out}",
+        "--weights: inf",
+    ),
+    (
+        "ensemble-weights-negative",
+        "ensemble --predictions {pred} {pred_plain} --weights -1 1 --out {out}",
+        "--weights: -1.0",
+    ),
+    (
+        "ensemble-weights-count",
+        "ensemble --predictions {pred} {pred_plain} --weights 1 --out {out}",
+        "1 weights for 2 predictions",
+    ),
     ("ensemble-weights-zero", "ensemble --predictions {pred} {pred_plain} --weights 0 0 --out {out}", "positive sum"),
     ("ensemble-one-input", "ensemble --predictions {pred} --out {out}", "at least two predictions"),
-    ("ensemble-out-is-input", "ensemble --predictions {pred} {pred_plain} --out {pred} --overwrite", "overlaps the input"),
-    ("ensemble-soft-without-probs", "ensemble --predictions {pred} {pred_plain} --vote soft --out {out}", "needs probabilities"),
+    (
+        "ensemble-out-is-input",
+        "ensemble --predictions {pred} {pred_plain} --out {pred} --overwrite",
+        "overlaps the input",
+    ),
+    (
+        "ensemble-soft-without-probs",
+        "ensemble --predictions {pred} {pred_plain} --vote soft --out {out}",
+        "needs probabilities",
+    ),
     ("ensemble-misaligned", "ensemble --predictions {pred} {pred_fold} --out {out}", "has no prediction for image"),
     ("ensemble-class-200", "ensemble --predictions {pred} {class200} --out {out}", "class 200 outside 0..10"),
-    ("ensemble-weights-text", "ensemble --predictions {pred} {pred_plain} --weights 1 x --out {out}", "invalid float value: 'x'"),
+    (
+        "ensemble-weights-text",
+        "ensemble --predictions {pred} {pred_plain} --weights 1 x --out {out}",
+        "invalid float value: 'x'",
+    ),
     # compare (the paired bootstrap's knobs, checked before any prediction is scored)
-    ("compare-resamples-10", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --resamples 10 "
-                             "--out {out}/c.json", "--resamples: 10 is out of range"),
-    ("compare-confidence-1", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --confidence 1 "
-                             "--out {out}/c.json", "--confidence: 1.0 is out of range"),
-    ("compare-fold-without-split", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --fold 0 "
-                                   "--out {out}/c.json", "--fold: needs --split"),
-    ("compare-fold-negative", "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --split {split} "
-                              "--fold=-2 --out {out}/c.json", "--fold: -2 is out of range"),
+    (
+        "compare-resamples-10",
+        "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --resamples 10 "
+        "--out {out}/c.json",
+        "--resamples: 10 is out of range",
+    ),
+    (
+        "compare-confidence-1",
+        "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --confidence 1 "
+        "--out {out}/c.json",
+        "--confidence: 1.0 is out of range",
+    ),
+    (
+        "compare-fold-without-split",
+        "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --fold 0 "
+        "--out {out}/c.json",
+        "--fold: needs --split",
+    ),
+    (
+        "compare-fold-negative",
+        "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} --split {split} "
+        "--fold=-2 --out {out}/c.json",
+        "--fold: -2 is out of range",
+    ),
     # submit and decode
-    ("submit-size-zero", "submit --predictions {pred} --submission-size 0 --out {out}/s.csv", "--submission-size: 0 is out of range"),
-    ("submit-size-negative", "submit --predictions {pred} --submission-size -5 --out {out}/s.csv", "--submission-size: -5 is out of range"),
+    (
+        "submit-size-zero",
+        "submit --predictions {pred} --submission-size 0 --out {out}/s.csv",
+        "--submission-size: 0 is out of range",
+    ),
+    (
+        "submit-size-negative",
+        "submit --predictions {pred} --submission-size -5 --out {out}/s.csv",
+        "--submission-size: -5 is out of range",
+    ),
     ("submit-class-200", "submit --predictions {class200} --out {out}/s.csv", "class 200 outside 0..10"),
     ("submit-shape-3x7", "submit --predictions {shape3x7} --out {out}/s.csv", "differs from images.parquet"),
     ("submit-out-is-predictions", "submit --predictions {pred} --out {pred} --overwrite", "overlaps the input"),
-    ("submit-overwrite-notes", "submit --predictions {pred} --out {notes} --overwrite", "is not a previous output of this kind"),
+    (
+        "submit-overwrite-notes",
+        "submit --predictions {pred} --out {notes} --overwrite",
+        "is not a previous output of this kind",
+    ),
     ("decode-header-only", "submit --decode {csv_header} --submission-size 16 --out {out}", "has a header but no rows"),
-    ("decode-partial-for-dataset", "submit --decode {csv_partial} --dataset {dataset} --submission-size 16 --out {out}", "has no row for image"),
-    ("decode-out-is-dataset", "submit --decode {csv} --dataset {dataset} --submission-size 16 --out {dataset} --overwrite", "overlaps the input"),
+    (
+        "decode-partial-for-dataset",
+        "submit --decode {csv_partial} --dataset {dataset} --submission-size 16 --out {out}",
+        "has no row for image",
+    ),
+    (
+        "decode-out-is-dataset",
+        "submit --decode {csv} --dataset {dataset} --submission-size 16 --out {dataset} --overwrite",
+        "overlaps the input",
+    ),
     ("decode-wrong-size", "submit --decode {csv} --submission-size 32 --out {out}", "expected 32x32"),
-    ("decode-size-zero", "submit --decode {csv} --submission-size 0 --out {out}", "--submission-size: 0 is out of range"),
+    (
+        "decode-size-zero",
+        "submit --decode {csv} --submission-size 0 --out {out}",
+        "--submission-size: 0 is out of range",
+    ),
     # artifacts that reach outside themselves
-    ("manifest-escapes", "submit --predictions {escape} --out {out}/s.csv", "is not a plain file name inside the artifact"),
-    ("manifest-subdir", "submit --predictions {subdir} --out {out}/s.csv", "is not a plain file name inside the artifact"),
+    (
+        "manifest-escapes",
+        "submit --predictions {escape} --out {out}/s.csv",
+        "is not a plain file name inside the artifact",
+    ),
+    (
+        "manifest-subdir",
+        "submit --predictions {subdir} --out {out}/s.csv",
+        "is not a plain file name inside the artifact",
+    ),
     ("payload-symlink", "submit --predictions {link} --out {out}/s.csv", "is a symbolic link"),
     # view (refused before any server starts)
     ("view-port-low", "view --dataset {dataset} --predictions {pred} --port 80", "--port: 80 is out of range"),

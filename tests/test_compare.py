@@ -37,7 +37,9 @@ def test_member_miou_is_scikit_learns_and_a_uniform_gain_is_signal(sample_datase
     ids = Dataset(sample_dataset).image_ids
     good = _predictions(sample_dataset, tmp_path / "good", {i: 0.05 for i in ids})
     bad = _predictions(sample_dataset, tmp_path / "bad", {i: 0.4 for i in ids}, seed=1)
-    summary = run_compare({"good": good, "bad": bad}, sample_dataset, tmp_path / "cmp.json", [DeltaSpec("gain", "good", "bad")])
+    summary = run_compare(
+        {"good": good, "bad": bad}, sample_dataset, tmp_path / "cmp.json", [DeltaSpec("gain", "good", "bad")]
+    )
     assert summary["members"]["good"] == pytest.approx(sklearn_miou(good, sample_dataset), abs=1e-12)
     assert summary["members"]["bad"] == pytest.approx(sklearn_miou(bad, sample_dataset), abs=1e-12)
     gain = summary["deltas"]["gain"]
@@ -52,7 +54,9 @@ def test_a_gain_on_one_image_only_is_not_called_signal(sample_dataset, tmp_path)
     base = {i: 0.2 for i in ids}
     lucky = _predictions(sample_dataset, tmp_path / "lucky", {**base, ids[0]: 0.0})
     plain = _predictions(sample_dataset, tmp_path / "plain", base)
-    summary = run_compare({"lucky": lucky, "plain": plain}, sample_dataset, tmp_path / "cmp.json", [DeltaSpec("gain", "lucky", "plain")])
+    summary = run_compare(
+        {"lucky": lucky, "plain": plain}, sample_dataset, tmp_path / "cmp.json", [DeltaSpec("gain", "lucky", "plain")]
+    )
     gain = summary["deltas"]["gain"]
     assert gain["value"] > 0 and gain["ci_low"] == 0.0 < gain["ci_high"]
     # About (1 - 1/n)^n of the resamples leave the image out, and then the two members are identical.
@@ -64,12 +68,25 @@ def test_identical_members_differ_by_exactly_zero_and_best_picks_the_best_other(
     ids = Dataset(sample_dataset).image_ids
     one = _predictions(sample_dataset, tmp_path / "one", {i: 0.1 for i in ids})
     worse = _predictions(sample_dataset, tmp_path / "worse", {i: 0.3 for i in ids})
-    summary = run_compare({"a": one, "b": one, "c": worse}, sample_dataset, tmp_path / "cmp.json",
-                          [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], params=CompareParams(resamples=200))
-    assert summary["deltas"]["same"]["value"] == 0 and summary["deltas"]["same"]["ci_low"] == summary["deltas"]["same"]["ci_high"] == 0
+    summary = run_compare(
+        {"a": one, "b": one, "c": worse},
+        sample_dataset,
+        tmp_path / "cmp.json",
+        [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")],
+        params=CompareParams(resamples=200),
+    )
+    assert (
+        summary["deltas"]["same"]["value"] == 0
+        and summary["deltas"]["same"]["ci_low"] == summary["deltas"]["same"]["ci_high"] == 0
+    )
     assert summary["deltas"]["over_best"]["worse"] in ("a", "b") and summary["deltas"]["over_best"]["value"] < 0
-    again = run_compare({"a": one, "b": one, "c": worse}, sample_dataset, tmp_path / "again.json",
-                        [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")], params=CompareParams(resamples=200))
+    again = run_compare(
+        {"a": one, "b": one, "c": worse},
+        sample_dataset,
+        tmp_path / "again.json",
+        [DeltaSpec("same", "a", "b"), DeltaSpec("over_best", "c", "best")],
+        params=CompareParams(resamples=200),
+    )
     assert again == summary  # same inputs and seed, same intervals
 
 
@@ -81,13 +98,16 @@ def test_batched_miou_is_mean_iou_of_each_matrix():
     assert np.allclose(batched_miou(stack), [mean_iou(m) for m in stack])
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--member", "a=PRED", "--delta", "g=a-b"], "compare needs at least two"),
-    (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-zz"], "'zz' is not a member"),
-    (["--member", "a=PRED", "--member", "b=PRED", "--delta", "gain"], "is not NAME=A-B"),
-    (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-b", "--resamples", "5"], "--resamples"),
-    (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-b", "--confidence", "1.5"], "--confidence"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--member", "a=PRED", "--delta", "g=a-b"], "compare needs at least two"),
+        (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-zz"], "'zz' is not a member"),
+        (["--member", "a=PRED", "--member", "b=PRED", "--delta", "gain"], "is not NAME=A-B"),
+        (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-b", "--resamples", "5"], "--resamples"),
+        (["--member", "a=PRED", "--member", "b=PRED", "--delta", "g=a-b", "--confidence", "1.5"], "--confidence"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line(argv, message, sample_dataset, tmp_path, capsys):
     pred = _predictions(sample_dataset, tmp_path / "p", {})
     argv = [a.replace("PRED", str(pred)) for a in argv]
@@ -106,7 +126,9 @@ def test_a_class_delta_is_that_classs_iou_gain(sample_dataset, tmp_path):
     truth = np.concatenate([dataset.mask(i).ravel() for i in ids])
     keep = truth != 255
     counts = np.bincount(truth[keep], minlength=dataset.classes.num_classes)
-    rare = int(min((c for c in range(1, len(counts)) if counts[c]), key=lambda c: counts[c]))  # the rarest class present
+    rare = int(
+        min((c for c in range(1, len(counts)) if counts[c]), key=lambda c: counts[c])
+    )  # the rarest class present
     name = dataset.classes.names[rare]
     pasted = _predictions(sample_dataset, tmp_path / "pasted", {i: 0.1 for i in ids})
     plain = tmp_path / "plain"  # the same, but every pixel of the rare class predicted as Background: never learned
@@ -118,8 +140,13 @@ def test_a_class_delta_is_that_classs_iou_gain(sample_dataset, tmp_path):
         labels[labels == rare] = 0
         writer.add(image_id, str(dataset.record(image_id)["file_name"]), labels)
     writer.finish({"stage": "test"})
-    summary = run_compare({"paste": pasted, "plain": plain}, sample_dataset, tmp_path / "cmp.json",
-                          [DeltaSpec.parse(f"rare=paste-plain@{name}"), DeltaSpec.parse("miou=paste-plain")], params=CompareParams(resamples=300))
+    summary = run_compare(
+        {"paste": pasted, "plain": plain},
+        sample_dataset,
+        tmp_path / "cmp.json",
+        [DeltaSpec.parse(f"rare=paste-plain@{name}"), DeltaSpec.parse("miou=paste-plain")],
+        params=CompareParams(resamples=300),
+    )
 
     def class_iou(predictions: Path) -> float:
         predicted = np.concatenate([Predictions(predictions).labels(i).ravel() for i in ids])
@@ -131,6 +158,11 @@ def test_a_class_delta_is_that_classs_iou_gain(sample_dataset, tmp_path):
     assert 0 < gain["ci_low"] <= gain["value"] <= gain["ci_high"]
     assert summary["deltas"]["miou"]["value"] < gain["value"]  # one class of eleven moves the mean less
     with pytest.raises(ContractError, match="unknown class 'Batery'"):
-        run_compare({"paste": pasted, "plain": plain}, sample_dataset, tmp_path / "x.json", [DeltaSpec.parse("b=paste-plain@Batery")])
+        run_compare(
+            {"paste": pasted, "plain": plain},
+            sample_dataset,
+            tmp_path / "x.json",
+            [DeltaSpec.parse("b=paste-plain@Batery")],
+        )
     with pytest.raises(ContractError, match="NAME=A-B@CLASS"):
         DeltaSpec.parse("b=paste-plain@")

@@ -18,10 +18,15 @@ DIGEST = "@sha256:" + "ab" * 32
 VARIANTS = {
     "default": Topology(),
     "claim": Topology(checkpoint_claim="trashseg-checkpoints", train_gpus=4),
-    "trainjob": Topology(checkpoint_claim="shared-rwx", train_nodes=2, train_gpus=8, pretrained_import=True,
-                         hub_cache_claim="hub-cache"),
-    "registry-digests": Topology(images=Images("registry.example.com/ml/trashseg-cpu" + DIGEST, "registry.example.com/ml/trashseg-gpu" + DIGEST)),
-    "registry-tags": Topology(images=Images("registry.example.com/ml/trashseg-cpu:1", "registry.example.com/ml/trashseg-gpu:1")),
+    "trainjob": Topology(
+        checkpoint_claim="shared-rwx", train_nodes=2, train_gpus=8, pretrained_import=True, hub_cache_claim="hub-cache"
+    ),
+    "registry-digests": Topology(
+        images=Images("registry.example.com/ml/trashseg-cpu" + DIGEST, "registry.example.com/ml/trashseg-gpu" + DIGEST)
+    ),
+    "registry-tags": Topology(
+        images=Images("registry.example.com/ml/trashseg-cpu:1", "registry.example.com/ml/trashseg-gpu:1")
+    ),
 }
 
 
@@ -32,7 +37,9 @@ class Compiled:
         documents = list(yaml.safe_load_all(path.read_text()))
         self.text = path.read_text()
         self.spec = documents[0]
-        self.platform = documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"] if len(documents) > 1 else {}
+        self.platform = (
+            documents[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"] if len(documents) > 1 else {}
+        )
         tasks = dict(self.spec["root"]["dag"]["tasks"])
         for component in self.spec["components"].values():
             tasks.update(component.get("dag", {}).get("tasks", {}))
@@ -64,7 +71,9 @@ CASES = [(variant, name) for variant in VARIANTS for name in ("trashseg", "trash
 
 def test_the_checked_in_yaml_is_what_the_defaults_compile(tmp_path):
     for path in compile_all(tmp_path, Topology()):
-        assert path.read_text() == (COMPILED_DIR / path.name).read_text(), f"{path.name} is out of date: run `trashseg pipeline compile`"
+        assert path.read_text() == (COMPILED_DIR / path.name).read_text(), (
+            f"{path.name} is out of date: run `trashseg pipeline compile`"
+        )
 
 
 def test_no_pipeline_joins_branches_with_dsl_one_of():
@@ -78,8 +87,11 @@ def test_no_pipeline_joins_branches_with_dsl_one_of():
 def test_every_artifact_comes_from_exactly_one_producer(compiled, variant, name):
     """The only selectors left are those kfp writes for artifacts collected from a ParallelFor: one producer each."""
     pipeline = compiled[(variant, name)]
-    selectors = [value["artifactSelectors"] for component in [pipeline.spec["root"], *pipeline.spec["components"].values()]
-                 for value in component.get("dag", {}).get("outputs", {}).get("artifacts", {}).values()]
+    selectors = [
+        value["artifactSelectors"]
+        for component in [pipeline.spec["root"], *pipeline.spec["components"].values()]
+        for value in component.get("dag", {}).get("outputs", {}).get("artifacts", {}).values()
+    ]
     assert all(len(entries) == 1 for entries in selectors)
     assert "artifactSelectors" not in pipeline.text if name == "trashseg" else len(selectors) == 2
 
@@ -101,10 +113,15 @@ def test_images_and_gpus_of_every_task(compiled, variant, name):
         if on_gpu:
             gpus = topology.train_gpus if trains_here else 1
             # a constant count: the backend reads a count from a parameter only when the parameter is text
-            assert resources["accelerator"] == {"count": str(gpus), "resourceCount": str(gpus), "resourceType": "nvidia.com/gpu",
-                                                "type": "nvidia.com/gpu"}, display_name
-            assert kubernetes["emptyDirMounts"] == [{"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi",
-                                                     "volumeName": "dshm"}]
+            assert resources["accelerator"] == {
+                "count": str(gpus),
+                "resourceCount": str(gpus),
+                "resourceType": "nvidia.com/gpu",
+                "type": "nvidia.com/gpu",
+            }, display_name
+            assert kubernetes["emptyDirMounts"] == [
+                {"medium": "Memory", "mountPath": "/dev/shm", "sizeLimit": "16Gi", "volumeName": "dshm"}
+            ]
             assert kubernetes["nodeSelector"]["nodeSelectorJson"]["componentInputParameter"].endswith("node_selector")
             (toleration,) = kubernetes["tolerations"]
             assert toleration["tolerationJson"]["componentInputParameter"].endswith("tolerations")
@@ -121,7 +138,10 @@ def test_claims_only_on_the_train_tasks_that_were_compiled_with_them(compiled, v
     assert mounted == (trains if topology.checkpoint_claim or topology.hub_cache_claim else set())
     for display_name in trains:
         task, (executor, kubernetes) = pipeline.tasks[display_name], pipeline.executor(display_name)
-        claims = {mount["mountPath"]: mount["pvcNameParameter"]["runtimeValue"]["constant"] for mount in kubernetes.get("pvcMount", [])}
+        claims = {
+            mount["mountPath"]: mount["pvcNameParameter"]["runtimeValue"]["constant"]
+            for mount in kubernetes.get("pvcMount", [])
+        }
         expected = {}
         if topology.checkpoint_claim:
             expected[CHECKPOINT_MOUNT] = topology.checkpoint_claim
@@ -133,7 +153,12 @@ def test_claims_only_on_the_train_tasks_that_were_compiled_with_them(compiled, v
         env = {e["name"]: e["value"] for e in executor["container"].get("env", [])}
         assert env == ({"HF_HUB_CACHE": HUB_CACHE_MOUNT, "HF_HUB_OFFLINE": "1"} if topology.hub_cache_claim else {})
         # retries: 3, an integer back-off factor (the backend parses it as one), a week before Argo gives up
-        assert task["retryPolicy"] == {"backoffDuration": "60s", "backoffFactor": 2.0, "backoffMaxDuration": "604800s", "maxRetryCount": 3}
+        assert task["retryPolicy"] == {
+            "backoffDuration": "60s",
+            "backoffFactor": 2.0,
+            "backoffMaxDuration": "604800s",
+            "maxRetryCount": 3,
+        }
 
 
 @pytest.mark.parametrize("variant, name", CASES)
@@ -167,7 +192,10 @@ def test_a_pretrained_model_is_imported_only_when_compiled_in(compiled, variant,
             assert "importer" in producer
     else:
         assert "pretrained_model" not in parameters and importers == ["import test data", "import train data"]
-        assert all("pretrained_model" not in pipeline.tasks[t].get("inputs", {}).get("artifacts", {}) for t in pipeline.named("train"))
+        assert all(
+            "pretrained_model" not in pipeline.tasks[t].get("inputs", {}).get("artifacts", {})
+            for t in pipeline.named("train")
+        )
 
 
 def test_the_lowest_versions_each_variant_needs():
@@ -183,6 +211,9 @@ def test_topologies_that_cannot_run_are_refused_before_compiling(tmp_path, capsy
     assert "--train-nodes: 2 nodes share their inputs and checkpoints on a claim" in capsys.readouterr().err
     assert main(["pipeline", "compile", "--checkpoint-claim", "Not_A_Name", "--out-dir", str(tmp_path / "b")]) == 2
     assert "--checkpoint-claim: 'Not_A_Name' is not a Kubernetes object name" in capsys.readouterr().err
-    assert main(["pipeline", "compile", "--registry", "localhost:5000/nothing-pushed", "--out-dir", str(tmp_path / "c")]) == 2
+    assert (
+        main(["pipeline", "compile", "--registry", "localhost:5000/nothing-pushed", "--out-dir", str(tmp_path / "c")])
+        == 2
+    )
     assert "no digests of pushed images for localhost:5000/nothing-pushed" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

@@ -63,7 +63,9 @@ def images(docker_client):
         TIMINGS["base_image_s"] = time.perf_counter() - started
     build = _build_module()
     TIMINGS["cpu_image_build_s"] = build.build_image("cpu", [CPU_IMAGE], BASE_IMAGE)
-    if _kind_label(docker_client, GPU_IMAGE) != "gpu":  # no real GPU image here (2.6 GB of CUDA wheels): train/infer on the CPU one
+    if (
+        _kind_label(docker_client, GPU_IMAGE) != "gpu"
+    ):  # no real GPU image here (2.6 GB of CUDA wheels): train/infer on the CPU one
         docker_client.images.get(CPU_IMAGE).tag(*GPU_IMAGE.rsplit(":", 1))
     print(f"\ncontainer build times: {json.dumps({k: round(v, 1) for k, v in TIMINGS.items()})}")
     return CPU_IMAGE
@@ -82,25 +84,31 @@ def test_gpu_image_has_the_pinned_cuda_torch(docker_client):
     """The GPU image (``make images``): Debian base, PyPI's CUDA build of the pinned torch, non-root."""
     if _kind_label(docker_client, GPU_IMAGE) != "gpu":
         pytest.skip(f"{GPU_IMAGE} is not built here (make images; its CUDA wheels are 2.6 GB, so CI leaves it out)")
-    script = "import os, torch; print(os.getuid(), torch.__version__, torch.version.cuda, torch.backends.cudnn.version())"
+    script = (
+        "import os, torch; print(os.getuid(), torch.__version__, torch.version.cuda, torch.backends.cudnn.version())"
+    )
     output = docker_client.containers.run(GPU_IMAGE, ["python3", "-c", script], remove=True).decode().split()
     uid, torch_version, cuda_version, cudnn_version = output
     assert uid != "0" and torch_version.split("+")[0] == pinned_version("torch")
     assert torch_version.endswith(f"+cu{cuda_version.replace('.', '')}")  # e.g. 2.13.0+cu130: the CUDA build, not +cpu
     assert cuda_version != "None" and int(cudnn_version) > 0
     os_release = docker_client.containers.run(GPU_IMAGE, ["cat", "/etc/os-release"], remove=True).decode()
-    assert 'VERSION_CODENAME=bookworm' in os_release
+    assert "VERSION_CODENAME=bookworm" in os_release
 
 
 def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client, images):
-    script = ("id -u; python3 -c 'import kfp, torch; print(kfp.__version__, torch.__version__)'; "
-              "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true")
+    script = (
+        "id -u; python3 -c 'import kfp, torch; print(kfp.__version__, torch.__version__)'; "
+        "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true"
+    )
     output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
     uid, kfp_version, torch_version, leftovers, secrets = output
     assert uid == "1000"
     config = docker_client.images.get(images).attrs["Config"]
     assert config["User"] == "1000:1000"  # numeric: a kubelet enforcing runAsNonRoot can verify it
-    assert not any(variable.startswith("HF_HUB_OFFLINE=") for variable in config["Env"])  # the hub is reachable by default
+    assert not any(
+        variable.startswith("HF_HUB_OFFLINE=") for variable in config["Env"]
+    )  # the hub is reachable by default
     assert kfp_version == pinned_version("kfp") and torch_version.split("+")[0] == pinned_version("torch")
     assert leftovers == "0" and secrets == "0"
 
@@ -130,10 +138,25 @@ def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
         elif case == "augment":
             augment_op(dataset=dataset, split=imported("split"), fold=0, paste_counts={"Battery": 2, "Clothing": 2})
         elif case == "train":
-            train_op(dataset=dataset, split=imported("split"), preset="upernet-convnext-tiny", epochs=1, lr_backbone=1e-3,
-                     lr_head=3e-3, image_size=64, batch_size=8, warmup_steps=0)
+            train_op(
+                dataset=dataset,
+                split=imported("split"),
+                preset="upernet-convnext-tiny",
+                epochs=1,
+                lr_backbone=1e-3,
+                lr_head=3e-3,
+                image_size=64,
+                batch_size=8,
+                warmup_steps=0,
+            )
         elif case == "infer":
-            infer_op(model=imported("model", dsl.Model), dataset=dataset, split=imported("split"), test_dataset=dataset, fold=0)
+            infer_op(
+                model=imported("model", dsl.Model),
+                dataset=dataset,
+                split=imported("split"),
+                test_dataset=dataset,
+                fold=0,
+            )
         elif case == "evaluate":
             evaluate_op(predictions=imported("pred"), dataset=dataset, split=imported("split"), fold=0, subset=True)
         elif case == "pseudo_label":
@@ -161,20 +184,37 @@ def container_inputs(tmp_path_factory, learn_data, sample_root):
     shutil.copytree(dataset, inputs / "dataset")
     shutil.copytree(split, inputs / "split")
     shutil.copytree(sample_root / "train", inputs / "coco")
-    run_train([inputs / "dataset"], inputs / "split", inputs / "model", TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64))
+    run_train(
+        [inputs / "dataset"],
+        inputs / "split",
+        inputs / "model",
+        TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64),
+    )
     run_infer(inputs / "model", inputs / "dataset", inputs / "pred", InferParams(save_probs=True))
-    return root, {"dataset": inputs / "dataset", "split": inputs / "split", "model": inputs / "model", "pred": inputs / "pred",
-                  "raw": inputs / "coco"}
+    return root, {
+        "dataset": inputs / "dataset",
+        "split": inputs / "split",
+        "model": inputs / "model",
+        "pred": inputs / "pred",
+        "raw": inputs / "coco",
+    }
 
 
-@pytest.mark.parametrize("case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble", "submit"])
+@pytest.mark.parametrize(
+    "case", ["ingest", "split", "augment", "train", "infer", "evaluate", "pseudo_label", "ensemble", "submit"]
+)
 def test_component_runs_in_the_image(case, images, container_inputs):
     root, inputs = container_inputs
     started = time.perf_counter()
     _run_alone(case, root, inputs)
     TIMINGS[f"component_{case}_s"] = time.perf_counter() - started
     runs = list(root.glob(f"container-{case.replace('_', '-')}-*"))
-    outputs = [p for run in runs for p in run.rglob("*") if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"]
+    outputs = [
+        p
+        for run in runs
+        for p in run.rglob("*")
+        if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"
+    ]
     assert outputs, f"{case} wrote nothing"
     for path in outputs:
         if path.is_dir():
@@ -190,8 +230,13 @@ def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):
     root = tmp_path.resolve() / "root"
     shutil.copytree(sample_root, root / "data")
     started = time.perf_counter()
-    summary = run_local("trashseg", root / "data", root, runner="docker",
-                        params={"epochs": 1, "folds": 3, "paste_counts": {"Battery": 2, "Clothing": 2}})
+    summary = run_local(
+        "trashseg",
+        root / "data",
+        root,
+        runner="docker",
+        params={"epochs": 1, "folds": 3, "paste_counts": {"Battery": 2, "Clothing": 2}},
+    )
     TIMINGS["main_pipeline_docker_s"] = time.perf_counter() - started
     assert len(list(read_submission(Path(summary["outputs"]["submission"]), 256, 11))) == 8
     from trashseg.components.ingest.logic import run_ingest
@@ -216,8 +261,10 @@ def local_registry(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     config = root / "config.yml"
-    config.write_text(f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n")
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
     with open(root / "registry.log", "wb") as log_file:
         server = subprocess.Popen([binary, "serve", str(config)], stdout=log_file, stderr=subprocess.STDOUT)
     try:
@@ -236,7 +283,9 @@ def local_registry(tmp_path_factory):
         server.wait(timeout=30)
 
 
-def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client, images, local_registry, container_inputs):
+def test_images_pushed_to_a_registry_pull_back_and_run_a_component(
+    docker_client, images, local_registry, container_inputs
+):
     """make images REGISTRY=... / make push against a real registry: push, drop the local tags, pull, run a component."""
     import urllib.request
 
@@ -270,7 +319,9 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
 
     root, inputs = container_inputs
     images = registry_images(registry)  # what the registry answered for each push: the compile names those digests
-    assert images.cpu.startswith(f"{registry}/trashseg-cpu@sha256:") and images.gpu.startswith(f"{registry}/trashseg-gpu@sha256:")
+    assert images.cpu.startswith(f"{registry}/trashseg-cpu@sha256:") and images.gpu.startswith(
+        f"{registry}/trashseg-gpu@sha256:"
+    )
     assert docker_client.images.pull(images.cpu).id == local_id  # by digest: the very image that was built
     for path in compile_all(root / "compiled", Topology(images=images)):
         executors = yaml.safe_load_all(path.read_text()).__next__()["deploymentSpec"]["executors"]
@@ -281,8 +332,11 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
 
     @dsl.pipeline(name="from-registry")
     def from_registry():
-        split_from_registry(dataset=dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output, folds=3,
-                            seed=1)
+        split_from_registry(
+            dataset=dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output,
+            folds=3,
+            seed=1,
+        )
 
     local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
     from_registry()
@@ -292,7 +346,9 @@ def test_images_pushed_to_a_registry_pull_back_and_run_a_component(docker_client
     docker_client.images.remove(cpu_in_registry)
 
 
-def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client, images, container_inputs, tmp_path, monkeypatch):
+def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(
+    docker_client, images, container_inputs, tmp_path, monkeypatch
+):
     """The launcher component, run by kfp.local, submits a 2-node x 1-process CPU TrainJob through the kubeflow SDK's
     Docker backend (torchrun across two containers of the CPU image); its model then goes through infer.
 
@@ -310,16 +366,33 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
 
     monkeypatch.setenv("HOME", str(tmp_path))  # the SDK keeps job work directories under ~/.kubeflow
     root, inputs = container_inputs
-    knobs = dict(preset="upernet-convnext-tiny", epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
-                 max_steps_per_epoch=3, warmup_steps=0)
+    knobs = dict(
+        preset="upernet-convnext-tiny",
+        epochs=1,
+        batch_size=8,
+        lr_backbone=1e-3,
+        lr_head=3e-3,
+        image_size=64,
+        seed=5,
+        max_steps_per_epoch=3,
+        warmup_steps=0,
+    )
 
     @dsl.pipeline(name="trainjob")
     def trainjob():
         dataset = dsl.importer(artifact_uri=str(inputs["dataset"]), artifact_class=dsl.Dataset).output
         split = dsl.importer(artifact_uri=str(inputs["split"]), artifact_class=dsl.Dataset).output
-        launched = train_op(dataset=dataset, split=split, nodes=2, gpus=0, trainjob={"cpus_per_node": 1, "memory_per_node": "2Gi",
-                                                                                    "image": CPU_IMAGE, "backend": "container"}, **knobs)
-        infer_op(model=launched.outputs["model"], dataset=dataset, split=split, test_dataset=dataset, fold=0, tta_flip=False)
+        launched = train_op(
+            dataset=dataset,
+            split=split,
+            nodes=2,
+            gpus=0,
+            trainjob={"cpus_per_node": 1, "memory_per_node": "2Gi", "image": CPU_IMAGE, "backend": "container"},
+            **knobs,
+        )
+        infer_op(
+            model=launched.outputs["model"], dataset=dataset, split=split, test_dataset=dataset, fold=0, tta_flip=False
+        )
 
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
     started = time.perf_counter()
@@ -331,11 +404,21 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     (predictions,) = (tmp_path / "root").glob("trainjob-*/*/test_predictions")
     dataset_images = read_manifest(inputs["dataset"], "dataset", (1,)).rows["images"]
     assert read_manifest(predictions, "predictions", (1,)).rows["images"] == dataset_images
-    assert not list((tmp_path / ".kubeflow" / "trainer" / "containers").iterdir())  # the job's containers and files are gone
+    assert not list(
+        (tmp_path / ".kubeflow" / "trainer" / "containers").iterdir()
+    )  # the job's containers and files are gone
     assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})
 
-    params = TrainParams(preset=knobs["preset"], epochs=1, batch_size=8, lr_backbone=1e-3, lr_head=3e-3, image_size=64, seed=5,
-                         max_steps_per_epoch=3)
+    params = TrainParams(
+        preset=knobs["preset"],
+        epochs=1,
+        batch_size=8,
+        lr_backbone=1e-3,
+        lr_head=3e-3,
+        image_size=64,
+        seed=5,
+        max_steps_per_epoch=3,
+    )
     local_pair = tmp_path / "two-local-processes"
     run_torchrun(2, train_arguments([inputs["dataset"]], inputs["split"], local_pair, params))
     from trashseg.components.models.build import build_model
@@ -347,19 +430,33 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(docker_client
     assert _update_difference(in_job, on_host, start) < 2e-3
 
 
-def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(docker_client, images, container_inputs, tmp_path, monkeypatch):
+def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(
+    docker_client, images, container_inputs, tmp_path, monkeypatch
+):
     from trashseg.components.train.logic import TrainParams
     from trashseg.components.train.trainjob import TrainJobFailed, TrainJobSettings, run_trainjob, trainer_client
 
     monkeypatch.setenv("HOME", str(tmp_path))
     _, inputs = container_inputs
-    settings = TrainJobSettings(image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi", backend="container")
+    settings = TrainJobSettings(
+        image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi", backend="container"
+    )
     params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
     with pytest.raises(TrainJobFailed) as failure:  # the nodes cannot find the start weights: a failure inside the job
-        run_trainjob(trainer_client("container", image=CPU_IMAGE), [inputs["dataset"]], inputs["split"], tmp_path / "model", params,
-                     settings, None, pretrained="/workspace/no-such-model")
+        run_trainjob(
+            trainer_client("container", image=CPU_IMAGE),
+            [inputs["dataset"]],
+            inputs["split"],
+            tmp_path / "model",
+            params,
+            settings,
+            None,
+            pretrained="/workspace/no-such-model",
+        )
     message = str(failure.value)
     assert message.startswith("error:") and "no-such-model" in message.splitlines()[0]  # the trainer's own error first
-    assert "is Failed" in message and "node-0: status=exited, exit_code=1" in message  # then the SDK's account of the job
+    assert (
+        "is Failed" in message and "node-0: status=exited, exit_code=1" in message
+    )  # then the SDK's account of the job
     assert not (tmp_path / "model").exists()
     assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})

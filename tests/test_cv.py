@@ -21,7 +21,9 @@ def _predictions(out: Path, dataset: Dataset, label_of) -> Path:
     out.mkdir()
     writer = PredictionsWriter(out, dataset.classes, with_probs=False)
     for image_id in dataset.image_ids:
-        writer.add(image_id, str(dataset.record(image_id)["file_name"]), label_of(dataset.mask(image_id)).astype(np.uint8))
+        writer.add(
+            image_id, str(dataset.record(image_id)["file_name"]), label_of(dataset.mask(image_id)).astype(np.uint8)
+        )
     writer.finish({"stage": "test"})
     return out
 
@@ -43,7 +45,9 @@ def test_labeled_test_set_gives_each_folds_gap(labeled_test, tmp_path):
     assert scores == pytest.approx([1.0, sklearn_miou(shifted, truth_dir)], abs=1e-12)
     assert scores[1] < 0.95
     # the folds' "validation" metrics: here the two predictions scored on the same set, so each gap is known by hand
-    metrics = [run_evaluate(p, truth_dir, tmp_path / f"m{k}") and tmp_path / f"m{k}" for k, p in enumerate([shifted, perfect])]
+    metrics = [
+        run_evaluate(p, truth_dir, tmp_path / f"m{k}") and tmp_path / f"m{k}" for k, p in enumerate([shifted, perfect])
+    ]
     summary, html = cv_summary(metrics, scores)
     validation = [Metrics(m).miou for m in metrics]
     assert summary["cv_test_miou_mean"] == pytest.approx(np.mean(scores))
@@ -56,7 +60,10 @@ def test_labeled_test_set_gives_each_folds_gap(labeled_test, tmp_path):
 def test_unlabeled_test_set_reports_no_gap(labeled_test, tmp_path):
     truth_dir, unlabeled_dir = labeled_test
     assert mious_on_test(unlabeled_dir, []) is None
-    metrics = run_evaluate(_predictions(tmp_path / "p", Dataset(truth_dir), lambda m: m), truth_dir, tmp_path / "m") and tmp_path / "m"
+    metrics = (
+        run_evaluate(_predictions(tmp_path / "p", Dataset(truth_dir), lambda m: m), truth_dir, tmp_path / "m")
+        and tmp_path / "m"
+    )
     summary, _ = cv_summary([metrics], None)
     assert summary["cv_miou_mean"] == pytest.approx(1.0) and "cv_gap_mean" not in summary
 
@@ -81,7 +88,9 @@ def test_a_fold_prediction_of_another_size_is_refused_naming_the_image(labeled_t
     writer = PredictionsWriter(tmp_path / "resized", truth.classes, with_probs=False)
     for image_id in truth.image_ids:
         mask = truth.mask(image_id).astype(np.uint8)
-        writer.add(image_id, str(truth.record(image_id)["file_name"]), mask[:-1] if image_id == truth.image_ids[-1] else mask)
+        writer.add(
+            image_id, str(truth.record(image_id)["file_name"]), mask[:-1] if image_id == truth.image_ids[-1] else mask
+        )
     writer.finish({"stage": "test"})
     with pytest.raises(ContractError, match="differ in size") as caught:
         mious_on_test(truth_dir, [tmp_path / "resized"])

@@ -24,11 +24,36 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "TRASHSEG_PROGRESS": "0"}
 
 
 def _train(dataset, split, out, *extra, processes: int = 1, batch: int = 8, **popen):
-    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)] \
-        if processes > 1 else [sys.executable]
-    command = [*launcher, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--fold", "0",
-               "--preset", "upernet-convnext-tiny", "--image-size", "64", "--batch-size", str(batch), "--seed", "5",
-               "--device", "cpu", "--out", str(out), *extra]
+    launcher = (
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes)]
+        if processes > 1
+        else [sys.executable]
+    )
+    command = [
+        *launcher,
+        "-m",
+        "trashseg.components.cli",
+        "train",
+        "--dataset",
+        str(dataset),
+        "--split",
+        str(split),
+        "--fold",
+        "0",
+        "--preset",
+        "upernet-convnext-tiny",
+        "--image-size",
+        "64",
+        "--batch-size",
+        str(batch),
+        "--seed",
+        "5",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        *extra,
+    ]
     if popen:
         return subprocess.Popen(command, env=ENV, **popen)
     return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=600)
@@ -63,7 +88,9 @@ def test_two_processes_match_one_process_with_the_same_global_batch(sample_datas
     # steps divide by |g|, so for gradients near zero that rounding can move an update by up to the learning rate.
     # Hence: the updates agree to 0.2% in norm, and all but 1% of the weights to 1e-5.
     assert _update_difference(one, two, start) < 2e-3
-    diffs = np.concatenate([(one[k].float() - two[k].float()).abs().flatten().numpy() for k in one if "running_" not in k])
+    diffs = np.concatenate(
+        [(one[k].float() - two[k].float()).abs().flatten().numpy() for k in one if "running_" not in k]
+    )
     assert (diffs > 1e-5).mean() < 0.01
     # The tolerance separates: another global batch (4 instead of 8) lands far outside it.
     assert _update_difference(one, load_file(str(tmp_path / "batch4" / "model.safetensors")), start) > 0.1
@@ -72,15 +99,24 @@ def test_two_processes_match_one_process_with_the_same_global_batch(sample_datas
         assert torch.allclose(one[key], two[key], atol=1e-4), key
     card = ModelArtifact(tmp_path / "ddp").card
     assert card["training"]["processes"] == 2
-    assert card["metrics"]["val_miou"] == pytest.approx(ModelArtifact(tmp_path / "single").card["metrics"]["val_miou"], abs=0.01)
+    assert card["metrics"]["val_miou"] == pytest.approx(
+        ModelArtifact(tmp_path / "single").card["metrics"]["val_miou"], abs=0.01
+    )
 
 
 @pytest.mark.slow
 def test_ddp_run_killed_after_its_first_checkpoint_resumes(sample_dataset, sample_split, tmp_path):
     ck = tmp_path / "ck"
     extra = ["--epochs", "3", "--checkpoint-dir", str(ck)]
-    victim = _train(sample_dataset, sample_split, tmp_path / "m", *extra, processes=2, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
+    victim = _train(
+        sample_dataset,
+        sample_split,
+        tmp_path / "m",
+        *extra,
+        processes=2,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not list(ck.glob("train-*/last/state.json")) and time.time() < deadline and victim.poll() is None:
         time.sleep(0.02)
@@ -107,7 +143,12 @@ def test_batch_must_divide_among_processes(sample_dataset, sample_split, tmp_pat
     monkeypatch.setenv("WORLD_SIZE", "3")
     monkeypatch.setenv("RANK", "0")
     with pytest.raises(ContractError, match="does not divide among 3 processes"):
-        run_train([sample_dataset], sample_split, tmp_path / "m", TrainParams(preset="upernet-convnext-tiny", epochs=1, batch_size=8))
+        run_train(
+            [sample_dataset],
+            sample_split,
+            tmp_path / "m",
+            TrainParams(preset="upernet-convnext-tiny", epochs=1, batch_size=8),
+        )
     assert not (tmp_path / "m").exists()
 
 
@@ -118,19 +159,62 @@ def test_torchrun_command_round_trips_through_the_cli(tmp_path):
     from trashseg.components.train.launch import torchrun_command, train_arguments
     from trashseg.components.train.params import TrainMachine, TrainParams
 
-    params = TrainParams(preset="upernet-swin-tiny", fold=2, epochs=7, batch_size=6, lr_backbone=2e-4, lr_head=3e-3, warmup_steps=5,
-                         schedule="cosine", weight_decay=0.05, image_size=96, seed=9, hflip=False, max_steps_per_epoch=4,
-                         photometric=["noise", "random_resized_crop"])
+    params = TrainParams(
+        preset="upernet-swin-tiny",
+        fold=2,
+        epochs=7,
+        batch_size=6,
+        lr_backbone=2e-4,
+        lr_head=3e-3,
+        warmup_steps=5,
+        schedule="cosine",
+        weight_decay=0.05,
+        image_size=96,
+        seed=9,
+        hflip=False,
+        max_steps_per_epoch=4,
+        photometric=["noise", "random_resized_crop"],
+    )
     machine = TrainMachine(device="cpu", precision="fp32", compile="off", workers=3)
-    argv = train_arguments([tmp_path / "d", tmp_path / "aug"], tmp_path / "s", tmp_path / "m", params, tmp_path / "pre",
-                           tmp_path / "ck", resume=True, overwrite=True, machine=machine)
+    argv = train_arguments(
+        [tmp_path / "d", tmp_path / "aug"],
+        tmp_path / "s",
+        tmp_path / "m",
+        params,
+        tmp_path / "pre",
+        tmp_path / "ck",
+        resume=True,
+        overwrite=True,
+        machine=machine,
+    )
     args = build_parser().parse_args(argv)
     assert from_args(TrainParams, args) == params and from_args(TrainMachine, args) == machine
-    assert args.dataset == [tmp_path / "d", tmp_path / "aug"] and args.split == tmp_path / "s" and args.out == tmp_path / "m"
-    assert args.pretrained == str(tmp_path / "pre") and args.checkpoint_dir == tmp_path / "ck" and args.resume and args.overwrite
-    assert build_parser().parse_args(train_arguments([tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams(preset="upernet-convnext-tiny"))).resume is False
+    assert (
+        args.dataset == [tmp_path / "d", tmp_path / "aug"]
+        and args.split == tmp_path / "s"
+        and args.out == tmp_path / "m"
+    )
+    assert (
+        args.pretrained == str(tmp_path / "pre")
+        and args.checkpoint_dir == tmp_path / "ck"
+        and args.resume
+        and args.overwrite
+    )
+    assert (
+        build_parser()
+        .parse_args(
+            train_arguments(
+                [tmp_path / "d"], tmp_path / "s", tmp_path / "m", TrainParams(preset="upernet-convnext-tiny")
+            )
+        )
+        .resume
+        is False
+    )
     command = torchrun_command(4, argv)
-    assert command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"] and command[-len(argv):] == argv
+    assert (
+        command[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=4"]
+        and command[-len(argv) :] == argv
+    )
 
 
 @pytest.mark.slow
@@ -140,7 +224,11 @@ def test_the_pod_launcher_trains_with_two_processes(sample_dataset, sample_split
     from trashseg.components.train.params import TrainMachine, TrainParams
 
     params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=32, batch_size=8, max_steps_per_epoch=2)
-    run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params, machine=TrainMachine(device="cpu")))
+    run_torchrun(
+        2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params, machine=TrainMachine(device="cpu"))
+    )
     assert ModelArtifact(tmp_path / "m").card["training"]["processes"] == 2
     with pytest.raises(RuntimeError, match="torchrun with 2 processes failed"):
-        run_torchrun(2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params))  # exists: refused by each rank
+        run_torchrun(
+            2, train_arguments([sample_dataset], sample_split, tmp_path / "m", params)
+        )  # exists: refused by each rank

@@ -30,7 +30,7 @@ def _commands(path: Path) -> tuple[list[str], list[str]]:
             line = re.sub(r"\s+#\s.*$", "", block[k]).strip()
             if "<<'YAML'" in line:
                 end = block.index("YAML", k + 1)
-                manifests.append("\n".join(block[k + 1:end]))
+                manifests.append("\n".join(block[k + 1 : end]))
                 lines.append(line.replace("<<'YAML'", "< manifest.yaml"))
                 k = end + 1
                 continue
@@ -52,8 +52,16 @@ def test_each_command_in_the_docs_works(document, line, tmp_path, monkeypatch):
         if words[1:3] == ["pipeline", "compile"]:  # compiled for real; a registry's digests come from a push record
             pushed = tmp_path / "pushed-images.json"
             digest = "@sha256:" + "0" * 64
-            pushed.write_text(json.dumps({"registry.example.com/ml": {"cpu": "registry.example.com/ml/trashseg-cpu" + digest,
-                                                                      "gpu": "registry.example.com/ml/trashseg-gpu" + digest}}))
+            pushed.write_text(
+                json.dumps(
+                    {
+                        "registry.example.com/ml": {
+                            "cpu": "registry.example.com/ml/trashseg-cpu" + digest,
+                            "gpu": "registry.example.com/ml/trashseg-gpu" + digest,
+                        }
+                    }
+                )
+            )
             monkeypatch.setattr("trashseg.pipelines.compile.PUSHED_FILE", pushed)
             assert main([*words[1:], "--out-dir", str(tmp_path / "compiled")]) == 0
             assert sorted(p.name for p in (tmp_path / "compiled").iterdir()) == ["trashseg-cv.yaml", "trashseg.yaml"]
@@ -75,7 +83,9 @@ def test_each_manifest_in_the_docs_is_a_kubernetes_object(document, manifest):
     from kubernetes.client import ApiClient
 
     body = yaml.safe_load(manifest)
-    kind = {"v1/PersistentVolumeClaim": "V1PersistentVolumeClaim", "batch/v1/Job": "V1Job"}[f"{body['apiVersion']}/{body['kind']}"]
+    kind = {"v1/PersistentVolumeClaim": "V1PersistentVolumeClaim", "batch/v1/Job": "V1Job"}[
+        f"{body['apiVersion']}/{body['kind']}"
+    ]
     obj = ApiClient()._ApiClient__deserialize(body, kind)  # the client's models refuse missing required fields
     assert ApiClient().sanitize_for_serialization(obj) == body  # and know every field given: nothing would be pruned
     if body["kind"] == "PersistentVolumeClaim":  # a claim several pods share needs a class that offers ReadWriteMany

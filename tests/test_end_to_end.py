@@ -33,10 +33,16 @@ def test_real_data_slice_through_every_stage(taco_dir, tmp_path):
 
     run_ingest(tmp_path / "slice.json", taco_dir / "images", tmp_path / "dataset")
     run_split(tmp_path / "dataset", tmp_path / "split", SplitParams(folds=2))
-    run_train([tmp_path / "dataset"], tmp_path / "split", tmp_path / "model",
-              TrainParams(preset="upernet-convnext-tiny", fold=1, epochs=2, image_size=64, batch_size=4))
+    run_train(
+        [tmp_path / "dataset"],
+        tmp_path / "split",
+        tmp_path / "model",
+        TrainParams(preset="upernet-convnext-tiny", fold=1, epochs=2, image_size=64, batch_size=4),
+    )
     run_infer(tmp_path / "model", tmp_path / "dataset", tmp_path / "pred", InferParams(save_probs=True))
-    run_evaluate(tmp_path / "pred", tmp_path / "dataset", tmp_path / "metrics", tmp_path / "split", EvaluateParams(fold=1))
+    run_evaluate(
+        tmp_path / "pred", tmp_path / "dataset", tmp_path / "metrics", tmp_path / "split", EvaluateParams(fold=1)
+    )
     rows = run_submit(tmp_path / "pred", tmp_path / "submission.csv")
 
     dataset = validate_dataset(tmp_path / "dataset")

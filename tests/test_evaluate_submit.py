@@ -5,19 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_class_accuracy, mean_iou, pixel_accuracy
+from trashseg.components.common.metrics import (
+    confusion_matrix,
+    iou_per_class,
+    mean_class_accuracy,
+    mean_iou,
+    pixel_accuracy,
+)
 from trashseg.components.submit.resize import resize_mode, resize_nearest
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.submission import encode_labels, read_submission
 
 
 def test_metrics_by_hand():
-    truth = np.array([[0, 0, 1, 1],
-                      [0, 0, 1, 255],
-                      [2, 2, 2, 2]], dtype=np.uint8)
-    pred = np.array([[0, 1, 1, 1],
-                     [0, 0, 0, 3],
-                     [2, 2, 2, 0]], dtype=np.uint8)
+    truth = np.array([[0, 0, 1, 1], [0, 0, 1, 255], [2, 2, 2, 2]], dtype=np.uint8)
+    pred = np.array([[0, 1, 1, 1], [0, 0, 0, 3], [2, 2, 2, 0]], dtype=np.uint8)
     cm = confusion_matrix(truth, pred, 5)
     # class 0: tp 3, truth 4, pred 5 -> 3 / 6; class 1: tp 2, truth 3, pred 3 -> 2 / 4; class 2: tp 3, truth 4, pred 3 -> 3 / 4
     # class 3 and 4: absent from truth and prediction (the 255 pixel predicted 3 is ignored) -> left out
@@ -49,10 +51,7 @@ def test_nearest_matches_opencv(height, width):
 def test_nearest_picks_the_floor_and_mode_takes_the_majority():
     labels = np.arange(16, dtype=np.uint8).reshape(4, 4)
     assert resize_nearest(labels, 2).tolist() == [[0, 2], [8, 10]]  # floor(i * 2): even rows and columns
-    blocks = np.array([[1, 1, 2, 0],
-                       [1, 3, 2, 2],
-                       [4, 4, 5, 6],
-                       [4, 0, 6, 5]], dtype=np.uint8)
+    blocks = np.array([[1, 1, 2, 0], [1, 3, 2, 2], [4, 4, 5, 6], [4, 0, 6, 5]], dtype=np.uint8)
     assert resize_mode(blocks, 2, 11).tolist() == [[1, 2], [4, 5]]  # 5 vs 6 tie -> lower id
 
 
@@ -61,14 +60,23 @@ def _write_csv(path, rows):
     return path
 
 
-@pytest.mark.parametrize("rows, message", [
-    (["image,PredictionString", "a.jpg," + "0 " * 3], r"row 1: header must be image_id,PredictionString"),
-    (["image_id,PredictionString", "a.jpg,0 0 0"], r"row 2: field 'PredictionString': 3 values, expected 2x2 = 4"),
-    (["image_id,PredictionString", "a.jpg,0 0 0 11"], r"row 2: field 'PredictionString': class 11 outside 0..10"),
-    (["image_id,PredictionString", "a.jpg,0 0 x 1"], r"row 2: field 'PredictionString': holds something other than integers"),
-    (["image_id,PredictionString", "a.jpg,0 0 0 1,extra"], r"row 2: expected 2 columns, got 3"),
-    (["image_id,PredictionString", "a.jpg,0 0 0 1", "a.jpg,0 0 0 1"], r"row 3: field 'image_id': image 'a.jpg' appears twice"),
-])
+@pytest.mark.parametrize(
+    "rows, message",
+    [
+        (["image,PredictionString", "a.jpg," + "0 " * 3], r"row 1: header must be image_id,PredictionString"),
+        (["image_id,PredictionString", "a.jpg,0 0 0"], r"row 2: field 'PredictionString': 3 values, expected 2x2 = 4"),
+        (["image_id,PredictionString", "a.jpg,0 0 0 11"], r"row 2: field 'PredictionString': class 11 outside 0..10"),
+        (
+            ["image_id,PredictionString", "a.jpg,0 0 x 1"],
+            r"row 2: field 'PredictionString': holds something other than integers",
+        ),
+        (["image_id,PredictionString", "a.jpg,0 0 0 1,extra"], r"row 2: expected 2 columns, got 3"),
+        (
+            ["image_id,PredictionString", "a.jpg,0 0 0 1", "a.jpg,0 0 0 1"],
+            r"row 3: field 'image_id': image 'a.jpg' appears twice",
+        ),
+    ],
+)
 def test_malformed_csv_names_the_row(tmp_path, rows, message):
     path = _write_csv(tmp_path / "s.csv", rows)
     with pytest.raises(ContractError, match=message):

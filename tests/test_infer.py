@@ -14,7 +14,12 @@ from trashseg.data_contracts.predictions import validate_predictions
 @pytest.fixture(scope="module")
 def tiny_model(sample_dataset, sample_split, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "model"
-    run_train([sample_dataset], sample_split, out, TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=1))
+    run_train(
+        [sample_dataset],
+        sample_split,
+        out,
+        TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=1),
+    )
     return out
 
 
@@ -30,8 +35,12 @@ def test_predictions_cover_every_image_at_its_size(tiny_model, sample_root, tmp_
     from trashseg.components.ingest.logic import run_ingest
 
     run_ingest(sample_root / "test" / "annotations.json", sample_root / "test" / "images", tmp_path / "test")
-    run_infer(tiny_model, tmp_path / "test", tmp_path / "pred", InferParams(tta_scales=[0.75, 1.0], batch_size=3,
-                                                                             save_probs=True))
+    run_infer(
+        tiny_model,
+        tmp_path / "test",
+        tmp_path / "pred",
+        InferParams(tta_scales=[0.75, 1.0], batch_size=3, save_probs=True),
+    )
     predictions = validate_predictions(tmp_path / "pred")
     assert predictions.image_ids == sorted(predictions.image_ids) and len(predictions.image_ids) == 8
     for image_id in predictions.image_ids:
@@ -60,14 +69,27 @@ def test_one_call_for_two_sets_writes_what_two_calls_write(tiny_model, sample_da
     params = InferParams(tta_flip=False, save_probs=True)
     fold_alone = run_infer(tiny_model, sample_dataset, tmp_path / "fold_alone", params, sample_split, 1)
     whole_alone = run_infer(tiny_model, sample_dataset, tmp_path / "whole_alone", params)
-    fold_joint, whole_joint = run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "fold", sample_split, 1),
-                                                          InferJob(sample_dataset, tmp_path / "whole")], params)
+    fold_joint, whole_joint = run_infer_jobs(
+        tiny_model,
+        [InferJob(sample_dataset, tmp_path / "fold", sample_split, 1), InferJob(sample_dataset, tmp_path / "whole")],
+        params,
+    )
     assert fold_joint.content_hash == fold_alone.content_hash and whole_joint.content_hash == whole_alone.content_hash
     assert fold_joint.rows["images"] < whole_joint.rows["images"]
 
     with pytest.raises(ContractError, match="fold 9 does not exist"):
-        run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "first"), InferJob(sample_dataset, tmp_path / "second",
-                                                                                           sample_split, 9)], params)
+        run_infer_jobs(
+            tiny_model,
+            [
+                InferJob(sample_dataset, tmp_path / "first"),
+                InferJob(sample_dataset, tmp_path / "second", sample_split, 9),
+            ],
+            params,
+        )
     assert not (tmp_path / "first").exists()
     with pytest.raises(ContractError, match="overlaps"):
-        run_infer_jobs(tiny_model, [InferJob(sample_dataset, tmp_path / "same"), InferJob(sample_dataset, tmp_path / "same")], params)
+        run_infer_jobs(
+            tiny_model,
+            [InferJob(sample_dataset, tmp_path / "same"), InferJob(sample_dataset, tmp_path / "same")],
+            params,
+        )

@@ -23,7 +23,10 @@ def ingest(case, out, **params):
 
 def test_small_object_painted_on_top_of_large_one(coco_case, tmp_path):
     # List the small Battery first: painting must still follow descending area.
-    coco_case.data["annotations"][0], coco_case.data["annotations"][1] = coco_case.data["annotations"][1], coco_case.data["annotations"][0]
+    coco_case.data["annotations"][0], coco_case.data["annotations"][1] = (
+        coco_case.data["annotations"][1],
+        coco_case.data["annotations"][0],
+    )
     ingest(coco_case, tmp_path / "ds")
     dataset = validate_dataset(tmp_path / "ds")
     mask = dataset.mask(1)
@@ -81,7 +84,9 @@ def _orientation_case(coco_case, transposed: bool):
         image = {"id": 5, "file_name": "r.jpg", "width": 40, "height": 20}
         polygon = [0, 0, 10, 0, 10, 10, 0, 10]
     coco_case.data["images"] = [image]
-    coco_case.data["annotations"] = [{"id": 1, "image_id": 5, "category_id": 4, "segmentation": [polygon], "area": 100.0}]
+    coco_case.data["annotations"] = [
+        {"id": 1, "image_id": 5, "category_id": 4, "segmentation": [polygon], "area": 100.0}
+    ]
 
 
 @pytest.mark.parametrize("policy", ["transpose", "ignore"])
@@ -111,6 +116,7 @@ def _set(path, value):
         for key in path[:-1]:
             target = target[key]
         target[path[-1]] = value
+
     return mutate
 
 
@@ -120,18 +126,21 @@ def _delete(path):
         for key in path[:-1]:
             target = target[key]
         del target[path[-1]]
+
     return mutate
 
 
 def _raw_json(text):
     def mutate(case):
         case.write = lambda: (case.json_path.write_text(text), case.json_path)[1]
+
     return mutate
 
 
 def _image_file(name, content):
     def mutate(case):
         (case.images / name).write_bytes(content)
+
     return mutate
 
 
@@ -150,19 +159,49 @@ BAD_INPUTS = {
     "not an object": (_raw_json("[1, 2]"), r"top level must be a JSON object"),
     "missing images": (_delete(["images"]), r"field 'images': missing or not a list"),
     "missing width": (_delete(["images", 0, "width"]), r"image 1: field 'width': missing key"),
-    "missing segmentation": (_delete(["annotations", 2, "segmentation"]), r"annotation 12: field 'segmentation': missing key"),
+    "missing segmentation": (
+        _delete(["annotations", 2, "segmentation"]),
+        r"annotation 12: field 'segmentation': missing key",
+    ),
     "duplicate image id": (_set(["images", 1, "id"], 1), r"image 1: field 'id': duplicate image id"),
-    "duplicate annotation id": (_set(["annotations", 1, "id"], 10), r"annotation 10: field 'id': duplicate annotation id"),
+    "duplicate annotation id": (
+        _set(["annotations", 1, "id"], 10),
+        r"annotation 10: field 'id': duplicate annotation id",
+    ),
     "duplicate file name": (_set(["images", 1, "file_name"], "a.png"), r"image 2: field 'file_name'"),
-    "unknown image": (_set(["annotations", 0, "image_id"], 99), r"annotation 10: field 'image_id': refers to unknown image 99"),
-    "unknown category id": (_set(["annotations", 0, "category_id"], 77), r"annotation 10: field 'category_id': refers to unknown category 77"),
-    "unknown class name": (_set(["categories", 0, "name"], "Cardboard"), r"category 4: field 'name': unknown class name 'Cardboard'"),
-    "two-point polygon": (_set(["annotations", 2, "segmentation"], [[0, 0, 5, 5]]), r"annotation 12: field 'segmentation': polygon 0 has 2 points"),
-    "polygon outside": (_set(["annotations", 2, "segmentation"], [[0, 0, 50, 0, 50, 20]]), r"annotation 12: field 'segmentation': polygon 0 reaches outside"),
-    "image missing": (_set(["images", 1, "file_name"], "gone.png"), r"gone.png: image 2: field 'file_name': image file not found"),
+    "unknown image": (
+        _set(["annotations", 0, "image_id"], 99),
+        r"annotation 10: field 'image_id': refers to unknown image 99",
+    ),
+    "unknown category id": (
+        _set(["annotations", 0, "category_id"], 77),
+        r"annotation 10: field 'category_id': refers to unknown category 77",
+    ),
+    "unknown class name": (
+        _set(["categories", 0, "name"], "Cardboard"),
+        r"category 4: field 'name': unknown class name 'Cardboard'",
+    ),
+    "two-point polygon": (
+        _set(["annotations", 2, "segmentation"], [[0, 0, 5, 5]]),
+        r"annotation 12: field 'segmentation': polygon 0 has 2 points",
+    ),
+    "polygon outside": (
+        _set(["annotations", 2, "segmentation"], [[0, 0, 50, 0, 50, 20]]),
+        r"annotation 12: field 'segmentation': polygon 0 reaches outside",
+    ),
+    "image missing": (
+        _set(["images", 1, "file_name"], "gone.png"),
+        r"gone.png: image 2: field 'file_name': image file not found",
+    ),
     "undecodable": (_image_file("b.png", b"\x89PNG garbage"), r"b.png: image 2: image cannot be decoded"),
-    "size disagrees": (_set(["images", 1, "width"], 31), r"image 2: field 'width/height': JSON says 31x20 but b.png decodes to 30x20"),
-    "escapes directory": (_set(["images", 1, "file_name"], "../secret.png"), r"image 2: field 'file_name': file_name '../secret.png' escapes"),
+    "size disagrees": (
+        _set(["images", 1, "width"], 31),
+        r"image 2: field 'width/height': JSON says 31x20 but b.png decodes to 30x20",
+    ),
+    "escapes directory": (
+        _set(["images", 1, "file_name"], "../secret.png"),
+        r"image 2: field 'file_name': file_name '../secret.png' escapes",
+    ),
     "too large": (_huge_image, r"a.png: image 1: .*over the limit"),
     "bad iscrowd": (_set(["annotations", 0, "iscrowd"], 2), r"annotation 10: field 'iscrowd'"),
 }
@@ -182,8 +221,21 @@ def test_bad_input_names_the_problem_and_leaves_nothing(coco_case, tmp_path, cas
 def test_cli_bad_input_exits_2_with_one_line(coco_case, tmp_path):
     coco_case.data["annotations"][0]["image_id"] = 42
     result = subprocess.run(
-        [sys.executable, "-m", "trashseg.components.cli", "ingest", "--coco", str(coco_case.write()), "--images", str(coco_case.images),
-         "--out", str(tmp_path / "ds")], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "trashseg.components.cli",
+            "ingest",
+            "--coco",
+            str(coco_case.write()),
+            "--images",
+            str(coco_case.images),
+            "--out",
+            str(tmp_path / "ds"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert "annotation 10: field 'image_id': refers to unknown image 42" in result.stderr
     assert "Traceback" not in result.stderr
@@ -208,7 +260,9 @@ def test_custom_class_list(coco_case, tmp_path):
     from trashseg.data_contracts.classes import ClassTable
 
     coco_case.data["categories"] = [{"id": 4, "name": "can"}, {"id": 9, "name": "cell"}, {"id": 2, "name": "sheet"}]
-    run_ingest(coco_case.write(), coco_case.images, tmp_path / "ds", ClassTable.from_names(["bg", "sheet", "can", "cell"]))
+    run_ingest(
+        coco_case.write(), coco_case.images, tmp_path / "ds", ClassTable.from_names(["bg", "sheet", "can", "cell"])
+    )
     dataset = Dataset(tmp_path / "ds")
     assert dataset.classes.names == ("bg", "sheet", "can", "cell")
     assert dataset.mask(1)[7, 7] == 3
@@ -238,8 +292,13 @@ def test_real_taco_data_ingests_and_matches_pycocotools(taco_dir, tmp_path):
     assert total[0] / total.sum() > 0.85  # the README says ~92% Background
 
 
-@pytest.mark.parametrize(("params", "expected"), [({"exif": "rotate"}, "--exif: 'rotate' is not one of transpose, ignore"),
-                                                  ({"max_pixels": 0}, "--max-pixels: 0 is out of range")])
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"exif": "rotate"}, "--exif: 'rotate' is not one of transpose, ignore"),
+        ({"max_pixels": 0}, "--max-pixels: 0 is out of range"),
+    ],
+)
 def test_ingest_knobs_out_of_range_are_refused_before_reading(coco_case, tmp_path, params, expected):
     with pytest.raises(ContractError, match=expected):
         ingest(coco_case, tmp_path / "ds", **params)

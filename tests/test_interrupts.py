@@ -76,13 +76,36 @@ def _wait_for(predicate, timeout: float = 300) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signal_number, exit_code, name", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")])
-def test_a_stopped_stage_says_so_in_one_line_and_leaves_no_artifact(learn_data, tmp_path, signal_number, exit_code, name):
+@pytest.mark.parametrize(
+    "signal_number, exit_code, name", [(signal.SIGTERM, 143, "SIGTERM"), (signal.SIGINT, 130, "SIGINT")]
+)
+def test_a_stopped_stage_says_so_in_one_line_and_leaves_no_artifact(
+    learn_data, tmp_path, signal_number, exit_code, name
+):
     dataset, split = learn_data
     ck = tmp_path / "ck"
-    command = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(dataset), "--split", str(split), "--preset",
-               "upernet-convnext-tiny", "--epochs", "200", "--image-size", "32", "--device", "cpu", "--checkpoint-dir", str(ck),
-               "--out", str(tmp_path / "model")]
+    command = [
+        sys.executable,
+        "-m",
+        "trashseg.components.cli",
+        "train",
+        "--dataset",
+        str(dataset),
+        "--split",
+        str(split),
+        "--preset",
+        "upernet-convnext-tiny",
+        "--epochs",
+        "200",
+        "--image-size",
+        "32",
+        "--device",
+        "cpu",
+        "--checkpoint-dir",
+        str(ck),
+        "--out",
+        str(tmp_path / "model"),
+    ]
     process = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert _wait_for(lambda: any(ck.glob("train-*/last/state.json")) or process.poll() is not None)
     process.send_signal(signal_number)

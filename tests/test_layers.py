@@ -75,7 +75,9 @@ def test_components_do_not_import_pipelines_and_stages_do_not_import_each_other(
 def test_the_rule_sees_lazy_imports(package, tmp_path):
     """The reader finds imports inside function bodies too (where this project keeps its heavy ones)."""
     sample = tmp_path / "sample.py"
-    sample.write_text("def f():\n    from trashseg.components.common.images import x\n    import trashseg.components.train.logic\n")
+    sample.write_text(
+        "def f():\n    from trashseg.components.common.images import x\n    import trashseg.components.train.logic\n"
+    )
     assert [m for _, m in _imports(sample)] == ["components.common.images", "components.train.logic"]
 
 
@@ -85,8 +87,11 @@ def test_every_import_names_the_install_namespace():
     for path in sorted(REPO.glob("*/**/*.py")):
         if path.relative_to(REPO).parts[0] in (".venv", "build", "runs"):
             continue
-        found += [f"{path.relative_to(REPO)}:{line} imports {module}" for line, module in _raw_imports(path)
-                  if module.split(".")[0] in PACKAGES]
+        found += [
+            f"{path.relative_to(REPO)}:{line} imports {module}"
+            for line, module in _raw_imports(path)
+            if module.split(".")[0] in PACKAGES
+        ]
     assert not found
 
 
@@ -95,8 +100,11 @@ def test_the_install_lists_every_package_folder_under_trashseg():
     import tomllib
 
     setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
-    folders = {"trashseg." + ".".join(init.parent.relative_to(REPO).parts)
-               for package in PACKAGES for init in (REPO / package).rglob("__init__.py")}
+    folders = {
+        "trashseg." + ".".join(init.parent.relative_to(REPO).parts)
+        for package in PACKAGES
+        for init in (REPO / package).rglob("__init__.py")
+    }
     assert set(setuptools["packages"]) == folders
     assert setuptools["package-dir"] == {f"trashseg.{package}": package for package in PACKAGES}
 
@@ -106,8 +114,10 @@ def test_the_installed_project_is_found_by_its_namespace_only(tmp_path):
     import subprocess
     import sys
 
-    probe = ("import importlib.util, trashseg.components.cli as cli;"
-             "print(cli.__file__); print([importlib.util.find_spec(n) is None for n in ('components', 'pipelines', 'data_contracts')])")
+    probe = (
+        "import importlib.util, trashseg.components.cli as cli;"
+        "print(cli.__file__); print([importlib.util.find_spec(n) is None for n in ('components', 'pipelines', 'data_contracts')])"
+    )
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
     where, missing = result.stdout.split("\n")[:2]
     assert Path(where) == REPO / "components" / "cli.py"
@@ -121,8 +131,10 @@ def test_the_gpu_scripts_find_the_namespace_in_a_checkout_without_an_install():
     import subprocess
     import sys
 
-    probe = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')];"
-             "import trashseg, trashseg.data_contracts.errors as e; print(trashseg.__file__); print(e.__file__)")
+    probe = (
+        "import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in getattr(f, '__module__', '')];"
+        "import trashseg, trashseg.data_contracts.errors as e; print(trashseg.__file__); print(e.__file__)"
+    )
     script = f'source bench/use_source_tree.sh && "{sys.executable}" -c "{probe}"'
     result = subprocess.run(["bash", "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
     shim_init, module = result.stdout.split("\n")[:2]

@@ -28,7 +28,11 @@ def _hard_logits(predicted: torch.Tensor) -> torch.Tensor:
 def test_soft_dice_of_hard_predictions_is_one_minus_f1_over_present_classes():
     generator = torch.Generator().manual_seed(0)
     labels = torch.randint(0, 3, (2, 40, 40), generator=generator)  # classes 3 and 4 absent from the truth
-    predicted = torch.where(torch.rand(2, 40, 40, generator=generator) < 0.7, labels, torch.randint(0, CLASSES, (2, 40, 40), generator=generator))
+    predicted = torch.where(
+        torch.rand(2, 40, 40, generator=generator) < 0.7,
+        labels,
+        torch.randint(0, CLASSES, (2, 40, 40), generator=generator),
+    )
     truth, guess = labels.flatten().numpy(), predicted.flatten().numpy()
     # Dice with the +1 smoothing of the implementation: (2 tp + 1) / (2 tp + fp + fn + 1), per class present in the truth
     expected = []
@@ -48,7 +52,9 @@ def test_soft_dice_leaves_ignored_pixels_out():
     masked = labels.clone()
     masked[:, :, 8:] = 255
     # the same loss as on the left half alone
-    assert float(soft_dice(logits, masked)) == pytest.approx(float(soft_dice(logits[..., :8], labels[..., :8])), abs=1e-6)
+    assert float(soft_dice(logits, masked)) == pytest.approx(
+        float(soft_dice(logits[..., :8], labels[..., :8])), abs=1e-6
+    )
     assert float(soft_dice(logits, masked)) != pytest.approx(float(soft_dice(logits, labels)), abs=1e-3)
 
 
@@ -86,10 +92,17 @@ def test_ce_dice_is_the_models_own_loss_plus_dice_on_its_main_head():
 
 
 def test_loss_knob_comes_from_the_preset_and_is_checked():
-    assert TrainParams(preset="upernet-convnext-tiny").resolved().loss == get_preset("upernet-convnext-tiny").loss == "ce_dice"
+    assert (
+        TrainParams(preset="upernet-convnext-tiny").resolved().loss
+        == get_preset("upernet-convnext-tiny").loss
+        == "ce_dice"
+    )
     assert TrainParams(preset="upernet-convnext").resolved().loss == "model"
     assert TrainParams(preset="upernet-convnext-tiny", loss="model").resolved().loss == "model"
-    assert TrainParams(preset="upernet-convnext-tiny").resolved().warmup_steps == get_preset("upernet-convnext-tiny").warmup_steps
+    assert (
+        TrainParams(preset="upernet-convnext-tiny").resolved().warmup_steps
+        == get_preset("upernet-convnext-tiny").warmup_steps
+    )
     assert TrainParams(preset="upernet-convnext-tiny", warmup_steps=0).resolved().warmup_steps == 0
     with pytest.raises(ContractError, match="--loss"):
         TrainParams(preset="upernet-convnext-tiny", loss="dice").check()

@@ -94,8 +94,13 @@ def test_pretrained_keeps_backbone_and_replaces_classifier(name, tmp_path):
     donor.save_pretrained(tmp_path / "ade")
     model = build_model(preset, ClassTable(), pretrained=tmp_path / "ade", seed=0)
     donor_state = donor.state_dict()
-    classifier_names = {f"{prefix}.{n}" for prefix, module in model.named_modules()
-                        for m in get_family(preset.family).classifiers(model) if module is m for n, _ in m.named_parameters()}
+    classifier_names = {
+        f"{prefix}.{n}"
+        for prefix, module in model.named_modules()
+        for m in get_family(preset.family).classifiers(model)
+        if module is m
+        for n, _ in m.named_parameters()
+    }
     kept = 0
     for key, value in model.state_dict().items():
         if key in classifier_names:
@@ -112,7 +117,9 @@ def test_pretrained_errors(tmp_path):
     with pytest.raises(ContractError, match="is neither an existing folder nor a Hugging Face Hub id"):
         build_model(preset, ClassTable(), pretrained=tmp_path / "missing")
     build_model(get_preset("mask2former-swin-tiny"), ClassTable()).save_pretrained(tmp_path / "m2f")
-    with pytest.raises(ContractError, match="is a 'mask2former' checkpoint but preset upernet-convnext-tiny needs 'upernet'"):
+    with pytest.raises(
+        ContractError, match="is a 'mask2former' checkpoint but preset upernet-convnext-tiny needs 'upernet'"
+    ):
         build_model(preset, ClassTable(), pretrained=tmp_path / "m2f")
 
 
@@ -123,8 +130,9 @@ def test_mask2former_targets_match_the_image_processor():
     label = rng.integers(0, 4, (32, 32)).astype(np.uint8)
     label[:3] = 255
     masks, classes = mask2former_targets(torch.from_numpy(label).long()[None])
-    processor = Mask2FormerImageProcessorPil(do_resize=False, ignore_index=255, do_reduce_labels=False, do_normalize=False,
-                                             do_rescale=False)
+    processor = Mask2FormerImageProcessorPil(
+        do_resize=False, ignore_index=255, do_reduce_labels=False, do_normalize=False, do_rescale=False
+    )
     expected = processor(images=[np.zeros((32, 32, 3), np.uint8)], segmentation_maps=[label], return_tensors="pt")
     order = torch.argsort(expected["class_labels"][0])
     assert torch.equal(classes[0], expected["class_labels"][0][order])
@@ -156,7 +164,9 @@ def test_mask2former_presets_need_no_input_projection(name):
     assert config.feature_size == config.hidden_dim == config.mask_feature_size
 
 
-@pytest.mark.parametrize("name", ["upernet-convnext-tiny", "upernet-swin-tiny", "beit-upernet-tiny", "mask2former-swin-tiny"])
+@pytest.mark.parametrize(
+    "name", ["upernet-convnext-tiny", "upernet-swin-tiny", "beit-upernet-tiny", "mask2former-swin-tiny"]
+)
 def test_each_family_finds_its_backbone_and_classifiers_in_the_built_model(name):
     """The family object's paths point at real modules: classifiers sized by the class count, backbone parameters
     exactly those under its prefixes."""
@@ -187,7 +197,13 @@ def test_eomt_anneals_its_attention_masks_block_by_block():
 
     model = build_model(get_preset("eomt-tiny"), ClassTable(), seed=0)
     assert model.attn_mask_probs.tolist() == [1.0, 1.0]  # masked attention at the start
-    for progress, expected in ((0.0, [1.0, 1.0]), (0.25, [0.5 ** 0.9, 1.0]), (0.5, [0.0, 1.0]), (0.75, [0.0, 0.5 ** 0.9]), (1.0, [0.0, 0.0])):
+    for progress, expected in (
+        (0.0, [1.0, 1.0]),
+        (0.25, [0.5**0.9, 1.0]),
+        (0.5, [0.0, 1.0]),
+        (0.75, [0.0, 0.5**0.9]),
+        (1.0, [0.0, 0.0]),
+    ):
         anneal_attention_masks(model, progress)
         assert model.attn_mask_probs.tolist() == pytest.approx(expected), progress
     # at the end the model predicts as a plain ViT: the masked path is skipped in eval mode
@@ -204,7 +220,12 @@ def test_eomt_trains_and_refuses_sizes_its_position_embeddings_do_not_fit(sample
     with pytest.raises(ContractError, match="--image-size.*eomt-tiny takes only 128 px"):
         TrainParams(preset="eomt-tiny", image_size=96).check()
     TrainParams(preset="upernet-convnext-tiny", image_size=96).check()  # the others take any size
-    run_train([sample_dataset], sample_split, tmp_path / "model", TrainParams(preset="eomt-tiny", epochs=2, max_steps_per_epoch=2))
+    run_train(
+        [sample_dataset],
+        sample_split,
+        tmp_path / "model",
+        TrainParams(preset="eomt-tiny", epochs=2, max_steps_per_epoch=2),
+    )
     from trashseg.data_contracts.model import ModelArtifact
 
     card = ModelArtifact(tmp_path / "model").card

@@ -20,9 +20,12 @@ from trashseg.pipelines.knobs import kfp_type
 from trashseg.pipelines.topology import Topology
 
 REPO = Path(__file__).resolve().parents[1]
-KNOB_CLASSES = [obj for path in sorted((REPO / "components").glob("*/params.py"))
-                for obj in vars(importlib.import_module(f"trashseg.components.{path.parent.name}.params")).values()
-                if dataclasses.is_dataclass(obj) and obj.__module__.endswith(f"{path.parent.name}.params")]
+KNOB_CLASSES = [
+    obj
+    for path in sorted((REPO / "components").glob("*/params.py"))
+    for obj in vars(importlib.import_module(f"trashseg.components.{path.parent.name}.params")).values()
+    if dataclasses.is_dataclass(obj) and obj.__module__.endswith(f"{path.parent.name}.params")
+]
 
 
 def _default(field: dataclasses.Field):
@@ -34,7 +37,11 @@ def _components() -> list[tuple[object, type]]:
     found = []
     for path in sorted((REPO / "components").glob("*/component.py")):
         module = importlib.import_module(f"trashseg.components.{path.parent.name}.component")
-        for component in (v for v in vars(module).values() if hasattr(v, "python_func") and v.python_func.__module__ == module.__name__):
+        for component in (
+            v
+            for v in vars(module).values()
+            if hasattr(v, "python_func") and v.python_func.__module__ == module.__name__
+        ):
             for name in re.findall(r"from_task\((\w+), locals\(\)\)", inspect.getsource(component.python_func)):
                 found.append((component, next(c for c in KNOB_CLASSES if c.__name__ == name)))
     return found
@@ -45,7 +52,9 @@ COMPONENTS = _components()
 
 def test_every_stage_with_knobs_is_found():
     assert len(KNOB_CLASSES) >= 10 and len({c for _, c in COMPONENTS}) >= 10
-    assert {"TrainParams", "InferParams", "AugmentParams", "EnsembleParams", "SubmitParams"} <= {c.__name__ for _, c in COMPONENTS}
+    assert {"TrainParams", "InferParams", "AugmentParams", "EnsembleParams", "SubmitParams"} <= {
+        c.__name__ for _, c in COMPONENTS
+    }
 
 
 @pytest.mark.parametrize("component, knobs", COMPONENTS, ids=[f"{c.name}-{k.__name__}" for c, k in COMPONENTS])
@@ -66,7 +75,11 @@ def _changed(knobs: type):
     values = {}
     for field in dataclasses.fields(knobs):
         hint, default = typing.get_type_hints(knobs)[field.name], _default(field)
-        inner = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType) else [hint]
+        inner = (
+            [a for a in typing.get_args(hint) if a is not type(None)]
+            if typing.get_origin(hint) in (typing.Union, __import__("types").UnionType)
+            else [hint]
+        )
         base = inner[0]
         origin = typing.get_origin(base)
         if base is bool:
@@ -127,13 +140,19 @@ def _rule(stages, shared) -> dict[tuple[str, str], str]:
     for stage in stages:
         for field in stage.fields():
             counts[field.name] = counts.get(field.name, 0) + 1
-    return {(stage.name, f.name): f.name if counts[f.name] == 1 or f.name in shared else f"{stage.name}_{f.name}"
-            for stage in stages for f in stage.fields()}
+    return {
+        (stage.name, f.name): f.name if counts[f.name] == 1 or f.name in shared else f"{stage.name}_{f.name}"
+        for stage in stages
+        for f in stage.fields()
+    }
 
 
 @pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
-@pytest.mark.parametrize("topology", [Topology(), Topology(checkpoint_claim="ck", train_nodes=2, pretrained_import=True)],
-                         ids=["default", "claim-nodes-import"])
+@pytest.mark.parametrize(
+    "topology",
+    [Topology(), Topology(checkpoint_claim="ck", train_nodes=2, pretrained_import=True)],
+    ids=["default", "claim-nodes-import"],
+)
 def test_pipeline_parameters_are_the_knobs_by_the_rule(name, topology, tmp_path):
     """Read from the compiled YAML: each knob's parameter, type and default; every task gets it from that parameter."""
     from kfp import compiler
@@ -145,7 +164,14 @@ def test_pipeline_parameters_are_the_knobs_by_the_rule(name, topology, tmp_path)
     inputs = spec["root"]["inputDefinitions"]["parameters"]
     knobs = module_of(name).KNOBS
     names = _rule(knobs.stages.values(), knobs.shared)
-    kinds = {str: "STRING", int: "NUMBER_INTEGER", float: "NUMBER_DOUBLE", bool: "BOOLEAN", list: "LIST", dict: "STRUCT"}
+    kinds = {
+        str: "STRING",
+        int: "NUMBER_INTEGER",
+        float: "NUMBER_DOUBLE",
+        bool: "BOOLEAN",
+        list: "LIST",
+        dict: "STRUCT",
+    }
     checked = set()
     for stage in knobs.stages.values():  # a shared parameter is described by the first stage that has the field
         hints = typing.get_type_hints(stage.params)
@@ -156,7 +182,10 @@ def test_pipeline_parameters_are_the_knobs_by_the_rule(name, topology, tmp_path)
             parameter = inputs[names[(stage.name, field.name)]]
             default = stage.defaults.get(field.name, _default(field))
             hint = kfp_type(hints[field.name])
-            assert parameter["parameterType"] == kinds[typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Union else hint]
+            assert (
+                parameter["parameterType"]
+                == kinds[typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Union else hint]
+            )
             if default is None:  # unset: an optional parameter without a value (the UI shows it empty)
                 assert "defaultValue" not in parameter and parameter["isOptional"]
             else:
@@ -195,4 +224,6 @@ def test_kfp_floats_in_lists_and_dicts_come_back_as_the_fields_types():
     from trashseg.components.augment.params import AugmentParams
 
     params = from_task(AugmentParams, {"paste_counts": {"Battery": 8.0}, "paste_scale": [0.5, 1.5], "seed": 3})
-    assert params.paste_counts == {"Battery": 8} and isinstance(params.paste_counts["Battery"], int) and params.seed == 3
+    assert (
+        params.paste_counts == {"Battery": 8} and isinstance(params.paste_counts["Battery"], int) and params.seed == 3
+    )

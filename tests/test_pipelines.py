@@ -42,7 +42,9 @@ def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypat
     monkeypatch.setenv("KF_PIPELINES_TOKEN", "s3cret-token-value")
     caplog.set_level(logging.DEBUG)
     with FakeKfp(token="s3cret-token-value") as fake:
-        first = submit_pipeline(fake.url, "trashseg", parse_params(["fold=2", "preset=upernet-swin", "epochs=30"]), experiment="recycling")
+        first = submit_pipeline(
+            fake.url, "trashseg", parse_params(["fold=2", "preset=upernet-swin", "epochs=30"]), experiment="recycling"
+        )
         second = submit_pipeline(fake.url, "trashseg", {"fold": 1}, experiment="recycling", wait_seconds=30)
         runs = list_runs(fake.url, experiment="recycling")
     assert list(fake.pipelines.values())[0]["display_name"] == "trashseg" and len(fake.pipelines) == 1
@@ -59,15 +61,21 @@ def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypat
     assert [r["run_id"] for r in runs] == [second["run_id"], first["run_id"]] and runs[0]["state"] == "SUCCEEDED"
     upload = next(r for r in fake.requests if r["path"].startswith("/apis/v2beta1/pipelines/upload?"))
     assert b"pipelineInfo" in upload["body"] and b"name: trashseg" in upload["body"]
-    assert all({k.lower(): v for k, v in r["headers"].items()}.get("authorization") == "Bearer s3cret-token-value" for r in fake.requests)
+    assert all(
+        {k.lower(): v for k, v in r["headers"].items()}.get("authorization") == "Bearer s3cret-token-value"
+        for r in fake.requests
+    )
     out = capsys.readouterr()
     assert "s3cret" not in out.out + out.err + caplog.text
 
 
-@pytest.mark.parametrize("token, host_suffix, expected", [
-    ("wrong-token-value", "", "answered 401 Unauthorized: the token was refused: check KF_PIPELINES_TOKEN"),
-    ("s3cret-token-value", "/nothing-here", "answered 404 Not Found: not found: check --host"),
-])
+@pytest.mark.parametrize(
+    "token, host_suffix, expected",
+    [
+        ("wrong-token-value", "", "answered 401 Unauthorized: the token was refused: check KF_PIPELINES_TOKEN"),
+        ("s3cret-token-value", "/nothing-here", "answered 404 Not Found: not found: check --host"),
+    ],
+)
 def test_submit_errors_are_one_clear_line_without_the_token(monkeypatch, capsys, token, host_suffix, expected):
     from trashseg.components.cli import main
 
@@ -94,8 +102,10 @@ def test_a_profile_user_submits_into_the_profile_namespace(monkeypatch, capsys):
         first = submit_pipeline(fake.url, "trashseg", {}, namespace="team-a")
         second = submit_pipeline(fake.url, "trashseg", {}, namespace="team-a")
     assert first["pipeline_id"] == second["pipeline_id"] != theirs["pipeline_id"]
-    assert {p["pipeline_id"]: p["namespace"] for p in fake.pipelines.values()} == {theirs["pipeline_id"]: "team-b",
-                                                                                  first["pipeline_id"]: "team-a"}
+    assert {p["pipeline_id"]: p["namespace"] for p in fake.pipelines.values()} == {
+        theirs["pipeline_id"]: "team-b",
+        first["pipeline_id"]: "team-a",
+    }
     uploads = [r["path"] for r in fake.requests if r["path"].startswith("/apis/v2beta1/pipelines/upload?")]
     assert uploads and all("namespace=team-" in path for path in uploads)
     assert sum(v["pipeline_id"] == first["pipeline_id"] for v in fake.versions.values()) == 2
@@ -106,12 +116,18 @@ def test_shared_uploads_and_old_backends_are_refused_with_the_real_cause(monkeyp
     from trashseg.pipelines.submit import submit_pipeline
 
     monkeypatch.delenv("KF_PIPELINES_TOKEN", raising=False)
-    with FakeKfpServer(refuse_shared=True) as fake:  # answers as KFP 2.16.1+ does to a shared upload without system rights
-        with pytest.raises(ContractError, match=r"answered 403 Forbidden: writing a shared pipeline \(no --namespace\) needs rights"):
+    with FakeKfpServer(
+        refuse_shared=True
+    ) as fake:  # answers as KFP 2.16.1+ does to a shared upload without system rights
+        with pytest.raises(
+            ContractError, match=r"answered 403 Forbidden: writing a shared pipeline \(no --namespace\) needs rights"
+        ):
             submit_pipeline(fake.url, "trashseg", {})
         assert not fake.pipelines and not fake.runs
     with FakeKfpServer(tag_name="2.4.1") as old:
-        with pytest.raises(ContractError, match="the Kubeflow Pipelines backend is 2.4.1; this pipeline needs 2.5.0 or later"):
+        with pytest.raises(
+            ContractError, match="the Kubeflow Pipelines backend is 2.4.1; this pipeline needs 2.5.0 or later"
+        ):
             submit_pipeline(old.url, "trashseg", {}, requirements={"KFP backend": "2.5.0"})
         assert not old.pipelines and not old.runs
 
@@ -128,6 +144,7 @@ def test_a_failed_run_is_reported_with_its_state(monkeypatch, capsys):
 
 # ---- local runs ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def stage_artifacts(tmp_path_factory, learn_data):
     """Artifacts made by the stages' plain functions, for running each component alone."""
@@ -140,7 +157,13 @@ def stage_artifacts(tmp_path_factory, learn_data):
     run_train([dataset], split, root / "model", TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64))
     run_infer(root / "model", dataset, root / "pred", InferParams(save_probs=True))
     run_evaluate(root / "pred", dataset, root / "metrics")
-    return {"dataset": dataset, "split": split, "model": root / "model", "pred": root / "pred", "metrics": root / "metrics"}
+    return {
+        "dataset": dataset,
+        "split": split,
+        "model": root / "model",
+        "pred": root / "pred",
+        "metrics": root / "metrics",
+    }
 
 
 def _imported(path: Path, cls=dsl.Dataset):
@@ -167,7 +190,18 @@ def test_ingest_component_alone_from_an_imported_folder(sample_root, tmp_path):
     assert output["metadata"]["content_hash"] == dataset.content_hash and len(dataset.image_ids) == 24
 
 
-COMPONENT_CASES = ["split", "augment", "train", "infer", "evaluate", "compare", "pseudo_label", "ensemble", "submit", "summary"]
+COMPONENT_CASES = [
+    "split",
+    "augment",
+    "train",
+    "infer",
+    "evaluate",
+    "compare",
+    "pseudo_label",
+    "ensemble",
+    "submit",
+    "summary",
+]
 
 
 @pytest.mark.parametrize("case", COMPONENT_CASES)
@@ -192,16 +226,42 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
         elif case == "augment":
             augment_op(dataset=dataset, split=_imported(a["split"]), fold=0, paste_counts={"Battery": 2, "Clothing": 2})
         elif case == "train":  # kfp.local 2.17 cannot leave an Optional[int] unset (it calls int(None)): each is given
-            train_op(dataset=dataset, split=_imported(a["split"]), preset="upernet-convnext-tiny", epochs=1, lr_backbone=1e-3,
-                     lr_head=3e-3, image_size=64, batch_size=8, warmup_steps=0)
+            train_op(
+                dataset=dataset,
+                split=_imported(a["split"]),
+                preset="upernet-convnext-tiny",
+                epochs=1,
+                lr_backbone=1e-3,
+                lr_head=3e-3,
+                image_size=64,
+                batch_size=8,
+                warmup_steps=0,
+            )
         elif case == "infer":
-            infer_op(model=_imported(a["model"], dsl.Model), dataset=dataset, split=_imported(a["split"]), test_dataset=dataset,
-                     fold=1, tta_flip=False)
+            infer_op(
+                model=_imported(a["model"], dsl.Model),
+                dataset=dataset,
+                split=_imported(a["split"]),
+                test_dataset=dataset,
+                fold=1,
+                tta_flip=False,
+            )
         elif case == "evaluate":
-            evaluate_op(predictions=_imported(a["pred"]), dataset=dataset, split=_imported(a["split"]), fold=0, subset=True)
+            evaluate_op(
+                predictions=_imported(a["pred"]), dataset=dataset, split=_imported(a["split"]), fold=0, subset=True
+            )
         elif case == "compare":
-            compare_op(first=_imported(a["pred"]), second=_imported(a["pred"]), dataset=dataset, names=["a", "b"],
-                       deltas=["gain=a-b"], classes=["Battery"], split=_imported(a["split"]), fold=0, resamples=100)
+            compare_op(
+                first=_imported(a["pred"]),
+                second=_imported(a["pred"]),
+                dataset=dataset,
+                names=["a", "b"],
+                deltas=["gain=a-b"],
+                classes=["Battery"],
+                split=_imported(a["split"]),
+                fold=0,
+                resamples=100,
+            )
         elif case == "pseudo_label":
             pseudo_label_op(predictions=_imported(a["pred"]), dataset=dataset, min_confidence=0.5)
         elif case == "ensemble":
@@ -213,7 +273,11 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
 
     _local(tmp_path)
     alone()
-    outputs = [p for p in (tmp_path / "root").rglob("*") if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"]
+    outputs = [
+        p
+        for p in (tmp_path / "root").rglob("*")
+        if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"
+    ]
     assert outputs, "the component wrote nothing"
     from trashseg.data_contracts.artifact import read_manifest
 
@@ -232,7 +296,10 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
             assert set(comparison["deltas"]) == {"gain", "gain_Battery"} and comparison["deltas"]["gain"]["value"] == 0
         elif path.name == "summary":
             summary = json.loads(path.read_text())
-            assert set(summary["outputs"]) == {"evaluation", "model"}  # kfp.local hands the component copies of the imports
+            assert set(summary["outputs"]) == {
+                "evaluation",
+                "model",
+            }  # kfp.local hands the component copies of the imports
             assert summary["metrics"]["miou"] == json.loads((a["metrics"] / "metrics.json").read_text())["miou"]
     if case == "infer":  # one task, two sets: the fold's images, and every image of the test set
         from trashseg.data_contracts.dataset import Dataset
@@ -290,7 +357,9 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     assert pasted["members"]["with_paste"] == pytest.approx(comparison["members"]["round1"], abs=1e-12)
     assert {d.get("class") for d in pasted["deltas"].values()} == {None, "Battery", "Clothing"}
     cached, ran = _task_log(capfd, caplog)
-    tasks = len(ran)  # ingest x2, split, copy-paste, 3 x (train, infer), pseudo-label, 2 ensembles, evaluate, 2 compares, submit, summary
+    tasks = len(
+        ran
+    )  # ingest x2, split, copy-paste, 3 x (train, infer), pseudo-label, 2 ensembles, evaluate, 2 compares, submit, summary
     assert not cached and tasks == 18
 
     second = run_local("trashseg", data, tmp_path / "root", params=params)
@@ -340,8 +409,18 @@ def test_retried_train_task_resumes_from_its_checkpoint(learn_data, tmp_path, ca
 
     @dsl.pipeline(name="retry-train")
     def retried():
-        task = train_op(dataset=_imported(dataset), split=_imported(split), preset="upernet-convnext-tiny", epochs=4, lr_backbone=1e-3,
-                        lr_head=3e-3, image_size=64, batch_size=8, warmup_steps=0, checkpoint_root=str(checkpoints))
+        task = train_op(
+            dataset=_imported(dataset),
+            split=_imported(split),
+            preset="upernet-convnext-tiny",
+            epochs=4,
+            lr_backbone=1e-3,
+            lr_head=3e-3,
+            image_size=64,
+            batch_size=8,
+            warmup_steps=0,
+            checkpoint_root=str(checkpoints),
+        )
         task.set_retry(num_retries=2)
 
     killed = {}
@@ -351,7 +430,9 @@ def test_retried_train_task_resumes_from_its_checkpoint(learn_data, tmp_path, ca
         while time.time() < deadline and not killed:
             if any(checkpoints.glob("*/last/state.json")):
                 # the task's shell and its Python both carry executor_main in their command line: kill both at once
-                victims = [c for c in psutil.Process().children(recursive=True) if "executor_main" in " ".join(c.cmdline())]
+                victims = [
+                    c for c in psutil.Process().children(recursive=True) if "executor_main" in " ".join(c.cmdline())
+                ]
                 for victim in victims:
                     os.kill(victim.pid, signal.SIGKILL)
                 if victims:
@@ -390,4 +471,7 @@ def test_fingerprint_follows_content_and_names_not_timestamps(sample_root, tmp_p
     assert data_parameters(data) == before  # a touched file is the same content
     image.rename(image.with_name("renamed-" + image.name))
     renamed = data_parameters(data)
-    assert renamed["train_fingerprint"] != before["train_fingerprint"] and renamed["test_fingerprint"] == before["test_fingerprint"]
+    assert (
+        renamed["train_fingerprint"] != before["train_fingerprint"]
+        and renamed["test_fingerprint"] == before["test_fingerprint"]
+    )

@@ -46,7 +46,10 @@ def test_a_hub_id_loads_from_the_cache_offline(hf_home):
     assert (start.kind, start.source, start.revision) == ("hub", "someorg/tiny-upernet", REVISION)
     model = build_model(preset, ClassTable(), start, seed=0)
     kept = donor.state_dict()
-    assert torch.equal(model.state_dict()["backbone.embeddings.patch_embeddings.weight"], kept["backbone.embeddings.patch_embeddings.weight"])
+    assert torch.equal(
+        model.state_dict()["backbone.embeddings.patch_embeddings.weight"],
+        kept["backbone.embeddings.patch_embeddings.weight"],
+    )
     assert model.config.num_labels == 11
 
 
@@ -62,12 +65,18 @@ def test_the_eomt_preset_loads_its_checkpoint_by_id_offline(hf_home):
     assert model.config.hidden_size == 48 and model.config.num_labels == 11
     assert model.class_predictor.out_features == 12  # 11 classes + "no object"
     kept = donor.state_dict()
-    assert torch.equal(model.state_dict()["embeddings.patch_embeddings.projection.weight"], kept["embeddings.patch_embeddings.projection.weight"])
+    assert torch.equal(
+        model.state_dict()["embeddings.patch_embeddings.projection.weight"],
+        kept["embeddings.patch_embeddings.projection.weight"],
+    )
     assert torch.equal(model.state_dict()["query.weight"], kept["query.weight"])
 
 
 def test_an_uncached_hub_id_is_one_clear_error(hf_home):
-    with pytest.raises(ContractError, match=r"'someorg/absent' is not in the Hugging Face cache .*HF_HUB_OFFLINE is set.*hf download someorg/absent"):
+    with pytest.raises(
+        ContractError,
+        match=r"'someorg/absent' is not in the Hugging Face cache .*HF_HUB_OFFLINE is set.*hf download someorg/absent",
+    ):
         resolve_start("someorg/absent", None, "whole", False)
     with pytest.raises(ContractError, match="neither an existing folder nor a Hugging Face Hub id"):
         resolve_start("not a name", None, "whole", False)
@@ -90,7 +99,9 @@ def test_real_presets_name_their_checkpoint_and_scratch_switches_learning_rates(
     tiny_preset = get_preset("upernet-convnext-tiny")
     tiny = TrainParams(preset="upernet-convnext-tiny", from_scratch=True).resolved()
     # tiny presets always start from scratch: nothing switches, the preset's own rates stay
-    assert (tiny.lr_backbone, tiny.lr_head) == (tiny_preset.lr_backbone, tiny_preset.lr_head) != tuple(SCRATCH_LR.values())
+    assert (
+        (tiny.lr_backbone, tiny.lr_head) == (tiny_preset.lr_backbone, tiny_preset.lr_head) != tuple(SCRATCH_LR.values())
+    )
 
 
 def test_incomplete_and_wrong_checkpoints_fail_clearly(tmp_path):
@@ -101,8 +112,11 @@ def test_incomplete_and_wrong_checkpoints_fail_clearly(tmp_path):
     dropped = sorted(k for k in weights if k.startswith("backbone.encoder.stages.2"))
     (tmp_path / "partial").mkdir()
     (tmp_path / "partial" / "config.json").write_text((tmp_path / "full" / "config.json").read_text())
-    save_file({k: v for k, v in weights.items() if k not in dropped}, str(tmp_path / "partial" / "model.safetensors"),
-              metadata={"format": "pt"})
+    save_file(
+        {k: v for k, v in weights.items() if k not in dropped},
+        str(tmp_path / "partial" / "model.safetensors"),
+        metadata={"format": "pt"},
+    )
     with pytest.raises(ContractError, match=rf"lacks {len(dropped)} weights the model needs"):
         build_model(preset, ClassTable(), tmp_path / "partial")
     (tmp_path / "partial" / "model.safetensors").unlink()
@@ -120,7 +134,9 @@ def test_a_backbone_checkpoint_goes_under_a_fresh_head(tmp_path):
     from transformers import ConvNextConfig, ConvNextForImageClassification
 
     torch.manual_seed(3)
-    classifier = ConvNextForImageClassification(ConvNextConfig(depths=[1, 1, 2, 1], hidden_sizes=[24, 48, 96, 192], num_labels=5))
+    classifier = ConvNextForImageClassification(
+        ConvNextConfig(depths=[1, 1, 2, 1], hidden_sizes=[24, 48, 96, 192], num_labels=5)
+    )
     classifier.save_pretrained(tmp_path / "in22k")
     model = build_model(get_preset("upernet-convnext-tiny"), ClassTable(), tmp_path / "in22k", seed=0)
     source = classifier.state_dict()
@@ -135,13 +151,34 @@ def test_train_by_hub_id_records_where_it_started(hf_home, sample_dataset, sampl
     preset = get_preset("upernet-convnext-tiny")
     put_in_hub_cache(hf_home, "someorg/tiny-upernet", build_model(preset, ClassTable(), seed=7))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    base = [sys.executable, "-m", "trashseg.components.cli", "train", "--dataset", str(sample_dataset), "--split", str(sample_split),
-            "--epochs", "1", "--image-size", "32", "--max-steps-per-epoch", "1"]
-    done = subprocess.run([*base, "--pretrained", "someorg/tiny-upernet", "--out", str(tmp_path / "m")], env=env, capture_output=True, text=True)
+    base = [
+        sys.executable,
+        "-m",
+        "trashseg.components.cli",
+        "train",
+        "--dataset",
+        str(sample_dataset),
+        "--split",
+        str(sample_split),
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+        "--max-steps-per-epoch",
+        "1",
+    ]
+    done = subprocess.run(
+        [*base, "--pretrained", "someorg/tiny-upernet", "--out", str(tmp_path / "m")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     started = ModelArtifact(tmp_path / "m").card["training"]["pretrained"]
     assert started == {"kind": "hub", "source": "someorg/tiny-upernet", "revision": REVISION, "weights": "whole"}
-    refused = subprocess.run([*base, "--pretrained", "someorg/absent", "--out", str(tmp_path / "n")], env=env, capture_output=True, text=True)
+    refused = subprocess.run(
+        [*base, "--pretrained", "someorg/absent", "--out", str(tmp_path / "n")], env=env, capture_output=True, text=True
+    )
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "'someorg/absent' is not in the Hugging Face cache" in refused.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "n").exists()

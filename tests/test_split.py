@@ -38,8 +38,10 @@ def test_split_is_deterministic_and_seed_matters(sample_dataset, tmp_path):
 
 def test_grouping_keeps_images_whole_and_stratifies():
     rng = np.random.default_rng(0)
-    rows = [{"id": k, "image_id": int(rng.integers(0, 200)), "category_id": int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))}
-            for k in range(1000)]
+    rows = [
+        {"id": k, "image_id": int(rng.integers(0, 200)), "category_id": int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))}
+        for k in range(1000)
+    ]
     annotations = pd.DataFrame(rows)
     images = list(range(0, 220))  # 200..219 have no annotations
     fold_of = assign_folds(images, annotations, 5, seed=42)
@@ -48,12 +50,15 @@ def test_grouping_keeps_images_whole_and_stratifies():
     from sklearn.model_selection import StratifiedGroupKFold
 
     splits = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=42).split(
-        np.zeros(len(annotations)), annotations["category_id"], annotations["image_id"])
+        np.zeros(len(annotations)), annotations["category_id"], annotations["image_id"]
+    )
     reference = {int(i): fold for fold, (_, val) in enumerate(splits) for i in annotations["image_id"].to_numpy()[val]}
     assert {i: fold_of[i] for i in reference} == reference
     # the 20 unannotated images are dealt so that fold sizes stay within one image of each other
     sizes = np.bincount(list(fold_of.values()), minlength=5)
-    assert all(fold_of[i] in range(5) for i in range(200, 220)) and sizes.max() - sizes.min() <= max(1, int(np.ptp(np.bincount(list(reference.values())))))
+    assert all(fold_of[i] in range(5) for i in range(200, 220)) and sizes.max() - sizes.min() <= max(
+        1, int(np.ptp(np.bincount(list(reference.values()))))
+    )
     annotations["fold"] = annotations["image_id"].map(fold_of)
     share = annotations.groupby("fold")["category_id"].apply(lambda s: (s == 3).mean())
     assert share.max() - share.min() < 0.06  # each validation fold keeps the rare class's ratio

@@ -12,8 +12,12 @@ def test_real_kfp_local_run_is_one_line_per_task(tmp_path, capfd):
 
     from tests.kfp_tiny_pipeline import tiny_pipeline
 
-    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), enable_caching=True,
-               raise_on_error=True)
+    local.init(
+        runner=local.SubprocessRunner(use_venv=False),
+        pipeline_root=str(tmp_path / "root"),
+        enable_caching=True,
+        raise_on_error=True,
+    )
     capfd.readouterr()
     with tasks_to_log(tmp_path / "first.log") as lines:
         assert tiny_pipeline(word="glass").output == "GLASS"

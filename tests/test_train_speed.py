@@ -31,7 +31,9 @@ def test_flop_counter_matches_hand_counts():
     assert count_flops(conv, x) == 2 * 2 * 16 * 32 * 32 * 3 * 3 * 3  # 2 FLOPs per multiply-add, per output element
     linear = torch.nn.Linear(64, 10)
     x = torch.randn(5, 64, requires_grad=True)
-    assert count_flops(lambda v: linear(v).sum().backward(), x) == 3 * 2 * 5 * 64 * 10  # forward + two backward products
+    assert (
+        count_flops(lambda v: linear(v).sum().backward(), x) == 3 * 2 * 5 * 64 * 10
+    )  # forward + two backward products
 
 
 def test_peak_table_picks_the_most_specific_name():
@@ -43,15 +45,36 @@ def test_peak_table_picks_the_most_specific_name():
 
 def test_bench_runs_on_cpu_with_a_tiny_preset(tmp_path):
     out = tmp_path / "r.jsonl"
-    assert bench_main(["preset", "upernet-convnext-tiny", "--size", "64", "--warmup", "1", "--steps", "2",
-                       "--variants", "before,fused,batch", "--device", "cpu", "--out", str(out)]) == 0
+    assert (
+        bench_main(
+            [
+                "preset",
+                "upernet-convnext-tiny",
+                "--size",
+                "64",
+                "--warmup",
+                "1",
+                "--steps",
+                "2",
+                "--variants",
+                "before,fused,batch",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["variant"] for r in records] == ["before", "fused", "batch"]
     preset_batch = get_preset("upernet-convnext-tiny").batch_size
     assert records[2]["batch"] == 2 * preset_batch and records[0]["batch"] == preset_batch
     for record in records:
         assert "train_mfu" not in record  # no peak rate for a CPU
-        assert record["train_tflop_s"] == pytest.approx(record["train_images_per_s"] * record["train_gflop_per_image"] / 1e3)
+        assert record["train_tflop_s"] == pytest.approx(
+            record["train_images_per_s"] * record["train_gflop_per_image"] / 1e3
+        )
         assert len(record["losses"]) == 3 and np.isfinite(record["losses"]).all()
     # FLOPs per image do not depend on the batch; the same weights and batches give the same first loss
     assert records[0]["train_gflop_per_image"] == pytest.approx(records[2]["train_gflop_per_image"], rel=1e-6)

@@ -14,9 +14,20 @@ REPO = Path(__file__).resolve().parents[1]
 
 import pytest
 
-from trashseg.components.train.trainjob import (CONTAINER_WORKSPACE, NODE_CONTAINER, SharedVolume, TrainJobFailed, TrainJobSettings,
-                                                job_key, job_name, kubernetes_options, local_runtime, run_trainjob, runtime_patch,
-                                                stage_inputs)
+from trashseg.components.train.trainjob import (
+    CONTAINER_WORKSPACE,
+    NODE_CONTAINER,
+    SharedVolume,
+    TrainJobFailed,
+    TrainJobSettings,
+    job_key,
+    job_name,
+    kubernetes_options,
+    local_runtime,
+    run_trainjob,
+    runtime_patch,
+    stage_inputs,
+)
 from trashseg.data_contracts.errors import ContractError
 
 
@@ -34,7 +45,10 @@ def test_inputs_are_staged_once_under_their_content_hash(sample_dataset, sample_
 
 def test_paths_are_translated_for_the_nodes(tmp_path):
     volume = SharedVolume(tmp_path / "work", CONTAINER_WORKSPACE)
-    assert volume.for_nodes(tmp_path / "work" / "trashseg-trainjobs" / "k" / "model") == "/workspace/trashseg-trainjobs/k/model"
+    assert (
+        volume.for_nodes(tmp_path / "work" / "trashseg-trainjobs" / "k" / "model")
+        == "/workspace/trashseg-trainjobs/k/model"
+    )
     with pytest.raises(ValueError):
         volume.for_nodes(tmp_path / "elsewhere")
 
@@ -45,23 +59,35 @@ def test_a_retry_gets_a_new_job_but_the_same_checkpoints(sample_dataset, sample_
     params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64)
     key = job_key([sample_dataset], sample_split, params)
     assert key == job_key([sample_dataset], sample_split, params)
-    assert key != job_key([sample_dataset], sample_split, TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=96))
-    assert key == job_key([sample_dataset], sample_split, TrainParams(preset="upernet-convnext-tiny", epochs=9, image_size=64))  # more epochs: the same run, resumed
+    assert key != job_key(
+        [sample_dataset], sample_split, TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=96)
+    )
+    assert key == job_key(
+        [sample_dataset], sample_split, TrainParams(preset="upernet-convnext-tiny", epochs=9, image_size=64)
+    )  # more epochs: the same run, resumed
     names = {job_name(key) for _ in range(3)}
     assert len(names) == 3 and all(n.startswith("trashseg-") and len(n) <= 63 and n.islower() for n in names)
 
 
-CLUSTER = TrainJobSettings(image="registry/trashseg-gpu@sha256:" + "0" * 64, claim="shared-claim", service_account="trainer",
-                           image_pull_secrets=["registry-pull"], node_selector={"nvidia.com/gpu.product": "H100"},
-                           tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
-                           hub_cache_claim="hub-cache", hub_cache_mount="/mnt/hub")
+CLUSTER = TrainJobSettings(
+    image="registry/trashseg-gpu@sha256:" + "0" * 64,
+    claim="shared-claim",
+    service_account="trainer",
+    image_pull_secrets=["registry-pull"],
+    node_selector={"nvidia.com/gpu.product": "H100"},
+    tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+    hub_cache_claim="hub-cache",
+    hub_cache_mount="/mnt/hub",
+)
 
 
 def test_the_patch_gives_every_node_the_claim_shm_istio_label_and_group():
     (node_job,) = runtime_patch(CLUSTER, "/mnt/shared")["template"]["spec"]["replicatedJobs"]
     assert node_job["name"] == NODE_CONTAINER
     template = node_job["template"]["spec"]["template"]
-    assert template["metadata"]["labels"] == {"sidecar.istio.io/inject": "false"}  # a label: Istio's annotation is deprecated
+    assert template["metadata"]["labels"] == {
+        "sidecar.istio.io/inject": "false"
+    }  # a label: Istio's annotation is deprecated
     pod = template["spec"]
     volumes = {v["name"]: v for v in pod["volumes"]}
     (container,) = pod["containers"]
@@ -91,15 +117,27 @@ def _trainjob_body(tmp_path: Path) -> dict:
 
     backend = object.__new__(KubernetesBackend)  # no kubeconfig: only the request is wanted
     backend.namespace, backend.custom_api = "my-profile", CapturingCustomObjects()
-    runtime_cr = models.TrainerV1alpha1ClusterTrainingRuntime.from_dict(yaml.safe_load(local_runtime(CLUSTER.image, tmp_path).read_text()))
+    runtime_cr = models.TrainerV1alpha1ClusterTrainingRuntime.from_dict(
+        yaml.safe_load(local_runtime(CLUSTER.image, tmp_path).read_text())
+    )
     runtime = backend._KubernetesBackend__get_runtime_from_cr(runtime_cr)
 
     def entry(argv):
         print(argv)
 
-    trainer = CustomTrainer(func=entry, func_args={"argv": ["train"]}, image=CLUSTER.image, num_nodes=2,
-                            resources_per_node=CLUSTER.resources(), env={"TRASHSEG_PROGRESS": "0"})
-    backend.train(runtime=runtime, trainer=trainer, options=[Name(name="trashseg-abc"), *kubernetes_options(CLUSTER, "/mnt/shared")])
+    trainer = CustomTrainer(
+        func=entry,
+        func_args={"argv": ["train"]},
+        image=CLUSTER.image,
+        num_nodes=2,
+        resources_per_node=CLUSTER.resources(),
+        env={"TRASHSEG_PROGRESS": "0"},
+    )
+    backend.train(
+        runtime=runtime,
+        trainer=trainer,
+        options=[Name(name="trashseg-abc"), *kubernetes_options(CLUSTER, "/mnt/shared")],
+    )
     return CapturingCustomObjects.body
 
 
@@ -111,13 +149,18 @@ def _closed(schema):
 
     def close(node):
         if isinstance(node, dict):
-            if "properties" in node and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
                 node["additionalProperties"] = False
             for value in node.values():
                 close(value)
         elif isinstance(node, list):
             for value in node:
                 close(value)
+
     close(schema)
     return schema
 
@@ -132,15 +175,20 @@ def test_the_trainjob_validates_against_the_trainer_v2_3_api(tmp_path):
     (patch,) = body["spec"]["runtimePatches"]
     assert patch["trainingRuntimeSpec"] == runtime_patch(CLUSTER, "/mnt/shared")
     schema = models.TrainerV1alpha1TrainJob.model_json_schema(by_alias=True)
-    for name, definition in schema["$defs"].items():  # the generator's one-of wrappers (Quantity) are plain values on the wire
+    for name, definition in schema[
+        "$defs"
+    ].items():  # the generator's one-of wrappers (Quantity) are plain values on the wire
         if "actual_instance" in definition.get("properties", {}):
-            schema["$defs"][name] = {"anyOf": [t for t in definition["properties"]["actual_instance"]["anyOf"] if t != {"type": "null"}]}
+            schema["$defs"][name] = {
+                "anyOf": [t for t in definition["properties"]["actual_instance"]["anyOf"] if t != {"type": "null"}]
+            }
     jsonschema.Draft7Validator(_closed(schema)).validate(body)
     again = models.TrainerV1alpha1TrainJob.from_dict(body).to_dict()
     assert again["spec"]["runtimePatches"] == body["spec"]["runtimePatches"]
     broken = json.loads(json.dumps(body))
-    broken["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0]["template"]["spec"][
-        "template"]["spec"]["shmSize"] = "16Gi"  # no such field: the validator must say so
+    broken["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0]["template"][
+        "spec"
+    ]["template"]["spec"]["shmSize"] = "16Gi"  # no such field: the validator must say so
     with pytest.raises(jsonschema.ValidationError, match="shmSize"):
         jsonschema.Draft7Validator(_closed(schema)).validate(broken)
 
@@ -153,7 +201,9 @@ def _crd_schema(name: str) -> dict:
     for folder in filter(None, (os.environ.get("TRASHSEG_CRD_DIR"), str(REPO.parent / "shared" / "crds"))):
         for path in Path(folder).rglob(name):
             return yaml.safe_load(path.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
-    pytest.skip(f"no {name} here: put Kubeflow Trainer v2.3.0's manifests/base/crds/{name} in ../shared/crds/ or TRASHSEG_CRD_DIR")
+    pytest.skip(
+        f"no {name} here: put Kubeflow Trainer v2.3.0's manifests/base/crds/{name} in ../shared/crds/ or TRASHSEG_CRD_DIR"
+    )
 
 
 def test_the_trainjob_validates_against_the_trainer_v2_3_crd(tmp_path):
@@ -167,9 +217,14 @@ def test_the_trainjob_validates_against_the_trainer_v2_3_crd(tmp_path):
 def test_settings_are_checked_before_anything_is_submitted():
     assert TrainJobSettings(image="x", gpus_per_node=0).resources() == {"cpu": 8, "memory": "32Gi"}
     assert TrainJobSettings(image="x", gpus_per_node=4).resources()["gpu"] == 4
-    for bad, field in ((dict(nodes=0), "--nodes"), (dict(gpus_per_node=-1), "--gpus"), (dict(image=""), "--image"),
-                       (dict(memory_per_node="lots"), "--memory-per-node"), (dict(claim=""), "--checkpoint-claim"),
-                       (dict(backend="slurm"), "--backend")):
+    for bad, field in (
+        (dict(nodes=0), "--nodes"),
+        (dict(gpus_per_node=-1), "--gpus"),
+        (dict(image=""), "--image"),
+        (dict(memory_per_node="lots"), "--memory-per-node"),
+        (dict(claim=""), "--checkpoint-claim"),
+        (dict(backend="slurm"), "--backend"),
+    ):
         with pytest.raises(ContractError, match=field):
             TrainJobSettings(**{"image": "x", "claim": "c", **bad}).check()
     with pytest.raises(ContractError, match="trainjob: unknown setting 'gpu'"):
@@ -194,8 +249,15 @@ def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_
             raise AssertionError(f"the client was used ({name}) although the input was bad")
 
     with pytest.raises(ContractError, match="does not divide among the TrainJob's 4 processes"):
-        run_trainjob(NeverCalled(), [sample_dataset], sample_split, tmp_path / "model", TrainParams(preset="upernet-convnext-tiny",
-                     batch_size=6), TrainJobSettings(image="x", nodes=2, gpus_per_node=2, backend="container"), None)
+        run_trainjob(
+            NeverCalled(),
+            [sample_dataset],
+            sample_split,
+            tmp_path / "model",
+            TrainParams(preset="upernet-convnext-tiny", batch_size=6),
+            TrainJobSettings(image="x", nodes=2, gpus_per_node=2, backend="container"),
+            None,
+        )
     assert not (tmp_path / "model").exists()
 
 
@@ -207,7 +269,10 @@ def test_an_imported_pretrained_folder_is_staged_for_the_nodes_by_content(tmp_pa
     (folder / "config.json").write_text("{}")
     (folder / "model.safetensors").write_bytes(b"\x00" * 64)
     first = stage_folder(folder, tmp_path / "inputs")
-    assert stage_folder(folder, tmp_path / "inputs") == first and (first / "model.safetensors").read_bytes() == b"\x00" * 64
+    assert (
+        stage_folder(folder, tmp_path / "inputs") == first
+        and (first / "model.safetensors").read_bytes() == b"\x00" * 64
+    )
     (folder / "config.json").write_text('{"changed": true}')
     assert stage_folder(folder, tmp_path / "inputs") != first  # new content, new name: a node never reads a stale copy
 
@@ -221,20 +286,39 @@ class ScriptedCluster:
             super().__init__(reason)
             self.status, self.reason = status, reason
 
-    def __init__(self, states=("Pending", "Running"), outcome="Failed", runtime_status=None, create_status=None, keep_patches=True,
-                 on_logs=None):
+    def __init__(
+        self,
+        states=("Pending", "Running"),
+        outcome="Failed",
+        runtime_status=None,
+        create_status=None,
+        keep_patches=True,
+        on_logs=None,
+    ):
         from types import SimpleNamespace
 
         self.calls: list[str] = []
         self.states, self.outcome = list(states), outcome
-        self.runtime_status, self.create_status, self.keep_patches, self.on_logs = runtime_status, create_status, keep_patches, on_logs
+        self.runtime_status, self.create_status, self.keep_patches, self.on_logs = (
+            runtime_status,
+            create_status,
+            keep_patches,
+            on_logs,
+        )
         self.submitted: dict = {}
         cluster = self
 
         class CustomObjects:
             def get_namespaced_custom_object(self, group, version, namespace, plural, name):
                 spec = {"runtimePatches": [{"manager": "sdk"}]} if cluster.keep_patches else {}
-                conditions = [{"type": "Failed", "status": "True", "reason": "NodeFailed", "message": "node-1 exited with code 137"}]
+                conditions = [
+                    {
+                        "type": "Failed",
+                        "status": "True",
+                        "reason": "NodeFailed",
+                        "message": "node-1 exited with code 137",
+                    }
+                ]
                 return {"spec": spec, "status": {"conditions": conditions if cluster.outcome == "Failed" else []}}
 
         self.backend = SimpleNamespace(custom_api=CustomObjects(), namespace="my-profile")
@@ -286,21 +370,34 @@ def _launch(cluster, sample_dataset, sample_split, tmp_path, monkeypatch):
     monkeypatch.setattr(launcher, "POLL_SECONDS", 0.01)
     volume = SharedVolume(tmp_path / "claim", PurePosixPath("/mnt/claim"))
     settings = TrainJobSettings(image="x", claim="c", nodes=2, gpus_per_node=1)
-    return run_trainjob(cluster, [sample_dataset], sample_split, tmp_path / "model", TrainParams(preset="upernet-convnext-tiny",
-                        batch_size=8), settings, volume)
+    return run_trainjob(
+        cluster,
+        [sample_dataset],
+        sample_split,
+        tmp_path / "model",
+        TrainParams(preset="upernet-convnext-tiny", batch_size=8),
+        settings,
+        volume,
+    )
 
 
-def test_a_failed_job_names_its_cause_and_is_kept_for_inspection(sample_dataset, sample_split, tmp_path, monkeypatch, caplog):
+def test_a_failed_job_names_its_cause_and_is_kept_for_inspection(
+    sample_dataset, sample_split, tmp_path, monkeypatch, caplog
+):
     cluster = ScriptedCluster(states=("Pending", "Pending", "Running"))
     with pytest.raises(TrainJobFailed) as failed:
         _launch(cluster, sample_dataset, sample_split, tmp_path, monkeypatch)
     message = str(failed.value)
     assert "error: --pretrained: not in the cache" in message and "NodeFailed: node-1 exited with code 137" in message
-    assert "delete" not in cluster.calls and "kubectl delete trainjob trashseg-" in caplog.text  # kept, and how to delete it
+    assert (
+        "delete" not in cluster.calls and "kubectl delete trainjob trashseg-" in caplog.text
+    )  # kept, and how to delete it
     # logs are asked for only once node 0 runs (earlier they come back empty, without an error)
     assert cluster.calls.index("logs") > cluster.calls.index("get_job:Running") > cluster.calls.index("get_job:Pending")
     assert not (tmp_path / "model").exists()
-    (patch,) = [o for o in cluster.submitted["options"] if type(o).__name__ == "RuntimePatch"]  # one patch, as the API wants
+    (patch,) = [
+        o for o in cluster.submitted["options"] if type(o).__name__ == "RuntimePatch"
+    ]  # one patch, as the API wants
 
 
 def test_a_terminated_launcher_deletes_its_job(sample_dataset, sample_split, tmp_path, monkeypatch):
@@ -315,12 +412,24 @@ def test_a_terminated_launcher_deletes_its_job(sample_dataset, sample_split, tmp
     assert signal.getsignal(signal.SIGTERM) is not None and not (tmp_path / "model").exists()
 
 
-@pytest.mark.parametrize("cluster, expected", [
-    (ScriptedCluster(runtime_status=404), "no ClusterTrainingRuntime 'torch-distributed' (404 Not Found): Kubeflow Trainer's Helm chart"),
-    (ScriptedCluster(create_status=403), "403 Forbidden): the pipeline's service account may not create TrainJobs here"),
-    (ScriptedCluster(keep_patches=False), "lost its runtimePatches"),
-], ids=["no-runtime", "no-rbac", "old-trainer"])
-def test_what_a_cluster_refuses_is_one_clear_error(cluster, expected, sample_dataset, sample_split, tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "cluster, expected",
+    [
+        (
+            ScriptedCluster(runtime_status=404),
+            "no ClusterTrainingRuntime 'torch-distributed' (404 Not Found): Kubeflow Trainer's Helm chart",
+        ),
+        (
+            ScriptedCluster(create_status=403),
+            "403 Forbidden): the pipeline's service account may not create TrainJobs here",
+        ),
+        (ScriptedCluster(keep_patches=False), "lost its runtimePatches"),
+    ],
+    ids=["no-runtime", "no-rbac", "old-trainer"],
+)
+def test_what_a_cluster_refuses_is_one_clear_error(
+    cluster, expected, sample_dataset, sample_split, tmp_path, monkeypatch
+):
     with pytest.raises(TrainJobFailed, match=re.escape(expected)):
         _launch(cluster, sample_dataset, sample_split, tmp_path, monkeypatch)
     assert "logs" not in cluster.calls and not (tmp_path / "model").exists()

@@ -24,7 +24,12 @@ from trashseg.data_contracts.split import Split
 
 def test_copy_paste_uses_training_folds_only_and_pastes_where_it_claims(learn_data, tmp_path):
     dataset_dir, split_dir = learn_data
-    params = AugmentParams(fold=1, paste_classes=["Battery", "Clothing", "Metal"], paste_counts={"Battery": 4, "Clothing": 4, "Metal": 6}, seed=5)
+    params = AugmentParams(
+        fold=1,
+        paste_classes=["Battery", "Clothing", "Metal"],
+        paste_counts={"Battery": 4, "Clothing": 4, "Metal": 6},
+        seed=5,
+    )
     run_augment(dataset_dir, split_dir, tmp_path / "aug", params)
     aug, source = validate_dataset(tmp_path / "aug"), Dataset(dataset_dir)
     fold_of = Split(split_dir).fold_of()
@@ -52,9 +57,16 @@ def test_augmented_data_refused_for_another_fold(learn_data, tmp_path):
     from trashseg.components.train.logic import TrainParams, run_train
 
     dataset_dir, split_dir = learn_data
-    run_augment(dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, paste_counts={"Battery": 1, "Clothing": 1}))
+    run_augment(
+        dataset_dir, split_dir, tmp_path / "aug", AugmentParams(fold=1, paste_counts={"Battery": 1, "Clothing": 1})
+    )
     with pytest.raises(ContractError, match="would leak validation images"):
-        run_train([dataset_dir, tmp_path / "aug"], split_dir, tmp_path / "m", TrainParams(preset="upernet-convnext-tiny", fold=2, epochs=1))
+        run_train(
+            [dataset_dir, tmp_path / "aug"],
+            split_dir,
+            tmp_path / "m",
+            TrainParams(preset="upernet-convnext-tiny", fold=2, epochs=1),
+        )
 
 
 def test_hard_vote_tie_goes_to_the_earliest_model():
@@ -108,7 +120,9 @@ def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
     bigger = _predictions(tmp_path / "bigger", [(1, "x.jpg", np.zeros((2, 2), np.uint8)), (2, "y.jpg", b)])
     with pytest.raises(ContractError, match="image 'x.jpg': size 2x2 differs from 2x1"):
         run_ensemble([p1, bigger], tmp_path / "bad")
-    other = _predictions(tmp_path / "other", [(1, "x.jpg", a), (2, "y.jpg", b)], classes=ClassTable.from_names(["bg", "a", "b", "c"]))
+    other = _predictions(
+        tmp_path / "other", [(1, "x.jpg", a), (2, "y.jpg", b)], classes=ClassTable.from_names(["bg", "a", "b", "c"])
+    )
     with pytest.raises(ContractError, match="class list"):
         run_ensemble([p1, other], tmp_path / "bad")
     with pytest.raises(ContractError, match="soft voting needs probabilities"):
@@ -134,7 +148,9 @@ def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, t
             probs[0, :, 32:] = 0.15  # right half: Background, unsure
             writer.add(image_id, str(test.record(image_id)["file_name"]), probs.argmax(0).astype(np.uint8), probs)
         writer.finish({"stage": "test", "params": {}}, {"source": "model", "model_hash": "abc"})
-    run_pseudo_label(tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", PseudoLabelParams(min_confidence=0.3, round=2))
+    run_pseudo_label(
+        tmp_path / "pred", tmp_path / "test", tmp_path / "pseudo", PseudoLabelParams(min_confidence=0.3, round=2)
+    )
     pseudo = validate_dataset(tmp_path / "pseudo")
     mask = pseudo.mask(test.image_ids[0])
     assert (mask[:, :32] == 4).all() and (mask[:, 32:] == IGNORE_INDEX).all()
@@ -177,21 +193,26 @@ def test_validation_images_never_train(learn_data, tmp_path):
     dataset_dir, split_dir = learn_data
     dataset, split = Dataset(dataset_dir), Split(split_dir)
     validation = [i for i in dataset.image_ids if split.fold_of()[i] == 0]
-    with pytest.raises(ContractError, match=rf"image {validation[0]}: holds validation image {validation[0]} of .*fold 0"):
+    with pytest.raises(
+        ContractError, match=rf"image {validation[0]}: holds validation image {validation[0]} of .*fold 0"
+    ):
         SampleSource([dataset_dir, dataset_dir], split, 0)
     # pseudo-labels made on the validation images (an unlabeled copy of them) are refused the same way
     (tmp_path / "pred").mkdir()
     writer = PredictionsWriter(tmp_path / "pred", dataset.classes, with_probs=False)
     for image_id in dataset.image_ids:
         record = dataset.record(image_id)
-        writer.add(image_id, str(record["file_name"]), np.zeros((int(record["height"]), int(record["width"])), np.uint8))
+        writer.add(
+            image_id, str(record["file_name"]), np.zeros((int(record["height"]), int(record["width"])), np.uint8)
+        )
     writer.finish({"stage": "test"})
     run_pseudo_label(tmp_path / "pred", dataset_dir, tmp_path / "pseudo")
     with pytest.raises(ContractError, match="holds validation image"):
         SampleSource([dataset_dir, tmp_path / "pseudo"], split, 0)
     # other images (copy-paste scenes made on the training folds) are welcome, and only ever train
-    run_augment(dataset_dir, split_dir, tmp_path / "other", AugmentParams(fold=0, paste_counts={"Battery": 2, "Clothing": 2}))
+    run_augment(
+        dataset_dir, split_dir, tmp_path / "other", AugmentParams(fold=0, paste_counts={"Battery": 2, "Clothing": 2})
+    )
     source = SampleSource([dataset_dir, tmp_path / "other"], split, 0)
     assert all(s.source == 0 for s in source.validation) and len(source.validation) == len(validation)
     assert sum(1 for s in source.train if s.source == 1) == len(Dataset(tmp_path / "other").image_ids)
-

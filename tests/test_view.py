@@ -30,7 +30,12 @@ def viewed(sample_dataset, sample_split, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("view")
     for seed in (1, 2):
-        run_train([sample_dataset], sample_split, root / f"m{seed}", TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=seed))
+        run_train(
+            [sample_dataset],
+            sample_split,
+            root / f"m{seed}",
+            TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=seed),
+        )
         run_infer(root / f"m{seed}", sample_dataset, root / f"p{seed}", InferParams())
     run_submit(root / "p1", root / "sub.csv", SubmitParams(submission_size=32))
     return sample_dataset, root / "p1", root / "p2", root / "sub.csv"
@@ -43,7 +48,12 @@ def test_overlay_fit_and_difference():
     out = overlay(image, labels, palette, 1.0)
     assert out[0, 0].tolist() == [100, 100, 100]  # background keeps the photo
     assert out[0, 3].tolist() == palette[1].tolist() and out[3, 0].tolist() == palette[2].tolist()
-    assert fit(labels, (4, 4)).tolist() == [[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 0, 0], [2, 2, 0, 0]]  # never interpolated
+    assert fit(labels, (4, 4)).tolist() == [
+        [0, 0, 1, 1],
+        [0, 0, 1, 1],
+        [2, 2, 0, 0],
+        [2, 2, 0, 0],
+    ]  # never interpolated
     diff = difference(labels, np.zeros_like(labels), image)
     assert diff[0, 3].tolist() == [255, 40, 40] and diff[0, 0].tolist() != [255, 40, 40]
 
@@ -71,7 +81,9 @@ def test_submission_csv_is_a_prediction_source(viewed):
 def _app(monkeypatch, dataset, predictions):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv("TRASHSEG_VIEW_CONFIG", json.dumps({"dataset": str(dataset), "predictions": [str(p) for p in predictions]}))
+    monkeypatch.setenv(
+        "TRASHSEG_VIEW_CONFIG", json.dumps({"dataset": str(dataset), "predictions": [str(p) for p in predictions]})
+    )
     app = AppTest.from_file(str(APP), default_timeout=120)
     app.run()
     assert not app.exception, app.exception
@@ -122,8 +134,23 @@ def test_viewer_renders_in_headless_chromium(viewed):
         pytest.skip("no chromium (Debian package 'chromium'; .ci/run installs it)")
     dataset, p1, _, _ = viewed
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "trashseg.components.cli", "view", "--dataset", str(dataset), "--predictions", str(p1),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "trashseg.components.cli",
+            "view",
+            "--dataset",
+            str(dataset),
+            "--predictions",
+            str(p1),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=REPO,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -136,9 +163,13 @@ def test_viewer_renders_in_headless_chromium(viewed):
             pytest.fail("the viewer did not start")
         with chromium_page(chromium) as page:
             page.goto(f"http://127.0.0.1:{port}/")
-            rendered = wait_for(page, "document.body.innerText.includes('dataset mIoU') && "
-                                      "document.querySelectorAll('img').length >= 3 && "
-                                      "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)", timeout=90)
+            rendered = wait_for(
+                page,
+                "document.body.innerText.includes('dataset mIoU') && "
+                "document.querySelectorAll('img').length >= 3 && "
+                "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)",
+                timeout=90,
+            )
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             screenshot(page, ARTIFACTS / "viewer.png")
             assert rendered, "the overlay and metrics did not render"
@@ -166,11 +197,16 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     from tests.browser import chromium_page, chromium_path, screenshot
 
     dataset, split = learn_data
-    run_train([dataset], split, tmp_path / "model", TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64))
+    run_train(
+        [dataset], split, tmp_path / "model", TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64)
+    )
     run_infer(tmp_path / "model", dataset, tmp_path / "pred", InferParams())
     run_evaluate(tmp_path / "pred", dataset, tmp_path / "metrics")
-    pages = {"split": split_report(split), "training": training_report(tmp_path / "model"),
-             "evaluation": evaluation_report(tmp_path / "metrics", tmp_path / "pred", dataset)}
+    pages = {
+        "split": split_report(split),
+        "training": training_report(tmp_path / "model"),
+        "evaluation": evaluation_report(tmp_path / "metrics", tmp_path / "pred", dataset),
+    }
     for name, html in pages.items():
         assert not re.search(r"(src|href)=['\"]?(https?:)?//", html), f"{name} report links outside itself"
         assert "<script" not in html

@@ -30,7 +30,9 @@ def cut_piece(image: np.ndarray, segmentation, image_id: int, annotation_id: int
     if rows.size < 4:
         return None
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    return Piece(image_id, annotation_id, class_id, image[top:bottom, left:right].copy(), instance[top:bottom, left:right].copy())
+    return Piece(
+        image_id, annotation_id, class_id, image[top:bottom, left:right].copy(), instance[top:bottom, left:right].copy()
+    )
 
 
 def transform_piece(piece: Piece, scale: float, angle: float, max_side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +41,11 @@ def transform_piece(piece: Piece, scale: float, angle: float, max_side: int) -> 
     scale = min(scale, max_side / max(h, w))
     new_size = (max(1, round(w * scale)), max(1, round(h * scale)))
     image = Image.fromarray(piece.image).resize(new_size, Image.BILINEAR).rotate(angle, Image.BILINEAR, expand=True)
-    mask = Image.fromarray(piece.mask.astype(np.uint8) * 255).resize(new_size, Image.NEAREST).rotate(angle, Image.NEAREST, expand=True)
+    mask = (
+        Image.fromarray(piece.mask.astype(np.uint8) * 255)
+        .resize(new_size, Image.NEAREST)
+        .rotate(angle, Image.NEAREST, expand=True)
+    )
     mask_array = np.asarray(mask) > 127
     image_array = np.asarray(image)
     if mask_array.shape[0] > max_side or mask_array.shape[1] > max_side:  # rotation grew it past the canvas
@@ -47,8 +53,15 @@ def transform_piece(piece: Piece, scale: float, angle: float, max_side: int) -> 
     return image_array, mask_array
 
 
-def paste(canvas: np.ndarray, canvas_mask: np.ndarray, piece_image: np.ndarray, piece_mask: np.ndarray, class_id: int,
-          top: int, left: int) -> np.ndarray:
+def paste(
+    canvas: np.ndarray,
+    canvas_mask: np.ndarray,
+    piece_image: np.ndarray,
+    piece_mask: np.ndarray,
+    class_id: int,
+    top: int,
+    left: int,
+) -> np.ndarray:
     """Paste in place; returns the pasted instance's full-size boolean mask."""
     h, w = piece_mask.shape
     region = (slice(top, top + h), slice(left, left + w))

@@ -38,10 +38,14 @@ def background_share(mask: np.ndarray) -> float:
 
 
 def collect_pieces(dataset: Dataset, train_ids: set[int], class_id: int) -> list[Piece]:
-    rows = dataset.annotations[(dataset.annotations["category_id"] == class_id) & dataset.annotations["image_id"].isin(train_ids)]
+    rows = dataset.annotations[
+        (dataset.annotations["category_id"] == class_id) & dataset.annotations["image_id"].isin(train_ids)
+    ]
     pieces = []
     for row in rows.sort_values("id").itertuples(index=False):
-        piece = cut_piece(dataset.image(int(row.image_id)), json.loads(row.segmentation), int(row.image_id), int(row.id), class_id)
+        piece = cut_piece(
+            dataset.image(int(row.image_id)), json.loads(row.segmentation), int(row.image_id), int(row.id), class_id
+        )
         if piece is not None:
             pieces.append(piece)
     return pieces
@@ -53,7 +57,9 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentParams, overwrite: bool = False) -> Manifest:
+def run_augment(
+    dataset_dir: Path, split_dir: Path, out: Path, params: AugmentParams, overwrite: bool = False
+) -> Manifest:
     params.check()
     inputs = [Path(dataset_dir), Path(split_dir)]
     prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
@@ -66,7 +72,9 @@ def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentPa
     for name in params.paste_classes:
         class_id = dataset.classes.id_of(name)
         if class_id is None or class_id == 0:
-            raise ParameterError("--paste-classes", f"unknown class {name!r} (known: {', '.join(dataset.classes.names[1:])})")
+            raise ParameterError(
+                "--paste-classes", f"unknown class {name!r} (known: {', '.join(dataset.classes.names[1:])})"
+            )
         class_ids[name] = class_id
     counts = {name: params.count_of(name) for name in params.paste_classes}
     unknown = set(params.paste_counts) - set(class_ids)
@@ -96,19 +104,58 @@ def run_augment(dataset_dir: Path, split_dir: Path, out: Path, params: AugmentPa
                 left = int(rng.integers(0, canvas_mask.shape[1] - mask_piece.shape[1] + 1))
                 pasted = paste(canvas, canvas_mask, image_piece, mask_piece, class_id, top, left)
                 rle = mask_utils.encode(np.asfortranarray(pasted.astype(np.uint8)))
-                rows.append({"id": next_ann_id, "image_id": next_image_id, "category_id": class_id, "area": float(pasted.sum()),
-                             "bbox": [float(v) for v in mask_utils.toBbox(rle)], "iscrowd": 0,
-                             "segmentation": json.dumps({"size": list(pasted.shape), "counts": rle["counts"].decode()})})
-                provenance = {"copy_paste": {"canvas": canvas_id, "fold": params.fold, "pieces": [{
-                    "source_image": piece.source_image, "annotation": piece.annotation_id, "class_id": class_id,
-                    "scale": round(scale, 4), "angle": round(angle, 3), "top": top, "left": left, "pixels": int(pasted.sum())}]}}
-                writer.add(ImageEntry(next_image_id, f"copypaste_{next_image_id}.png", canvas_mask.shape[1], canvas_mask.shape[0],
-                                      encode_png(canvas), 1, provenance, canvas_mask))
+                rows.append(
+                    {
+                        "id": next_ann_id,
+                        "image_id": next_image_id,
+                        "category_id": class_id,
+                        "area": float(pasted.sum()),
+                        "bbox": [float(v) for v in mask_utils.toBbox(rle)],
+                        "iscrowd": 0,
+                        "segmentation": json.dumps({"size": list(pasted.shape), "counts": rle["counts"].decode()}),
+                    }
+                )
+                provenance = {
+                    "copy_paste": {
+                        "canvas": canvas_id,
+                        "fold": params.fold,
+                        "pieces": [
+                            {
+                                "source_image": piece.source_image,
+                                "annotation": piece.annotation_id,
+                                "class_id": class_id,
+                                "scale": round(scale, 4),
+                                "angle": round(angle, 3),
+                                "top": top,
+                                "left": left,
+                                "pixels": int(pasted.sum()),
+                            }
+                        ],
+                    }
+                }
+                writer.add(
+                    ImageEntry(
+                        next_image_id,
+                        f"copypaste_{next_image_id}.png",
+                        canvas_mask.shape[1],
+                        canvas_mask.shape[0],
+                        encode_png(canvas),
+                        1,
+                        provenance,
+                        canvas_mask,
+                    )
+                )
                 next_image_id += 1
                 next_ann_id += 1
                 made += 1
-        manifest = writer.finish(pd.DataFrame(rows) if rows else None,
-                                 extra={"training_only": True, "split_hash": split.content_hash, "fold": params.fold,
-                                        "source_dataset_hash": dataset.content_hash})
+        manifest = writer.finish(
+            pd.DataFrame(rows) if rows else None,
+            extra={
+                "training_only": True,
+                "split_hash": split.content_hash,
+                "fold": params.fold,
+                "source_dataset_hash": dataset.content_hash,
+            },
+        )
     log.info("wrote %d copy-paste images to %s", made, out)
     return manifest

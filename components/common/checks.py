@@ -24,14 +24,25 @@ def _interval(low: float | None, high: float | None, low_open: bool, high_open: 
     return f"{left}{'-inf' if low is None else f'{low:g}'}, {'inf' if high is None else f'{high:g}'}{right}"
 
 
-def number(name: str, value: object, *, low: float | None = None, high: float | None = None, low_open: bool = False,
-           high_open: bool = False, integer: bool = False) -> None:
+def number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> None:
     """``value`` is a finite number (an integer when asked) inside the interval."""
     allowed = ("an integer in " if integer else "a number in ") + _interval(low, high, low_open, high_open)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not float(value).is_integer()):
         raise ParameterError(name, f"{value!r} is not allowed; expected {allowed}")
-    if not math.isfinite(value) or (low is not None and (value < low or (low_open and value == low))) \
-            or (high is not None and (value > high or (high_open and value == high))):
+    if (
+        not math.isfinite(value)
+        or (low is not None and (value < low or (low_open and value == low)))
+        or (high is not None and (value > high or (high_open and value == high)))
+    ):
         raise ParameterError(name, f"{value!r} is out of range; expected {allowed}")
 
 

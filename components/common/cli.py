@@ -12,7 +12,9 @@ from trashseg.data_contracts.errors import ContractError
 
 
 def add_overwrite(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--overwrite", action="store_true", help="replace the output if it already exists (default: refuse)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the output if it already exists (default: refuse)"
+    )
 
 
 class Stopped(BaseException):
@@ -44,7 +46,10 @@ def run_cli(action: Callable[[argparse.Namespace], object], args: argparse.Names
         return 3
     except (KeyboardInterrupt, Stopped) as err:
         name = "SIGTERM" if isinstance(err, Stopped) else "SIGINT"
-        print(f"stopped by {name}: nothing was written (train keeps its last epoch's checkpoint for --resume)", file=sys.stderr)
+        print(
+            f"stopped by {name}: nothing was written (train keeps its last epoch's checkpoint for --resume)",
+            file=sys.stderr,
+        )
         return 143 if isinstance(err, Stopped) else 130
     finally:
         signal.signal(signal.SIGTERM, previous)

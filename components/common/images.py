@@ -37,8 +37,11 @@ def check_registry(registry: str) -> str:
 
     cleaned = registry.strip().rstrip("/")
     if "://" in cleaned or not REGISTRY_PATTERN.match(cleaned):
-        raise ContractError("REGISTRY", f"{registry!r} is not host[:port]/path with a lowercase path, e.g. localhost:5000/trashseg "
-                                        "(no scheme)", field="registry")
+        raise ContractError(
+            "REGISTRY",
+            f"{registry!r} is not host[:port]/path with a lowercase path, e.g. localhost:5000/trashseg (no scheme)",
+            field="registry",
+        )
     return cleaned
 
 

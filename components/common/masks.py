@@ -23,8 +23,9 @@ def paint_order(areas: Sequence[float], ids: Sequence[int]) -> list[int]:
     return sorted(range(len(areas)), key=lambda k: (-areas[k], ids[k]))
 
 
-def paint_semantic_mask(rles: list[dict], class_ids: Sequence[int], areas: Sequence[float], ids: Sequence[int],
-                        height: int, width: int) -> np.ndarray:
+def paint_semantic_mask(
+    rles: list[dict], class_ids: Sequence[int], areas: Sequence[float], ids: Sequence[int], height: int, width: int
+) -> np.ndarray:
     """Paint every annotation's class, largest first, so a cap stays visible on its bottle.
 
     The label map is painted in Fortran order, the layout pycocotools decodes

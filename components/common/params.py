@@ -32,6 +32,7 @@ def _key_value(value_type: type):
             return key.strip(), value_type(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not {value_type.__name__}") from None
+
     return parse
 
 
@@ -86,4 +87,6 @@ def from_args(cls: type, args: argparse.Namespace) -> Any:
 def from_task(cls: type, parameters: dict[str, Any]) -> Any:
     """The dataclass from a kfp component's parameters (its ``locals()``): every field by its own name."""
     hints = typing.get_type_hints(cls)
-    return cls(**{f.name: _coerce(parameters[f.name], hints[f.name]) for f in dataclasses.fields(cls) if f.name in parameters})
+    return cls(
+        **{f.name: _coerce(parameters[f.name], hints[f.name]) for f in dataclasses.fields(cls) if f.name in parameters}
+    )

@@ -8,8 +8,13 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def cv_summary_op(fold_results: dsl.Input[List[dsl.Dataset]], test_dataset: dsl.Input[dsl.Dataset],
-                  test_predictions: dsl.Input[List[dsl.Dataset]], metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML]):
+def cv_summary_op(
+    fold_results: dsl.Input[List[dsl.Dataset]],
+    test_dataset: dsl.Input[dsl.Dataset],
+    test_predictions: dsl.Input[List[dsl.Dataset]],
+    metrics: dsl.Output[dsl.Metrics],
+    report: dsl.Output[dsl.HTML],
+):
     """Mean and spread of the per-fold validation mIoU; with a labeled test set, each fold's validation-versus-test gap.
 
     Args:
@@ -22,6 +27,8 @@ def cv_summary_op(fold_results: dsl.Input[List[dsl.Dataset]], test_dataset: dsl.
     from trashseg.components.common.kfp_io import log_metrics, write_html
     from trashseg.components.cv.logic import cv_summary, mious_on_test
 
-    summary, html = cv_summary([r.path for r in fold_results], mious_on_test(test_dataset.path, [p.path for p in test_predictions]))
+    summary, html = cv_summary(
+        [r.path for r in fold_results], mious_on_test(test_dataset.path, [p.path for p in test_predictions])
+    )
     log_metrics(metrics, summary)
     write_html(report, html)

@@ -36,19 +36,34 @@ def cv_summary(metrics_dirs: list[Path], fold_test_mious: list[float] | None = N
     """Summary figures and an HTML page; ``fold_test_mious`` (same fold order) adds the validation-versus-test gap."""
     results = [Metrics(p) for p in metrics_dirs]
     mious = np.array([r.miou for r in results])
-    summary = {"cv_miou_mean": float(mious.mean()), "cv_miou_std": float(mious.std(ddof=1)) if len(mious) > 1 else 0.0,
-               "cv_miou_min": float(mious.min()), "cv_miou_max": float(mious.max()), "folds": len(results)}
-    per_fold = pd.DataFrame({"fold": range(len(results)), "miou": mious, "images": [r.summary["images"] for r in results]})
+    summary = {
+        "cv_miou_mean": float(mious.mean()),
+        "cv_miou_std": float(mious.std(ddof=1)) if len(mious) > 1 else 0.0,
+        "cv_miou_min": float(mious.min()),
+        "cv_miou_max": float(mious.max()),
+        "folds": len(results),
+    }
+    per_fold = pd.DataFrame(
+        {"fold": range(len(results)), "miou": mious, "images": [r.summary["images"] for r in results]}
+    )
     if fold_test_mious is not None:
         if len(fold_test_mious) != len(results):
             raise ContractError("test_predictions", f"{len(fold_test_mious)} test predictions for {len(results)} folds")
         test = np.array(fold_test_mious)
         gaps = mious - test
         per_fold["test_miou"], per_fold["val_minus_test"] = test, gaps
-        summary.update(cv_test_miou_mean=float(test.mean()), cv_gap_mean=float(gaps.mean()), cv_gap_min=float(gaps.min()),
-                       cv_gap_max=float(gaps.max()))
-    per_class = pd.concat([r.per_class.set_index("class_name")["iou"].rename(f"fold {k}") for k, r in enumerate(results)], axis=1)
+        summary.update(
+            cv_test_miou_mean=float(test.mean()),
+            cv_gap_mean=float(gaps.mean()),
+            cv_gap_min=float(gaps.min()),
+            cv_gap_max=float(gaps.max()),
+        )
+    per_class = pd.concat(
+        [r.per_class.set_index("class_name")["iou"].rename(f"fold {k}") for k, r in enumerate(results)], axis=1
+    )
     per_class["mean"] = per_class.mean(axis=1)
-    html = page(f"Cross-validation: mIoU {summary['cv_miou_mean']:.4f} +/- {summary['cv_miou_std']:.4f}",
-                table(per_fold) + "<h2>per-class IoU</h2>" + table(per_class.reset_index()))
+    html = page(
+        f"Cross-validation: mIoU {summary['cv_miou_mean']:.4f} +/- {summary['cv_miou_std']:.4f}",
+        table(per_fold) + "<h2>per-class IoU</h2>" + table(per_class.reset_index()),
+    )
     return summary, html

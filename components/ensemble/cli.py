@@ -12,12 +12,19 @@ from trashseg.components.ensemble.params import EnsembleParams
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "ensemble", help="pixel-wise hard vote (ties: earliest-listed model wins) or soft vote over predictions",
+        "ensemble",
+        help="pixel-wise hard vote (ties: earliest-listed model wins) or soft vote over predictions",
         description="Combine predictions of the same images (matched by file name). hard: weighted vote of label maps, a "
-                    "tie goes to the class of the earliest-listed model among the tied ones. soft: weighted mean of "
-                    "probabilities (needs infer --save-probs), then argmax.",
+        "tie goes to the class of the earliest-listed model among the tied ones. soft: weighted mean of "
+        "probabilities (needs infer --save-probs), then argmax.",
     )
-    parser.add_argument("--predictions", type=Path, nargs="+", required=True, help="two or more predictions artifacts, in priority order")
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        nargs="+",
+        required=True,
+        help="two or more predictions artifacts, in priority order",
+    )
     parser.add_argument("--out", type=Path, required=True, help="predictions directory to create")
     add_arguments(parser, EnsembleParams)
     add_overwrite(parser)

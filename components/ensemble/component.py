@@ -8,8 +8,14 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def ensemble_op(ensembled: dsl.Output[dsl.Dataset], first: dsl.Input[dsl.Dataset] = None, second: dsl.Input[dsl.Dataset] = None,
-                members: dsl.Input[List[dsl.Dataset]] = None, vote: str = "hard", weights: Optional[list] = None):
+def ensemble_op(
+    ensembled: dsl.Output[dsl.Dataset],
+    first: dsl.Input[dsl.Dataset] = None,
+    second: dsl.Input[dsl.Dataset] = None,
+    members: dsl.Input[List[dsl.Dataset]] = None,
+    vote: str = "hard",
+    weights: Optional[list] = None,
+):
     """Vote over predictions of the same images: ``first`` and ``second`` (two rounds), then ``members`` (fold models
     collected from a ParallelFor, in loop order). Why both forms: kfp builds an artifact list only with dsl.Collected.
 

@@ -33,24 +33,37 @@ def check_alignment(inputs: list[Predictions]) -> dict[str, list[int]]:
     ref = {str(r.file_name): r for r in first.images.itertuples(index=False)}
     for pred in inputs:
         if pred.classes.names != first.classes.names:
-            raise ContractError(pred.path, f"class list {list(pred.classes.names)} differs from {first.path}'s", field="classes")
+            raise ContractError(
+                pred.path, f"class list {list(pred.classes.names)} differs from {first.path}'s", field="classes"
+            )
         rows = {str(r.file_name): r for r in pred.images.itertuples(index=False)}
         for name in names:
             if name not in rows:
-                raise ContractError(pred.path, f"has no prediction for image {name!r} (present in {first.path})", record=f"image {name!r}")
+                raise ContractError(
+                    pred.path,
+                    f"has no prediction for image {name!r} (present in {first.path})",
+                    record=f"image {name!r}",
+                )
         extra = sorted(set(rows) - set(names))
         if extra:
-            raise ContractError(pred.path, f"predicts image {extra[0]!r}, which {first.path} lacks", record=f"image {extra[0]!r}")
+            raise ContractError(
+                pred.path, f"predicts image {extra[0]!r}, which {first.path} lacks", record=f"image {extra[0]!r}"
+            )
         for name in names:
             row = rows[name]
             if (row.width, row.height) != (ref[name].width, ref[name].height):
-                raise ContractError(pred.path, f"size {row.width}x{row.height} differs from {ref[name].width}x{ref[name].height} in "
-                                    f"{first.path}", record=f"image {name!r}")
+                raise ContractError(
+                    pred.path,
+                    f"size {row.width}x{row.height} differs from {ref[name].width}x{ref[name].height} in {first.path}",
+                    record=f"image {name!r}",
+                )
             ids[name].append(int(row.image_id))
     return ids
 
 
-def run_ensemble(prediction_dirs: list[Path], out: Path, params: EnsembleParams | None = None, overwrite: bool = False) -> Manifest:
+def run_ensemble(
+    prediction_dirs: list[Path], out: Path, params: EnsembleParams | None = None, overwrite: bool = False
+) -> Manifest:
     params = params or EnsembleParams()
     params.check(len(prediction_dirs))
     method, w = params.vote, weight_array(params.weights, len(prediction_dirs))
@@ -59,7 +72,9 @@ def run_ensemble(prediction_dirs: list[Path], out: Path, params: EnsembleParams 
     if method == "soft":
         for pred in inputs:
             if not pred.has_probs:
-                raise ContractError(pred.path, "soft voting needs probabilities (infer with --save-probs)", field="probs")
+                raise ContractError(
+                    pred.path, "soft voting needs probabilities (infer with --save-probs)", field="probs"
+                )
     ids = check_alignment(inputs)
     first = inputs[0]
     log.info("%s vote of %d predictions over %d images, weights %s", method, len(inputs), len(ids), w.tolist())
@@ -73,7 +88,13 @@ def run_ensemble(prediction_dirs: list[Path], out: Path, params: EnsembleParams 
                 probs = soft_vote([pred.probs(i) for pred, i in zip(inputs, per_input)], w)
                 writer.add(per_input[0], name, probs.argmax(0).astype(np.uint8), probs)
         producer = {"stage": "ensemble", "params": {"method": method, "weights": w.tolist()}}
-        manifest = writer.finish(producer, {"source": "ensemble", "members": [p.content_hash for p in inputs],
-                                            "tie_rule": "earliest-listed model wins" if method == "hard" else "lowest class id"})
+        manifest = writer.finish(
+            producer,
+            {
+                "source": "ensemble",
+                "members": [p.content_hash for p in inputs],
+                "tie_rule": "earliest-listed model wins" if method == "hard" else "lowest class id",
+            },
+        )
     log.info("wrote ensemble %s", out)
     return manifest

@@ -15,10 +15,16 @@ VOTES = ("hard", "soft")
 class EnsembleParams:
     """The knobs of ensemble: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    vote: Literal["hard", "soft"] = field(default="hard", metadata={
-        "help": "hard: weighted vote of label maps, ties to the earliest-listed input (a hard vote of two is the first); "
-                "soft: weighted mean of probabilities (needs infer --save-probs), then argmax"})
-    weights: list[float] | None = field(default=None, metadata={"help": "a weight per input, e.g. 2 1 1 (unset: all 1)"})
+    vote: Literal["hard", "soft"] = field(
+        default="hard",
+        metadata={
+            "help": "hard: weighted vote of label maps, ties to the earliest-listed input (a hard vote of two is the first); "
+            "soft: weighted mean of probabilities (needs infer --save-probs), then argmax"
+        },
+    )
+    weights: list[float] | None = field(
+        default=None, metadata={"help": "a weight per input, e.g. 2 1 1 (unset: all 1)"}
+    )
 
     def check(self, inputs: int) -> None:
         """Refuse values outside their ranges, and a weight list that does not fit ``inputs``, before anything is read."""

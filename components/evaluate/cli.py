@@ -12,7 +12,8 @@ from trashseg.components.evaluate.params import CompareParams, EvaluateParams
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "evaluate", help="mIoU (dataset-level confusion matrix), per-image mIoU, accuracies, per-class IoU",
+        "evaluate",
+        help="mIoU (dataset-level confusion matrix), per-image mIoU, accuracies, per-class IoU",
         description="Score predictions against a labeled dataset; --split/--fold restrict it to a validation fold.",
     )
     parser.add_argument("--predictions", type=Path, required=True, help="predictions artifact")
@@ -28,20 +29,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.evaluate.logic import run_evaluate
 
-    run_evaluate(args.predictions, args.dataset, args.out, args.split, from_args(EvaluateParams, args), overwrite=args.overwrite)
+    run_evaluate(
+        args.predictions, args.dataset, args.out, args.split, from_args(EvaluateParams, args), overwrite=args.overwrite
+    )
 
 
 def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "compare", help="mIoU deltas between prediction sets (pseudo-label gain, ensemble gain) with bootstrap intervals",
+        "compare",
+        help="mIoU deltas between prediction sets (pseudo-label gain, ensemble gain) with bootstrap intervals",
         description="Score every member on the same images and report NAME=A-B deltas, each with a percentile interval from a "
-                    "paired bootstrap over images (every resample draws the same images for every member).",
+        "paired bootstrap over images (every resample draws the same images for every member).",
     )
-    parser.add_argument("--member", action="append", required=True, metavar="NAME=PREDICTIONS",
-                        help="a prediction set and its name (repeat, at least two)")
-    parser.add_argument("--delta", action="append", required=True, metavar="NAME=A-B[@CLASS]",
-                        help="report mIoU(A) - mIoU(B), or with @CLASS that class's IoU(A) - IoU(B); B may be 'best', the "
-                             "best member other than A (repeatable)")
+    parser.add_argument(
+        "--member",
+        action="append",
+        required=True,
+        metavar="NAME=PREDICTIONS",
+        help="a prediction set and its name (repeat, at least two)",
+    )
+    parser.add_argument(
+        "--delta",
+        action="append",
+        required=True,
+        metavar="NAME=A-B[@CLASS]",
+        help="report mIoU(A) - mIoU(B), or with @CLASS that class's IoU(A) - IoU(B); B may be 'best', the "
+        "best member other than A (repeatable)",
+    )
     parser.add_argument("--dataset", type=Path, required=True, help="labeled dataset artifact")
     parser.add_argument("--split", type=Path, help="split artifact (with --fold: compare on that fold only)")
     parser.add_argument("--out", type=Path, required=True, help="comparison JSON to write")
@@ -60,5 +74,12 @@ def _compare(args: argparse.Namespace) -> None:
         if not sep or not name or not path:
             raise ParameterError("--member", f"{item!r} is not NAME=PREDICTIONS")
         members[name] = Path(path)
-    run_compare(members, args.dataset, args.out, [DeltaSpec.parse(d) for d in args.delta], args.split,
-                from_args(CompareParams, args), overwrite=args.overwrite)
+    run_compare(
+        members,
+        args.dataset,
+        args.out,
+        [DeltaSpec.parse(d) for d in args.delta],
+        args.split,
+        from_args(CompareParams, args),
+        overwrite=args.overwrite,
+    )

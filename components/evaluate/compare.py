@@ -46,9 +46,19 @@ class DeltaSpec:
         text, at, class_name = text.partition("@")
         name, sep, expression = text.partition("=")
         better, minus, worse = expression.partition("-")
-        if not sep or not minus or not name.strip() or not better.strip() or not worse.strip() or (at and not class_name.strip()):
-            raise ParameterError("--delta", f"{text + at + class_name!r} is not NAME=A-B or NAME=A-B@CLASS (B may be '{BEST}': "
-                                           "the best other member)")
+        if (
+            not sep
+            or not minus
+            or not name.strip()
+            or not better.strip()
+            or not worse.strip()
+            or (at and not class_name.strip())
+        ):
+            raise ParameterError(
+                "--delta",
+                f"{text + at + class_name!r} is not NAME=A-B or NAME=A-B@CLASS (B may be '{BEST}': "
+                "the best other member)",
+            )
         return cls(name.strip(), better.strip(), worse.strip(), class_name.strip() or None)
 
 
@@ -67,8 +77,14 @@ def resample_weights(images: int, resamples: int, seed: int) -> np.ndarray:
     return rng.multinomial(images, np.full(images, 1.0 / images), size=resamples)
 
 
-def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resamples: int = 1000, seed: int = 0,
-            confidence: float = 0.95, class_names: list[str] | None = None) -> dict[str, Any]:
+def compare(
+    confusions: dict[str, np.ndarray],
+    deltas: list[DeltaSpec],
+    resamples: int = 1000,
+    seed: int = 0,
+    confidence: float = 0.95,
+    class_names: list[str] | None = None,
+) -> dict[str, Any]:
     """Point mIoU of every member, and each delta with its percentile interval over ``resamples`` paired resamples.
 
     A class delta compares that class's IoU; resamples where the class is in neither truth nor prediction are left out.
@@ -92,15 +108,34 @@ def compare(confusions: dict[str, np.ndarray], deltas: list[DeltaSpec], resample
             value = float(iou_per_class(confusions[spec.better].sum(0))[c] - iou_per_class(confusions[worse].sum(0))[c])
             spread = iou_per_class(summed[spec.better])[:, c] - iou_per_class(summed[worse])[:, c]
         low, high = np.nanpercentile(spread, [tail, 100 - tail]) if np.isfinite(spread).any() else (np.nan, np.nan)
-        results[spec.name] = {"better": spec.better, "worse": worse, "value": value, "ci_low": float(low), "ci_high": float(high),
-                              "p_not_better": float(np.mean(spread[np.isfinite(spread)] <= 0)) if np.isfinite(spread).any() else np.nan,
-                              **({"class": spec.class_name} if spec.class_name else {})}
-    return {"members": point, "deltas": results, "images": images, "resamples": resamples, "confidence": confidence,
-            "seed": seed}
+        results[spec.name] = {
+            "better": spec.better,
+            "worse": worse,
+            "value": value,
+            "ci_low": float(low),
+            "ci_high": float(high),
+            "p_not_better": float(np.mean(spread[np.isfinite(spread)] <= 0)) if np.isfinite(spread).any() else np.nan,
+            **({"class": spec.class_name} if spec.class_name else {}),
+        }
+    return {
+        "members": point,
+        "deltas": results,
+        "images": images,
+        "resamples": resamples,
+        "confidence": confidence,
+        "seed": seed,
+    }
 
 
-def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: list[DeltaSpec], split_dir: Path | None = None,
-                params: CompareParams | None = None, overwrite: bool = False) -> dict[str, Any]:
+def run_compare(
+    members: dict[str, Path],
+    dataset_dir: Path,
+    out: Path,
+    deltas: list[DeltaSpec],
+    split_dir: Path | None = None,
+    params: CompareParams | None = None,
+    overwrite: bool = False,
+) -> dict[str, Any]:
     """Score every member on the same images, write the comparison JSON at ``out`` and return it."""
     params = params or CompareParams()
     params.check(split_given=split_dir is not None)
@@ -120,7 +155,9 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
         raise ContractError(dataset_dir, "has no ground truth (unlabeled dataset)")
     for spec in deltas:
         if spec.class_name is not None and spec.class_name not in dataset.classes.names:
-            raise ParameterError("--delta", f"{spec.name}: unknown class {spec.class_name!r} ({', '.join(dataset.classes.names)})")
+            raise ParameterError(
+                "--delta", f"{spec.name}: unknown class {spec.class_name!r} ({', '.join(dataset.classes.names)})"
+            )
     split = Split(split_dir) if split_dir else None
     opened = {name: Predictions(path) for name, path in members.items()}
     chosen = None
@@ -129,15 +166,30 @@ def run_compare(members: dict[str, Path], dataset_dir: Path, out: Path, deltas: 
             raise ContractError(members[name], "class list differs from the dataset's", field="classes")
         ids, _ = select_images(predictions, dataset, split, fold, False)  # every member must cover every scored image
         chosen = chosen or ids
-    confusions = {name: per_image_confusions(predictions, dataset, chosen) for name, predictions in progress(opened.items(), "compare")}
-    summary = {**compare(confusions, deltas, resamples, seed, confidence, list(dataset.classes.names)), "fold": fold,
-               "inputs": {name: predictions.content_hash for name, predictions in opened.items()}}
+    confusions = {
+        name: per_image_confusions(predictions, dataset, chosen)
+        for name, predictions in progress(opened.items(), "compare")
+    }
+    summary = {
+        **compare(confusions, deltas, resamples, seed, confidence, list(dataset.classes.names)),
+        "fold": fold,
+        "inputs": {name: predictions.content_hash for name, predictions in opened.items()},
+    }
     with atomic_file(Path(out), overwrite, inputs, looks_like=b'{\n "confidence"') as tmp:
         tmp.write_text(json.dumps(summary, indent=1, sort_keys=True))
     for name, delta in summary["deltas"].items():
-        log.info("%s (%s - %s): %+.4f %s, %d%% interval [%+.4f, %+.4f] over %d images", name, delta["better"], delta["worse"],
-                 delta["value"], f"IoU of {delta['class']}" if "class" in delta else "mIoU", round(confidence * 100), delta["ci_low"],
-                 delta["ci_high"], summary["images"])
+        log.info(
+            "%s (%s - %s): %+.4f %s, %d%% interval [%+.4f, %+.4f] over %d images",
+            name,
+            delta["better"],
+            delta["worse"],
+            delta["value"],
+            f"IoU of {delta['class']}" if "class" in delta else "mIoU",
+            round(confidence * 100),
+            delta["ci_low"],
+            delta["ci_high"],
+            summary["images"],
+        )
     return summary
 
 
@@ -153,13 +205,19 @@ def comparison_html(summary: dict[str, Any]) -> str:
     """A self-contained table of members and deltas (no scripts, no external links)."""
     from html import escape
 
-    members = "".join(f"<tr><td>{escape(name)}</td><td>{value:.4f}</td></tr>" for name, value in summary["members"].items())
+    members = "".join(
+        f"<tr><td>{escape(name)}</td><td>{value:.4f}</td></tr>" for name, value in summary["members"].items()
+    )
     level = round(summary["confidence"] * 100)
-    deltas = "".join(f"<tr><td>{escape(name)}</td><td>{escape(d['better'])} &minus; {escape(d['worse'])}</td><td>{d['value']:+.4f}</td>"
-                     f"<td>[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]</td><td>{d['p_not_better']:.3f}</td></tr>"
-                     for name, d in summary["deltas"].items())
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>comparison</title></head><body>"
-            f"<h2>mIoU on {summary['images']} images</h2><table border='1'><tr><th>member</th><th>mIoU</th></tr>{members}</table>"
-            f"<h2>Deltas ({level}% paired bootstrap interval, {summary['resamples']} resamples)</h2><table border='1'>"
-            f"<tr><th>delta</th><th>of</th><th>value</th><th>interval</th><th>share of resamples &le; 0</th></tr>{deltas}</table>"
-            "<p>An interval that contains 0 means the fold cannot tell the difference from noise.</p></body></html>")
+    deltas = "".join(
+        f"<tr><td>{escape(name)}</td><td>{escape(d['better'])} &minus; {escape(d['worse'])}</td><td>{d['value']:+.4f}</td>"
+        f"<td>[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]</td><td>{d['p_not_better']:.3f}</td></tr>"
+        for name, d in summary["deltas"].items()
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>comparison</title></head><body>"
+        f"<h2>mIoU on {summary['images']} images</h2><table border='1'><tr><th>member</th><th>mIoU</th></tr>{members}</table>"
+        f"<h2>Deltas ({level}% paired bootstrap interval, {summary['resamples']} resamples)</h2><table border='1'>"
+        f"<tr><th>delta</th><th>of</th><th>value</th><th>interval</th><th>share of resamples &le; 0</th></tr>{deltas}</table>"
+        "<p>An interval that contains 0 means the fold cannot tell the difference from noise.</p></body></html>"
+    )

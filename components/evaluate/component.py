@@ -8,9 +8,17 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Dataset], results: dsl.Output[dsl.Dataset],
-                metrics: dsl.Output[dsl.Metrics], confusion: dsl.Output[dsl.ClassificationMetrics], report: dsl.Output[dsl.HTML],
-                split: dsl.Input[dsl.Dataset] = None, fold: Optional[int] = None, subset: bool = False):
+def evaluate_op(
+    predictions: dsl.Input[dsl.Dataset],
+    dataset: dsl.Input[dsl.Dataset],
+    results: dsl.Output[dsl.Dataset],
+    metrics: dsl.Output[dsl.Metrics],
+    confusion: dsl.Output[dsl.ClassificationMetrics],
+    report: dsl.Output[dsl.HTML],
+    split: dsl.Input[dsl.Dataset] = None,
+    fold: Optional[int] = None,
+    subset: bool = False,
+):
     """mIoU, accuracies, per-class IoU and the confusion matrix of predictions against ground truth.
 
     The other parameters are EvaluateParams' fields (components/evaluate/params.py): same names, defaults and help.
@@ -31,17 +39,32 @@ def evaluate_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Data
     from trashseg.components.evaluate.report import evaluation_report, log_to_kfp
 
     params = from_task(EvaluateParams, locals())
-    publish(results, run_evaluate(predictions.path, dataset.path, results.path, split.path if split is not None else None, params))
+    publish(
+        results,
+        run_evaluate(predictions.path, dataset.path, results.path, split.path if split is not None else None, params),
+    )
     log_to_kfp(results.path, metrics, confusion)
     write_html(report, evaluation_report(results.path, predictions.path, dataset.path))
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def compare_op(dataset: dsl.Input[dsl.Dataset], first: dsl.Input[dsl.Dataset], second: dsl.Input[dsl.Dataset],
-               comparison: dsl.Output[dsl.Artifact], metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML],
-               third: dsl.Input[dsl.Dataset] = None, names: list = ["first", "second", "third"], deltas: list = [],
-               classes: list = [], split: dsl.Input[dsl.Dataset] = None, fold: Optional[int] = None, resamples: int = 1000,
-               confidence: float = 0.95, seed: int = 0):
+def compare_op(
+    dataset: dsl.Input[dsl.Dataset],
+    first: dsl.Input[dsl.Dataset],
+    second: dsl.Input[dsl.Dataset],
+    comparison: dsl.Output[dsl.Artifact],
+    metrics: dsl.Output[dsl.Metrics],
+    report: dsl.Output[dsl.HTML],
+    third: dsl.Input[dsl.Dataset] = None,
+    names: list = ["first", "second", "third"],
+    deltas: list = [],
+    classes: list = [],
+    split: dsl.Input[dsl.Dataset] = None,
+    fold: Optional[int] = None,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+):
     """The report's experiments: the mIoU difference between prediction sets, each with a paired bootstrap interval
     over images (round 2 - round 1: the pseudo-label gain; the ensemble - its best round; with - without copy-paste).
 
@@ -71,7 +94,14 @@ def compare_op(dataset: dsl.Input[dsl.Dataset], first: dsl.Input[dsl.Dataset], s
     members = {name: Path(a.path) for name, a in zip(names, (first, second, third)) if a is not None}
     specs = [DeltaSpec.parse(text) for text in deltas]
     specs += [DeltaSpec(f"{s.name}_{c.replace(' ', '_')}", s.better, s.worse, c) for s in list(specs) for c in classes]
-    summary = run_compare(members, Path(dataset.path), Path(comparison.path), specs, Path(split.path) if split is not None else None,
-                          from_task(CompareParams, locals()), overwrite=True)
+    summary = run_compare(
+        members,
+        Path(dataset.path),
+        Path(comparison.path),
+        specs,
+        Path(split.path) if split is not None else None,
+        from_task(CompareParams, locals()),
+        overwrite=True,
+    )
     log_metrics(metrics, flat_metrics(summary))
     write_html(report, comparison_html(summary))

@@ -18,9 +18,13 @@ def check_fold(fold: int | None, split_given: bool) -> None:
 class EvaluateParams:
     """The knobs of evaluate: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    fold: int | None = field(default=None, metadata={"help": "with --split: score that fold's images only (unset: the whole dataset)"})
-    subset: bool = field(default=False, metadata={"help": "score only the images that have predictions (default: every image of "
-                                                          "the set needs one)"})
+    fold: int | None = field(
+        default=None, metadata={"help": "with --split: score that fold's images only (unset: the whole dataset)"}
+    )
+    subset: bool = field(
+        default=False,
+        metadata={"help": "score only the images that have predictions (default: every image of the set needs one)"},
+    )
 
     def check(self, split_given: bool) -> None:
         """Refuse values outside their ranges, and a fold without a split (or the reverse), before anything is read."""
@@ -31,8 +35,9 @@ class EvaluateParams:
 class CompareParams:
     """The knobs of compare (the paired bootstrap), as for EvaluateParams."""
 
-    fold: int | None = field(default=None, metadata={"help": "with --split: compare on that fold's images only (unset: the whole "
-                                                             "dataset)"})
+    fold: int | None = field(
+        default=None, metadata={"help": "with --split: compare on that fold's images only (unset: the whole dataset)"}
+    )
     resamples: int = field(default=1000, metadata={"help": "bootstrap resamples"})
     confidence: float = field(default=0.95, metadata={"help": "interval coverage"})
     seed: int = field(default=0, metadata={"help": "seed of the resampling"})

@@ -13,7 +13,8 @@ from trashseg.components.infer.params import InferParams
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "infer", help="label maps (and optionally probabilities) for every image of a dataset, with optional TTA",
+        "infer",
+        help="label maps (and optionally probabilities) for every image of a dataset, with optional TTA",
         description="Predict every image of a dataset in batches (memory stays flat), at each image's own size.",
     )
     parser.add_argument("--model", type=Path, required=True, help="model artifact directory")
@@ -30,5 +31,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.infer.logic import run_infer
 
-    run_infer(args.model, args.dataset, args.out, from_args(InferParams, args), args.split, args.fold, overwrite=args.overwrite,
-              machine=from_args(Machine, args))
+    run_infer(
+        args.model,
+        args.dataset,
+        args.out,
+        from_args(InferParams, args),
+        args.split,
+        args.fold,
+        overwrite=args.overwrite,
+        machine=from_args(Machine, args),
+    )

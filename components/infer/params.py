@@ -12,11 +12,16 @@ class InferParams:
     """The knobs of prediction: the CLI options, the component's and the pipelines' parameters by the same names."""
 
     tta_flip: bool = field(default=True, metadata={"help": "test-time augmentation: also predict the mirrored image"})
-    tta_scales: list[float] = field(default_factory=lambda: [1.0], metadata={
-        "help": "test-time augmentation: predict at these multiples of the training size, e.g. 0.75 1.0 1.25"})
+    tta_scales: list[float] = field(
+        default_factory=lambda: [1.0],
+        metadata={
+            "help": "test-time augmentation: predict at these multiples of the training size, e.g. 0.75 1.0 1.25"
+        },
+    )
     batch_size: int = field(default=8, metadata={"help": "images per forward pass"})
-    save_probs: bool = field(default=False, metadata={"help": "also store per-class probabilities (soft ensembles, pseudo-label "
-                                                              "confidence)"})
+    save_probs: bool = field(
+        default=False, metadata={"help": "also store per-class probabilities (soft ensembles, pseudo-label confidence)"}
+    )
 
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""
@@ -28,4 +33,6 @@ class InferParams:
 
     def views(self) -> list[tuple[float, bool]]:
         """(scale, mirrored) of every test-time view; the probabilities are averaged over them."""
-        return [(scale, flipped) for scale in self.tta_scales for flipped in ((False, True) if self.tta_flip else (False,))]
+        return [
+            (scale, flipped) for scale in self.tta_scales for flipped in ((False, True) if self.tta_flip else (False,))
+        ]

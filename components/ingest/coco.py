@@ -53,7 +53,9 @@ def _require(record: dict, key: str, path: Path, where: str, kinds: tuple[type, 
     value = record[key]
     if isinstance(value, bool) or not isinstance(value, kinds):
         names = "/".join(k.__name__ for k in kinds)
-        raise ContractError(path, f"expected {names}, got {type(value).__name__} {value!r:.60}", record=where, field=key)
+        raise ContractError(
+            path, f"expected {names}, got {type(value).__name__} {value!r:.60}", record=where, field=key
+        )
     return value
 
 
@@ -86,8 +88,12 @@ def parse_categories(data: dict, path: Path, classes: ClassTable) -> dict[int, i
         class_id = classes.id_of(name)
         if class_id is None or class_id == 0:
             valid = ", ".join(classes.names[1:])
-            raise ContractError(path, f"unknown class name {name!r} (known object classes: {valid}; pass --classes for another list)",
-                                record=f"category {cat_id}", field="name")
+            raise ContractError(
+                path,
+                f"unknown class name {name!r} (known object classes: {valid}; pass --classes for another list)",
+                record=f"category {cat_id}",
+                field="name",
+            )
         mapping[cat_id] = class_id
     return mapping
 
@@ -108,9 +114,16 @@ def parse_images(data: dict, path: Path) -> list[CocoImage]:
         if image_id in seen_ids:
             raise ContractError(path, "duplicate image id", record=where, field="id")
         if file_name in seen_names:
-            raise ContractError(path, f"file_name {file_name!r} also used by image {seen_names[file_name]}", record=where, field="file_name")
+            raise ContractError(
+                path,
+                f"file_name {file_name!r} also used by image {seen_names[file_name]}",
+                record=where,
+                field="file_name",
+            )
         if width <= 0 or height <= 0:
-            raise ContractError(path, f"width and height must be positive, got {width}x{height}", record=where, field="width")
+            raise ContractError(
+                path, f"width and height must be positive, got {width}x{height}", record=where, field="width"
+            )
         seen_ids.add(image_id)
         seen_names[file_name] = image_id
         parsed.append(CocoImage(image_id, file_name, width, height))
@@ -121,10 +134,22 @@ def _check_polygons(segmentation: list, image: CocoImage, path: Path, where: str
     if not segmentation:
         raise ContractError(path, "empty polygon list", record=where, field="segmentation")
     for k, polygon in enumerate(segmentation):
-        if not isinstance(polygon, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in polygon):
-            raise ContractError(path, f"polygon {k} must be a flat list of numbers [x1, y1, x2, y2, ...]", record=where, field="segmentation")
+        if not isinstance(polygon, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in polygon
+        ):
+            raise ContractError(
+                path,
+                f"polygon {k} must be a flat list of numbers [x1, y1, x2, y2, ...]",
+                record=where,
+                field="segmentation",
+            )
         if len(polygon) % 2 or len(polygon) < 6:
-            raise ContractError(path, f"polygon {k} has {len(polygon) / 2:g} points, needs at least 3 (x, y) pairs", record=where, field="segmentation")
+            raise ContractError(
+                path,
+                f"polygon {k} has {len(polygon) / 2:g} points, needs at least 3 (x, y) pairs",
+                record=where,
+                field="segmentation",
+            )
         if not all(math.isfinite(v) for v in polygon):
             raise ContractError(path, f"polygon {k} has a non-finite coordinate", record=where, field="segmentation")
         xs, ys = polygon[0::2], polygon[1::2]
@@ -134,7 +159,8 @@ def _check_polygons(segmentation: list, image: CocoImage, path: Path, where: str
                 path,
                 f"polygon {k} reaches outside the {image.width}x{image.height} image "
                 f"(x {min(xs):g}..{max(xs):g}, y {min(ys):g}..{max(ys):g})",
-                record=where, field="segmentation",
+                record=where,
+                field="segmentation",
             )
 
 
@@ -144,17 +170,32 @@ def _check_rle(segmentation: dict, image: CocoImage, path: Path, where: str) -> 
     if not (isinstance(size, list) and len(size) == 2):
         raise ContractError(path, "RLE needs 'size': [height, width]", record=where, field="segmentation.size")
     if list(size) != [image.height, image.width]:
-        raise ContractError(path, f"RLE size {size} differs from the image's [height, width] = [{image.height}, {image.width}]",
-                            record=where, field="segmentation.size")
+        raise ContractError(
+            path,
+            f"RLE size {size} differs from the image's [height, width] = [{image.height}, {image.width}]",
+            record=where,
+            field="segmentation.size",
+        )
     if isinstance(counts, list):
         if not all(isinstance(c, int) and c >= 0 for c in counts) or sum(counts) != image.height * image.width:
-            raise ContractError(path, "uncompressed RLE counts must be non-negative integers summing to height*width",
-                                record=where, field="segmentation.counts")
+            raise ContractError(
+                path,
+                "uncompressed RLE counts must be non-negative integers summing to height*width",
+                record=where,
+                field="segmentation.counts",
+            )
     elif not isinstance(counts, str):
-        raise ContractError(path, "RLE counts must be a list (uncompressed) or a string (compressed)", record=where, field="segmentation.counts")
+        raise ContractError(
+            path,
+            "RLE counts must be a list (uncompressed) or a string (compressed)",
+            record=where,
+            field="segmentation.counts",
+        )
 
 
-def parse_annotations(data: dict, path: Path, images: list[CocoImage], category_to_class: dict[int, int]) -> list[CocoAnnotation]:
+def parse_annotations(
+    data: dict, path: Path, images: list[CocoImage], category_to_class: dict[int, int]
+) -> list[CocoAnnotation]:
     raw = data.get("annotations", [])
     if not isinstance(raw, list):
         raise ContractError(path, "not a list", field="annotations")
@@ -183,13 +224,24 @@ def parse_annotations(data: dict, path: Path, images: list[CocoImage], category_
         if area is not None and (isinstance(area, bool) or not isinstance(area, (int, float))):
             raise ContractError(path, f"expected a number, got {area!r:.40}", record=where, field="area")
         bbox = record.get("bbox")
-        if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)):
+        if bbox is not None and not (
+            isinstance(bbox, list) and len(bbox) == 4 and all(isinstance(v, (int, float)) for v in bbox)
+        ):
             raise ContractError(path, "expected [x, y, width, height]", record=where, field="bbox")
         iscrowd = record.get("iscrowd", 0)
         if iscrowd not in (0, 1):
             raise ContractError(path, f"must be 0 or 1, got {iscrowd!r}", record=where, field="iscrowd")
-        parsed.append(CocoAnnotation(ann_id, image_id, category_to_class[category_id], segmentation,
-                                     None if area is None else float(area), bbox, int(iscrowd)))
+        parsed.append(
+            CocoAnnotation(
+                ann_id,
+                image_id,
+                category_to_class[category_id],
+                segmentation,
+                None if area is None else float(area),
+                bbox,
+                int(iscrowd),
+            )
+        )
     return parsed
 
 

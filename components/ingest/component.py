@@ -6,9 +6,16 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def ingest_op(raw: dsl.Input[dsl.Dataset], dataset: dsl.Output[dsl.Dataset], annotations: str = "annotations.json",
-              images: str = "images", fingerprint: str = "", exif: str = "transpose", max_pixels: int = 64_000_000,
-              unlabeled: bool = False):
+def ingest_op(
+    raw: dsl.Input[dsl.Dataset],
+    dataset: dsl.Output[dsl.Dataset],
+    annotations: str = "annotations.json",
+    images: str = "images",
+    fingerprint: str = "",
+    exif: str = "transpose",
+    max_pixels: int = 64_000_000,
+    unlabeled: bool = False,
+):
     """A raw folder (COCO JSON + images, brought in by a dsl.importer from its URI) -> dataset artifact.
 
     The knobs exif, max_pixels and unlabeled are IngestParams' fields (components/ingest/params.py).

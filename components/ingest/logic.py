@@ -39,11 +39,18 @@ def resolve_image_path(images_dir: Path, image: CocoImage, coco_path: Path) -> P
     where = f"image {image.image_id}"
     relative = Path(image.file_name)
     if relative.is_absolute() or ".." in relative.parts:
-        raise ContractError(coco_path, f"file_name {image.file_name!r} escapes the images directory", record=where, field="file_name")
+        raise ContractError(
+            coco_path, f"file_name {image.file_name!r} escapes the images directory", record=where, field="file_name"
+        )
     root = images_dir.resolve()
     path = (root / relative).resolve()
     if root != path and root not in path.parents:
-        raise ContractError(coco_path, f"file_name {image.file_name!r} escapes the images directory (symlink)", record=where, field="file_name")
+        raise ContractError(
+            coco_path,
+            f"file_name {image.file_name!r} escapes the images directory (symlink)",
+            record=where,
+            field="file_name",
+        )
     return path
 
 
@@ -55,15 +62,21 @@ def read_image_file(path: Path, image: CocoImage, coco_path: Path, params: Inges
     except FileNotFoundError:
         raise ContractError(path, "image file not found", record=where, field="file_name") from None
     except OSError as err:
-        raise ContractError(path, f"cannot read image file ({err.strerror or err})", record=where, field="file_name") from err
+        raise ContractError(
+            path, f"cannot read image file ({err.strerror or err})", record=where, field="file_name"
+        ) from err
     import io
 
     try:
         with Image.open(io.BytesIO(data)) as handle:
             raw_width, raw_height = handle.size
             if raw_width * raw_height > params.max_pixels:
-                raise ContractError(path, f"{raw_width}x{raw_height} = {raw_width * raw_height} pixels is over the limit of "
-                                    f"{params.max_pixels} (--max-pixels)", record=where)
+                raise ContractError(
+                    path,
+                    f"{raw_width}x{raw_height} = {raw_width * raw_height} pixels is over the limit of "
+                    f"{params.max_pixels} (--max-pixels)",
+                    record=where,
+                )
             orientation = int(handle.getexif().get(EXIF_ORIENTATION_TAG, 1)) if params.exif == "transpose" else 1
             handle.load()
     except ContractError:
@@ -79,8 +92,12 @@ def read_image_file(path: Path, image: CocoImage, coco_path: Path, params: Inges
             hint = " (matches the stored pixels: if the annotations ignore EXIF orientation, pass --exif ignore)"
         elif (raw_height, raw_width) == (image.width, image.height) and params.exif == "ignore":
             hint = " (matches the EXIF-rotated image: drop --exif ignore)"
-        raise ContractError(coco_path, f"JSON says {image.width}x{image.height} but {path.name} decodes to {width}x{height}{hint}",
-                            record=where, field="width/height")
+        raise ContractError(
+            coco_path,
+            f"JSON says {image.width}x{image.height} but {path.name} decodes to {width}x{height}{hint}",
+            record=where,
+            field="width/height",
+        )
     return data, orientation
 
 
@@ -89,15 +106,23 @@ def annotation_rows(annotations: list[CocoAnnotation], image: CocoImage, rles: l
     for ann, rle in zip(annotations, rles):
         area = ann.area if ann.area is not None else float(mask_utils.area(rle))
         bbox = ann.bbox if ann.bbox is not None else [float(v) for v in mask_utils.toBbox(rle)]
-        rows.append({
-            "id": ann.ann_id, "image_id": image.image_id, "category_id": ann.class_id, "area": float(area),
-            "bbox": [float(v) for v in bbox], "iscrowd": ann.iscrowd,
-            "segmentation": json.dumps(ann.segmentation, separators=(",", ":")),
-        })
+        rows.append(
+            {
+                "id": ann.ann_id,
+                "image_id": image.image_id,
+                "category_id": ann.class_id,
+                "area": float(area),
+                "bbox": [float(v) for v in bbox],
+                "iscrowd": ann.iscrowd,
+                "segmentation": json.dumps(ann.segmentation, separators=(",", ":")),
+            }
+        )
     return rows
 
 
-def raw_folder_paths(folder: str | Path, annotations: str = "annotations.json", images: str = "images") -> tuple[Path, Path]:
+def raw_folder_paths(
+    folder: str | Path, annotations: str = "annotations.json", images: str = "images"
+) -> tuple[Path, Path]:
     """The COCO file and image folder inside an imported raw folder, refusing names that leave it.
 
     A pipeline brings its data in as one folder per URI (``dsl.importer``); the two
@@ -106,22 +131,36 @@ def raw_folder_paths(folder: str | Path, annotations: str = "annotations.json", 
     """
     root = Path(folder)
     if not root.is_dir():
-        raise ContractError(root, "the imported data is not a folder (expected a folder URI holding the COCO JSON and the images)")
+        raise ContractError(
+            root, "the imported data is not a folder (expected a folder URI holding the COCO JSON and the images)"
+        )
     paths = []
     for field, name in (("annotations", annotations), ("images", images)):
         relative = Path(name)
         if not name or relative.is_absolute() or ".." in relative.parts:
-            raise ContractError(root, f"{field}={name!r} must be a relative path inside the imported folder", field=field)
+            raise ContractError(
+                root, f"{field}={name!r} must be a relative path inside the imported folder", field=field
+            )
         paths.append(root / relative)
     if not paths[0].is_file():
-        raise ContractError(paths[0], f"no COCO JSON here (annotations={annotations!r} inside the imported folder)", field="annotations")
+        raise ContractError(
+            paths[0], f"no COCO JSON here (annotations={annotations!r} inside the imported folder)", field="annotations"
+        )
     if not paths[1].is_dir():
-        raise ContractError(paths[1], f"no images folder here (images={images!r} inside the imported folder)", field="images")
+        raise ContractError(
+            paths[1], f"no images folder here (images={images!r} inside the imported folder)", field="images"
+        )
     return paths[0], paths[1]
 
 
-def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable | None = None,
-               params: IngestParams | None = None, overwrite: bool = False) -> Manifest:
+def run_ingest(
+    coco_path: Path,
+    images_dir: Path,
+    out: Path,
+    classes: ClassTable | None = None,
+    params: IngestParams | None = None,
+    overwrite: bool = False,
+) -> Manifest:
     """Ingest a COCO dataset into ``out``; on any error nothing is left at ``out``."""
     classes = classes or ClassTable()
     params = params or IngestParams()
@@ -132,23 +171,38 @@ def run_ingest(coco_path: Path, images_dir: Path, out: Path, classes: ClassTable
     if not images_dir.is_dir():
         raise ContractError(images_dir, "images directory not found")
     labeled = bool(coco.annotations) and not params.unlabeled
-    log.info("ingesting %d images, %d annotations from %s (%s)", len(coco.images), len(coco.annotations), coco_path,
-             "labeled" if labeled else "unlabeled")
+    log.info(
+        "ingesting %d images, %d annotations from %s (%s)",
+        len(coco.images),
+        len(coco.annotations),
+        coco_path,
+        "labeled" if labeled else "unlabeled",
+    )
     producer = {"stage": "ingest", "params": {**asdict(params), "coco_file": coco_path.name}}
     all_rows: list[dict] = []
     with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, [coco_path, images_dir]) as tmp:
         writer = DatasetWriter(tmp, classes, labeled, producer)
         for image in progress(coco.images, "ingest"):
-            data, orientation = read_image_file(resolve_image_path(images_dir, image, coco_path), image, coco_path, params)
+            data, orientation = read_image_file(
+                resolve_image_path(images_dir, image, coco_path), image, coco_path, params
+            )
             annotations = coco.by_image.get(image.image_id, [])
             rles = [to_rle(ann.segmentation, image.height, image.width) for ann in annotations]
             rows = annotation_rows(annotations, image, rles)
             all_rows.extend(rows)
             mask = None
             if labeled:
-                mask = paint_semantic_mask(rles, [a.class_id for a in annotations], [r["area"] for r in rows],
-                                           [a.ann_id for a in annotations], image.height, image.width)
-            writer.add(ImageEntry(image.image_id, image.file_name, image.width, image.height, data, orientation, None, mask))
+                mask = paint_semantic_mask(
+                    rles,
+                    [a.class_id for a in annotations],
+                    [r["area"] for r in rows],
+                    [a.ann_id for a in annotations],
+                    image.height,
+                    image.width,
+                )
+            writer.add(
+                ImageEntry(image.image_id, image.file_name, image.width, image.height, data, orientation, None, mask)
+            )
         annotations_table = pd.DataFrame(all_rows) if all_rows else None
         manifest = writer.finish(annotations_table)
     log.info("wrote dataset %s (content hash %s)", out, manifest.content_hash[:12])

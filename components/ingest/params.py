@@ -16,10 +16,16 @@ class IngestParams:
     """Everything that changes what ingest writes (recorded in the manifest): the CLI options, the component's and the
     pipelines' parameters by the same names."""
 
-    exif: Literal["transpose", "ignore"] = field(default="transpose", metadata={
-        "help": "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the stored pixel grid"})
+    exif: Literal["transpose", "ignore"] = field(
+        default="transpose",
+        metadata={
+            "help": "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the stored pixel grid"
+        },
+    )
     max_pixels: int = field(default=DEFAULT_MAX_PIXELS, metadata={"help": "refuse larger images (decompression bombs)"})
-    unlabeled: bool = field(default=False, metadata={"help": "store no masks even if the JSON has annotations (a test set's)"})
+    unlabeled: bool = field(
+        default=False, metadata={"help": "store no masks even if the JSON has annotations (a test set's)"}
+    )
 
     def check(self) -> None:
         """Refuse values outside their ranges before any file is read."""

@@ -16,15 +16,14 @@ from trashseg.data_contracts.errors import ContractError
 log = get_logger("trashseg.models")
 
 
-
-
 def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
     id2label = {i: n for i, n in enumerate(classes.names)}
     return id2label, {n: i for i, n in id2label.items()}
 
 
-
-def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0) -> torch.nn.Module:
+def build_model(
+    preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0
+) -> torch.nn.Module:
     """A model for ``classes``: from scratch, from a whole pretrained model (all but the classifiers), or a pretrained backbone.
 
     ``pretrained`` is a resolved :class:`Start` or, for convenience, a folder or hub id.
@@ -48,25 +47,45 @@ def build_model(preset: Preset, classes: ClassTable, pretrained: Start | str | P
     weights = start.weights
     family = get_family(preset.family)
     if weights == "backbone" and not family.takes_backbone_start:
-        raise ContractError(directory / "config.json", f"is a '{config.model_type}' backbone; preset {preset.name} takes a whole "
-                                                       f"'{family.model_type}' model", field="model_type")
+        raise ContractError(
+            directory / "config.json",
+            f"is a '{config.model_type}' backbone; preset {preset.name} takes a whole '{family.model_type}' model",
+            field="model_type",
+        )
     if weights == "whole" and config.model_type != family.model_type:
-        raise ContractError(directory / "config.json", f"is a '{config.model_type}' checkpoint but preset {preset.name} needs "
-                                                       f"'{family.model_type}' (a whole model) or a backbone "
-                                                       f"({', '.join(sorted(BACKBONE_MODEL_TYPES))})", field="model_type")
+        raise ContractError(
+            directory / "config.json",
+            f"is a '{config.model_type}' checkpoint but preset {preset.name} needs "
+            f"'{family.model_type}' (a whole model) or a backbone "
+            f"({', '.join(sorted(BACKBONE_MODEL_TYPES))})",
+            field="model_type",
+        )
     if not any(directory.glob("*.safetensors")):
         raise ContractError(directory, "has a config.json but no .safetensors weights", field="pretrained")
     if weights == "backbone":
         return _with_pretrained_backbone(preset, classes, directory, config, seed)
     same_classes = getattr(config, "id2label", None) and {int(k): v for k, v in config.id2label.items()} == id2label
-    model, info = cls.from_pretrained(str(directory), local_files_only=True, id2label=id2label, label2id=label2id,
-                                      ignore_mismatched_sizes=True, output_loading_info=True)
-    classifier_keys = {name for name, _ in model.named_parameters()
-                       if any(name.startswith(prefix) for prefix in _classifier_prefixes(model, preset.family))}
+    model, info = cls.from_pretrained(
+        str(directory),
+        local_files_only=True,
+        id2label=id2label,
+        label2id=label2id,
+        ignore_mismatched_sizes=True,
+        output_loading_info=True,
+    )
+    classifier_keys = {
+        name
+        for name, _ in model.named_parameters()
+        if any(name.startswith(prefix) for prefix in _classifier_prefixes(model, preset.family))
+    }
     missing = sorted(k for k in info.get("missing_keys", []) if k not in classifier_keys)
     if missing:
-        raise ContractError(directory, f"lacks {len(missing)} weights the model needs (first: {missing[0]}); "
-                                       "the checkpoint is incomplete or of another architecture", field="pretrained")
+        raise ContractError(
+            directory,
+            f"lacks {len(missing)} weights the model needs (first: {missing[0]}); "
+            "the checkpoint is incomplete or of another architecture",
+            field="pretrained",
+        )
     if not same_classes:
         for module in get_family(preset.family).classifiers(model):
             module.reset_parameters()
@@ -79,7 +98,9 @@ def _classifier_prefixes(model: torch.nn.Module, family: str) -> list[str]:
     return [f"{name}." for name, module in model.named_modules() if id(module) in wanted]
 
 
-def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Path, backbone_config, seed: int) -> torch.nn.Module:
+def _with_pretrained_backbone(
+    preset: Preset, classes: ClassTable, directory: Path, backbone_config, seed: int
+) -> torch.nn.Module:
     """The preset's head on the checkpoint's backbone (architecture and weights), e.g. an ImageNet-22k ConvNeXt."""
     from transformers.models.auto.modeling_auto import MODEL_FOR_BACKBONE_MAPPING
 
@@ -91,12 +112,15 @@ def _with_pretrained_backbone(preset: Preset, classes: ClassTable, directory: Pa
     model = get_family(preset.family).model_class()(config)
     # The concrete backbone class: AutoBackbone.from_pretrained asks the hub whether a folder path is a repo.
     backbone_class = MODEL_FOR_BACKBONE_MAPPING[type(backbone_config)]
-    backbone, info = backbone_class.from_pretrained(str(directory), local_files_only=True, out_features=backbone_config.out_features,
-                                                    output_loading_info=True)
+    backbone, info = backbone_class.from_pretrained(
+        str(directory), local_files_only=True, out_features=backbone_config.out_features, output_loading_info=True
+    )
     # The per-stage output norms exist only in backbone classes: they start fresh, as in transformers' own backbones.
     missing = sorted(k for k in info.get("missing_keys", []) if not k.startswith("hidden_states_norms."))
     if missing:
-        raise ContractError(directory, f"lacks {len(missing)} backbone weights (first: {missing[0]})", field="pretrained")
+        raise ContractError(
+            directory, f"lacks {len(missing)} backbone weights (first: {missing[0]})", field="pretrained"
+        )
     get_family(preset.family).backbone(model).load_state_dict(backbone.state_dict())
     log.info("backbone from %s under a fresh %s head", directory, preset.family)
     return model

@@ -23,14 +23,22 @@ class ModelFamily:
     model_type: str  # config.model_type of a whole checkpoint of this family
     backbone_prefixes: tuple[str, ...]  # parameter names trained at the small (backbone) learning rate
     backbone_path: str  # attribute path of the backbone module
-    classifier_paths: tuple[str, ...]  # layers sized by the class count, replaced for a new class list (absent ones skipped)
-    compile_path: str | None  # the module torch.compile compiles ("" = the whole model, None = none: the loss is inside)
+    classifier_paths: tuple[
+        str, ...
+    ]  # layers sized by the class count, replaced for a new class list (absent ones skipped)
+    compile_path: (
+        str | None
+    )  # the module torch.compile compiles ("" = the whole model, None = none: the loss is inside)
     takes_backbone_start: bool  # can start from an ImageNet backbone under a fresh head
-    set_prediction: bool  # query-based: class-mask pair targets, scores mixed over queries, a Hungarian matcher in fp32,
+    set_prediction: (
+        bool  # query-based: class-mask pair targets, scores mixed over queries, a Hungarian matcher in fp32,
+    )
     #                       and parameters without gradients in some steps (DDP must look for them)
     channels_last: bool  # convolutional enough that channels-last memory pays on a GPU
     anneals_attention_masks: bool = False  # EoMT: masked attention in its last blocks, annealed away during training
-    fixed_input_size: bool = False  # position embeddings fixed to config.image_size: no other training size or TTA scale
+    fixed_input_size: bool = (
+        False  # position embeddings fixed to config.image_size: no other training size or TTA scale
+    )
 
     def model_class(self):
         import transformers
@@ -51,23 +59,64 @@ class ModelFamily:
         return None if self.compile_path is None else self._at(model, self.compile_path)
 
 
-FAMILIES = {family.name: family for family in (
-    ModelFamily("upernet", "UperNetForSemanticSegmentation", "upernet", ("backbone.",), "backbone",
-                ("decode_head.classifier", "auxiliary_head.classifier"), "", takes_backbone_start=True, set_prediction=False,
-                channels_last=True),
-    ModelFamily("beit", "BeitForSemanticSegmentation", "beit", ("beit.",), "beit",
-                ("decode_head.classifier", "auxiliary_head.classifier"), "", takes_backbone_start=False, set_prediction=False,
-                channels_last=False),
-    # Mask2Former compiles its network, not the loss: the matcher calls SciPy on the CPU, splitting the graph per image.
-    ModelFamily("mask2former", "Mask2FormerForUniversalSegmentation", "mask2former", ("model.pixel_level_module.encoder.",),
-                "model.pixel_level_module.encoder", ("class_predictor",), "model", takes_backbone_start=True, set_prediction=True,
-                channels_last=False),
-    # EoMT: a plain ViT whose last blocks also carry the queries; the mask and class heads sit on top. Its forward computes
-    # the loss (matcher on the CPU), so nothing is compiled.
-    ModelFamily("eomt", "EomtForUniversalSegmentation", "eomt", ("embeddings.", "layers.", "layernorm."), "", ("class_predictor",),
-                None, takes_backbone_start=False, set_prediction=True, channels_last=False, anneals_attention_masks=True,
-                fixed_input_size=True),
-)}
+FAMILIES = {
+    family.name: family
+    for family in (
+        ModelFamily(
+            "upernet",
+            "UperNetForSemanticSegmentation",
+            "upernet",
+            ("backbone.",),
+            "backbone",
+            ("decode_head.classifier", "auxiliary_head.classifier"),
+            "",
+            takes_backbone_start=True,
+            set_prediction=False,
+            channels_last=True,
+        ),
+        ModelFamily(
+            "beit",
+            "BeitForSemanticSegmentation",
+            "beit",
+            ("beit.",),
+            "beit",
+            ("decode_head.classifier", "auxiliary_head.classifier"),
+            "",
+            takes_backbone_start=False,
+            set_prediction=False,
+            channels_last=False,
+        ),
+        # Mask2Former compiles its network, not the loss: the matcher calls SciPy on the CPU, splitting the graph per image.
+        ModelFamily(
+            "mask2former",
+            "Mask2FormerForUniversalSegmentation",
+            "mask2former",
+            ("model.pixel_level_module.encoder.",),
+            "model.pixel_level_module.encoder",
+            ("class_predictor",),
+            "model",
+            takes_backbone_start=True,
+            set_prediction=True,
+            channels_last=False,
+        ),
+        # EoMT: a plain ViT whose last blocks also carry the queries; the mask and class heads sit on top. Its forward computes
+        # the loss (matcher on the CPU), so nothing is compiled.
+        ModelFamily(
+            "eomt",
+            "EomtForUniversalSegmentation",
+            "eomt",
+            ("embeddings.", "layers.", "layernorm."),
+            "",
+            ("class_predictor",),
+            None,
+            takes_backbone_start=False,
+            set_prediction=True,
+            channels_last=False,
+            anneals_attention_masks=True,
+            fixed_input_size=True,
+        ),
+    )
+}
 
 
 def get_family(name: str) -> ModelFamily:

@@ -45,7 +45,12 @@ def keep_matcher_in_fp32(model: torch.nn.Module) -> None:
     def forward_fp32(masks_queries_logits, class_queries_logits, mask_labels, class_labels):
         device_type = masks_queries_logits.device.type
         with torch.autocast(device_type=device_type, enabled=False):
-            return original(masks_queries_logits.float(), class_queries_logits.float(), [m.float() for m in mask_labels], class_labels)
+            return original(
+                masks_queries_logits.float(),
+                class_queries_logits.float(),
+                [m.float() for m in mask_labels],
+                class_labels,
+            )
 
     matcher.forward = forward_fp32
     matcher._trashseg_fp32 = True
@@ -66,8 +71,9 @@ def anneal_attention_masks(model: torch.nn.Module, progress: float) -> None:
             probs[block] = (1.0 - done) ** 0.9
 
 
-def training_loss(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor,
-                  loss: str = "model") -> torch.Tensor:
+def training_loss(
+    model: torch.nn.Module, family: str, pixel_values: torch.Tensor, labels: torch.Tensor, loss: str = "model"
+) -> torch.Tensor:
     """The training loss; ``labels`` is (B, H, W) int64 with 255 = ignore.
 
     Set-prediction families (Mask2Former) always use their own matched mask and class loss; the others use
@@ -91,7 +97,9 @@ def class_scores(model: torch.nn.Module, family: str, pixel_values: torch.Tensor
     return outputs.logits.float().softmax(1)
 
 
-def probabilities(model: torch.nn.Module, family: str, pixel_values: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def probabilities(
+    model: torch.nn.Module, family: str, pixel_values: torch.Tensor, size: tuple[int, int]
+) -> torch.Tensor:
     """(B, C, H, W) probabilities upsampled to ``size`` (bilinear on probabilities, then renormalised)."""
     scores = class_scores(model, family, pixel_values)
     if scores.shape[-2:] != tuple(size):
@@ -99,13 +107,14 @@ def probabilities(model: torch.nn.Module, family: str, pixel_values: torch.Tenso
     return scores
 
 
-def probabilities_per_image(model: torch.nn.Module, family: str, pixel_values: torch.Tensor,
-                            sizes: list[tuple[int, int]]) -> list[torch.Tensor]:
+def probabilities_per_image(
+    model: torch.nn.Module, family: str, pixel_values: torch.Tensor, sizes: list[tuple[int, int]]
+) -> list[torch.Tensor]:
     """One batched forward pass, then each image's (C, H, W) probabilities at its own size."""
     scores = class_scores(model, family, pixel_values)
     out = []
     for k, size in enumerate(sizes):
-        one = scores[k:k + 1]
+        one = scores[k : k + 1]
         if one.shape[-2:] != tuple(size):
             one = F.interpolate(one, size=tuple(size), mode="bilinear", align_corners=False)
         out.append(one[0])

@@ -64,15 +64,19 @@ def _from_hub(hub_id: str) -> Path:
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as err:
         cache = hub_cache() or os.path.expanduser("~/.cache/huggingface/hub")
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
-        raise ParameterError("--pretrained", f"{hub_id!r} is not in the Hugging Face cache ({cache}) and "
-                                            f"{'HF_HUB_OFFLINE is set' if offline else 'the hub could not be reached'} "
-                                            f"({type(err).__name__}); pre-fill the cache where the hub is reachable with "
-                                            f"`hf download {hub_id}` and copy its hub/ folder to HF_HOME here, or pass a local "
-                                            "save_pretrained folder") from None
+        raise ParameterError(
+            "--pretrained",
+            f"{hub_id!r} is not in the Hugging Face cache ({cache}) and "
+            f"{'HF_HUB_OFFLINE is set' if offline else 'the hub could not be reached'} "
+            f"({type(err).__name__}); pre-fill the cache where the hub is reachable with "
+            f"`hf download {hub_id}` and copy its hub/ folder to HF_HOME here, or pass a local "
+            "save_pretrained folder",
+        ) from None
 
 
-def resolve_start(pretrained: str | Path | None, default_checkpoint: str | None, default_weights: str,
-                  from_scratch: bool) -> Start:
+def resolve_start(
+    pretrained: str | Path | None, default_checkpoint: str | None, default_weights: str, from_scratch: bool
+) -> Start:
     """Decide the start: an explicit ``pretrained`` (hub id or folder), else the preset's checkpoint, else scratch."""
     if from_scratch:
         if pretrained:
@@ -84,11 +88,22 @@ def resolve_start(pretrained: str | Path | None, default_checkpoint: str | None,
     path = Path(spec).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():
-            raise ContractError(path, "no pretrained checkpoint here (expected config.json and weights written by save_pretrained)",
-                                field="pretrained")
-        return Start("folder", str(path.resolve()), _folder_revision(path), _weights_kind(path) if pretrained else default_weights, path)
+            raise ContractError(
+                path,
+                "no pretrained checkpoint here (expected config.json and weights written by save_pretrained)",
+                field="pretrained",
+            )
+        return Start(
+            "folder",
+            str(path.resolve()),
+            _folder_revision(path),
+            _weights_kind(path) if pretrained else default_weights,
+            path,
+        )
     if not HUB_ID.match(spec):
-        raise ParameterError("--pretrained", f"{spec!r} is neither an existing folder nor a Hugging Face Hub id (ORG/NAME)")
+        raise ParameterError(
+            "--pretrained", f"{spec!r} is neither an existing folder nor a Hugging Face Hub id (ORG/NAME)"
+        )
     directory = _from_hub(spec)
     return Start("hub", spec, directory.name, _weights_kind(directory) if pretrained else default_weights, directory)
 

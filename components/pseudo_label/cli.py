@@ -12,12 +12,15 @@ from trashseg.components.pseudo_label.params import PseudoLabelParams
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "pseudo-label", help="turn predictions on unlabeled images into a training-only labeled dataset",
+        "pseudo-label",
+        help="turn predictions on unlabeled images into a training-only labeled dataset",
         description="Write a dataset whose masks are the predicted label maps; pass it to train as an extra --dataset. "
-                    "Pixels below --min-confidence become 255 (ignored by the losses).",
+        "Pixels below --min-confidence become 255 (ignored by the losses).",
     )
     parser.add_argument("--predictions", type=Path, required=True, help="predictions on the unlabeled dataset")
-    parser.add_argument("--dataset", type=Path, required=True, help="the unlabeled dataset the predictions were made on")
+    parser.add_argument(
+        "--dataset", type=Path, required=True, help="the unlabeled dataset the predictions were made on"
+    )
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to create")
     add_arguments(parser, PseudoLabelParams)
     add_overwrite(parser)
@@ -27,4 +30,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.pseudo_label.logic import run_pseudo_label
 
-    run_pseudo_label(args.predictions, args.dataset, args.out, from_args(PseudoLabelParams, args), overwrite=args.overwrite)
+    run_pseudo_label(
+        args.predictions, args.dataset, args.out, from_args(PseudoLabelParams, args), overwrite=args.overwrite
+    )

@@ -6,8 +6,13 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def pseudo_label_op(predictions: dsl.Input[dsl.Dataset], dataset: dsl.Input[dsl.Dataset], pseudo_labeled: dsl.Output[dsl.Dataset],
-                    min_confidence: float = 0.0, round: int = 1):
+def pseudo_label_op(
+    predictions: dsl.Input[dsl.Dataset],
+    dataset: dsl.Input[dsl.Dataset],
+    pseudo_labeled: dsl.Output[dsl.Dataset],
+    min_confidence: float = 0.0,
+    round: int = 1,
+):
     """Predictions on unlabeled images -> training-only labeled dataset.
 
     The other parameters are PseudoLabelParams' fields (components/pseudo_label/params.py): same names, defaults and help.

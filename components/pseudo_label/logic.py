@@ -32,8 +32,13 @@ def pseudo_mask(labels: np.ndarray, probs: np.ndarray | None, min_confidence: fl
     return mask
 
 
-def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, params: PseudoLabelParams | None = None,
-                     overwrite: bool = False) -> Manifest:
+def run_pseudo_label(
+    predictions_dir: Path,
+    dataset_dir: Path,
+    out: Path,
+    params: PseudoLabelParams | None = None,
+    overwrite: bool = False,
+) -> Manifest:
     params = params or PseudoLabelParams()
     params.check()
     min_confidence, round_number = params.min_confidence, params.round
@@ -41,31 +46,69 @@ def run_pseudo_label(predictions_dir: Path, dataset_dir: Path, out: Path, params
     prepare_output(Path(out), overwrite, DATASET_CONTRACT, inputs)
     predictions, dataset = Predictions(predictions_dir), Dataset(dataset_dir)
     if min_confidence > 0 and not predictions.has_probs:
-        raise ContractError(predictions_dir, "--min-confidence needs probabilities (infer with --save-probs)", field="probs")
+        raise ContractError(
+            predictions_dir, "--min-confidence needs probabilities (infer with --save-probs)", field="probs"
+        )
     if predictions.classes.names != dataset.classes.names:
         raise ContractError(predictions_dir, "class list differs from the dataset's", field="classes")
     predicted = {int(r.image_id): r for r in predictions.images.itertuples(index=False)}
     for record in dataset.images.itertuples(index=False):
         row = predicted.get(int(record.image_id))
         if row is None or row.file_name != record.file_name:
-            raise ContractError(predictions_dir, f"has no prediction for image {record.image_id} ({record.file_name!r}) of {dataset_dir}",
-                                record=f"image {record.image_id}")
+            raise ContractError(
+                predictions_dir,
+                f"has no prediction for image {record.image_id} ({record.file_name!r}) of {dataset_dir}",
+                record=f"image {record.image_id}",
+            )
         if (row.width, row.height) != (record.width, record.height):
-            raise ContractError(predictions_dir, f"prediction is {row.width}x{row.height}, image is {record.width}x{record.height}",
-                                record=f"image {record.image_id}")
-    labeled_by = {"predictions_hash": predictions.content_hash, "model_hash": predictions.manifest.extra.get("model_hash"),
-                  "source": predictions.manifest.extra.get("source"), "round": round_number, "min_confidence": min_confidence}
+            raise ContractError(
+                predictions_dir,
+                f"prediction is {row.width}x{row.height}, image is {record.width}x{record.height}",
+                record=f"image {record.image_id}",
+            )
+    labeled_by = {
+        "predictions_hash": predictions.content_hash,
+        "model_hash": predictions.manifest.extra.get("model_hash"),
+        "source": predictions.manifest.extra.get("source"),
+        "round": round_number,
+        "min_confidence": min_confidence,
+    }
     ignored = total = 0
     with atomic_directory(Path(out), overwrite, DATASET_CONTRACT, inputs) as tmp:
-        writer = DatasetWriter(tmp, dataset.classes, labeled=True,
-                               producer={"stage": "pseudo-label", "params": {"min_confidence": min_confidence, "round": round_number}})
+        writer = DatasetWriter(
+            tmp,
+            dataset.classes,
+            labeled=True,
+            producer={"stage": "pseudo-label", "params": {"min_confidence": min_confidence, "round": round_number}},
+        )
         for record in progress(list(dataset.images.itertuples(index=False)), "pseudo-label"):
             image_id = int(record.image_id)
-            mask = pseudo_mask(predictions.labels(image_id), predictions.probs(image_id) if min_confidence > 0 else None, min_confidence)
+            mask = pseudo_mask(
+                predictions.labels(image_id),
+                predictions.probs(image_id) if min_confidence > 0 else None,
+                min_confidence,
+            )
             ignored += int((mask == IGNORE_INDEX).sum())
             total += mask.size
-            writer.add(ImageEntry(image_id, str(record.file_name), int(record.width), int(record.height), dataset.image_bytes(image_id),
-                                  int(record.orientation), {"pseudo_label": labeled_by}, mask))
-        manifest = writer.finish(extra={"pseudo_label": labeled_by, "training_only": True, "ignored_pixel_share": ignored / max(total, 1)})
-    log.info("wrote %d pseudo-labeled images to %s (%.1f%% of pixels ignored)", len(dataset.image_ids), out, 100 * ignored / max(total, 1))
+            writer.add(
+                ImageEntry(
+                    image_id,
+                    str(record.file_name),
+                    int(record.width),
+                    int(record.height),
+                    dataset.image_bytes(image_id),
+                    int(record.orientation),
+                    {"pseudo_label": labeled_by},
+                    mask,
+                )
+            )
+        manifest = writer.finish(
+            extra={"pseudo_label": labeled_by, "training_only": True, "ignored_pixel_share": ignored / max(total, 1)}
+        )
+    log.info(
+        "wrote %d pseudo-labeled images to %s (%.1f%% of pixels ignored)",
+        len(dataset.image_ids),
+        out,
+        100 * ignored / max(total, 1),
+    )
     return manifest

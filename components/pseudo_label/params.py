@@ -11,8 +11,12 @@ from trashseg.components.common import checks
 class PseudoLabelParams:
     """The knobs of pseudo-label: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    min_confidence: float = field(default=0.0, metadata={
-        "help": "ignore pixels whose top probability is lower (needs infer --save-probs; 0 keeps every pixel, as the report did)"})
+    min_confidence: float = field(
+        default=0.0,
+        metadata={
+            "help": "ignore pixels whose top probability is lower (needs infer --save-probs; 0 keeps every pixel, as the report did)"
+        },
+    )
     round: int = field(default=1, metadata={"help": "pseudo-labeling round, recorded in the dataset"})
 
     def check(self) -> None:

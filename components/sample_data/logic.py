@@ -20,8 +20,9 @@ def _categories() -> list[dict]:
     return [{"id": i, "name": n, "supercategory": n} for i, n in enumerate(CLASS_NAMES) if i > 0]
 
 
-def _write_split(root: Path, name: str, first_id: int, count: int, size: int, rng: np.random.Generator,
-                 first_ann_id: int) -> tuple[list[dict], list[dict]]:
+def _write_split(
+    root: Path, name: str, first_id: int, count: int, size: int, rng: np.random.Generator, first_ann_id: int
+) -> tuple[list[dict], list[dict]]:
     images_dir = root / name / "images"
     images_dir.mkdir(parents=True)
     images, annotations = [], []
@@ -35,17 +36,24 @@ def _write_split(root: Path, name: str, first_id: int, count: int, size: int, rn
         for class_id, points in objects:
             flat = [round(v, 2) for point in points for v in point]
             xs, ys = flat[0::2], flat[1::2]
-            annotations.append({
-                "id": ann_id, "image_id": image_id, "category_id": class_id, "segmentation": [flat],
-                "area": round(polygon_area(points), 2), "bbox": [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)],
-                "iscrowd": 0,
-            })
+            annotations.append(
+                {
+                    "id": ann_id,
+                    "image_id": image_id,
+                    "category_id": class_id,
+                    "segmentation": [flat],
+                    "area": round(polygon_area(points), 2),
+                    "bbox": [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)],
+                    "iscrowd": 0,
+                }
+            )
             ann_id += 1
     return images, annotations
 
 
-def run_sample_data(out: Path, train_images: int = 96, test_images: int = 24, size: int = 128, seed: int = 0,
-                    overwrite: bool = False) -> Path:
+def run_sample_data(
+    out: Path, train_images: int = 96, test_images: int = 24, size: int = 128, seed: int = 0, overwrite: bool = False
+) -> Path:
     """Write ``out/train`` (labeled), ``out/test`` (unlabeled) and ``out/test_truth`` (the test's annotations).
 
     Each part is ``annotations.json`` plus ``images/``; ``test_truth`` points at
@@ -56,12 +64,17 @@ def run_sample_data(out: Path, train_images: int = 96, test_images: int = 24, si
         train, train_anns = _write_split(tmp, "train", 1, train_images, size, rng, 1)
         test, test_anns = _write_split(tmp, "test", 100_001, test_images, size, rng, 100_001)
         info = {"description": "trashseg synthetic sample data", "seed": seed, "size": size}
-        (tmp / "train" / "annotations.json").write_text(json.dumps(
-            {"info": info, "images": train, "annotations": train_anns, "categories": _categories()}, indent=1))
-        (tmp / "test" / "annotations.json").write_text(json.dumps(
-            {"info": info, "images": test, "annotations": [], "categories": _categories()}, indent=1))
+        (tmp / "train" / "annotations.json").write_text(
+            json.dumps(
+                {"info": info, "images": train, "annotations": train_anns, "categories": _categories()}, indent=1
+            )
+        )
+        (tmp / "test" / "annotations.json").write_text(
+            json.dumps({"info": info, "images": test, "annotations": [], "categories": _categories()}, indent=1)
+        )
         (tmp / "test_truth").mkdir()
-        (tmp / "test_truth" / "annotations.json").write_text(json.dumps(
-            {"info": info, "images": test, "annotations": test_anns, "categories": _categories()}, indent=1))
+        (tmp / "test_truth" / "annotations.json").write_text(
+            json.dumps({"info": info, "images": test, "annotations": test_anns, "categories": _categories()}, indent=1)
+        )
     log.info("wrote %d train and %d test images (%dx%d) to %s", train_images, test_images, size, size, out)
     return Path(out)

@@ -6,8 +6,13 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def split_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Output[dsl.Dataset], report: dsl.Output[dsl.HTML],
-             folds: int = 5, seed: int = 42):
+def split_op(
+    dataset: dsl.Input[dsl.Dataset],
+    split: dsl.Output[dsl.Dataset],
+    report: dsl.Output[dsl.HTML],
+    folds: int = 5,
+    seed: int = 42,
+):
     """StratifiedGroupKFold folds with an HTML table of each fold's class shares.
 
     The other parameters are SplitParams' fields (components/split/params.py): same names, defaults and help.

@@ -74,12 +74,18 @@ def fold_statistics(dataset: Dataset, fold_of: dict[int, int], num_folds: int) -
     records = []
     for fold, p, a, n in rows:
         for class_id in range(num_classes):
-            records.append({
-                "fold": fold, "class_id": class_id, "class_name": dataset.classes.names[class_id],
-                "images": int(n[class_id]), "annotations": int(a[class_id]),
-                "annotation_share": float(a[class_id] / a.sum()) if a.sum() else 0.0,
-                "pixels": int(p[class_id]), "pixel_share": float(p[class_id] / p.sum()) if p.sum() else 0.0,
-            })
+            records.append(
+                {
+                    "fold": fold,
+                    "class_id": class_id,
+                    "class_name": dataset.classes.names[class_id],
+                    "images": int(n[class_id]),
+                    "annotations": int(a[class_id]),
+                    "annotation_share": float(a[class_id] / a.sum()) if a.sum() else 0.0,
+                    "pixels": int(p[class_id]),
+                    "pixel_share": float(p[class_id] / p.sum()) if p.sum() else 0.0,
+                }
+            )
     return pd.DataFrame(records)
 
 
@@ -99,8 +105,11 @@ def run_split(dataset_dir: Path, out: Path, params: SplitParams | None = None, o
     prepare_output(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir])
     dataset = Dataset(dataset_dir)
     if len(dataset.image_ids) < num_folds:
-        raise ContractError(dataset_dir, f"{len(dataset.image_ids)} images cannot fill {num_folds} folds: need at least one image per fold",
-                            field="folds")
+        raise ContractError(
+            dataset_dir,
+            f"{len(dataset.image_ids)} images cannot fill {num_folds} folds: need at least one image per fold",
+            field="folds",
+        )
     fold_of = assign_folds(dataset.image_ids, dataset.annotations, num_folds, seed)
     folds = pd.DataFrame({"image_id": dataset.image_ids, "fold": [fold_of[i] for i in dataset.image_ids]})
     stats = fold_statistics(dataset, fold_of, num_folds)

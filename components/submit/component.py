@@ -6,8 +6,12 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def submit_op(predictions: dsl.Input[dsl.Dataset], submission: dsl.Output[dsl.Artifact], submission_size: int = 256,
-              downsample: str = "nearest"):
+def submit_op(
+    predictions: dsl.Input[dsl.Dataset],
+    submission: dsl.Output[dsl.Artifact],
+    submission_size: int = 256,
+    downsample: str = "nearest",
+):
     """Predictions -> CSV image_id,PredictionString at submission_size x submission_size.
 
     The other parameters are SubmitParams' fields (components/submit/params.py): same names, defaults and help.

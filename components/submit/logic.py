@@ -18,7 +18,9 @@ from trashseg.data_contracts.submission import HEADER, read_submission, write_su
 log = get_logger("trashseg.submit")
 
 
-def run_submit(predictions_dir: Path, out_csv: Path, params: SubmitParams | None = None, overwrite: bool = False) -> int:
+def run_submit(
+    predictions_dir: Path, out_csv: Path, params: SubmitParams | None = None, overwrite: bool = False
+) -> int:
     """One row per image in the predictions' (= the dataset's) order; returns the row count."""
     params = params or SubmitParams()
     params.check()
@@ -29,16 +31,23 @@ def run_submit(predictions_dir: Path, out_csv: Path, params: SubmitParams | None
     if not predictions.image_ids:
         raise ContractError(predictions_dir, "holds no image: nothing to submit", field="images")
     n = predictions.classes.num_classes
-    rows = ((str(r.file_name), downsample(predictions.labels(r.image_id), size, method, n))
-            for r in progress(list(predictions.images.itertuples(index=False)), "submit"))
+    rows = (
+        (str(r.file_name), downsample(predictions.labels(r.image_id), size, method, n))
+        for r in progress(list(predictions.images.itertuples(index=False)), "submit")
+    )
     with atomic_file(Path(out_csv), overwrite, inputs, looks_like=",".join(HEADER).encode()) as tmp:
         count = write_submission(tmp, rows)
     log.info("wrote %d rows (%dx%d, %s) to %s", count, size, size, method, out_csv)
     return count
 
 
-def run_decode(csv_path: Path, out: Path, params: SubmitParams | None = None, dataset_dir: Path | None = None,
-               overwrite: bool = False) -> Manifest:
+def run_decode(
+    csv_path: Path,
+    out: Path,
+    params: SubmitParams | None = None,
+    dataset_dir: Path | None = None,
+    overwrite: bool = False,
+) -> Manifest:
     """CSV -> predictions at size x size. With a dataset, rows are matched to its images by file_name."""
     params = params or SubmitParams()
     params.check()
@@ -53,17 +62,29 @@ def run_decode(csv_path: Path, out: Path, params: SubmitParams | None = None, da
         decoded: set[str] = set()
         for row_number, (file_name, labels) in enumerate(read_submission(csv_path, size, classes.num_classes)):
             if dataset is not None and file_name not in by_name:
-                raise ContractError(csv_path, f"image {file_name!r} is not in dataset {dataset_dir}", record=f"row {row_number + 2}",
-                                    field="image_id")
+                raise ContractError(
+                    csv_path,
+                    f"image {file_name!r} is not in dataset {dataset_dir}",
+                    record=f"row {row_number + 2}",
+                    field="image_id",
+                )
             writer.add(by_name.get(file_name, row_number), file_name, labels)
             decoded.add(file_name)
         if not decoded:
             raise ContractError(csv_path, "has a header but no rows: nothing to decode", record="row 2")
         missing = [name for name in by_name if name not in decoded]
         if missing:
-            raise ContractError(csv_path, f"has no row for image {missing[0]!r} of {dataset_dir} ({len(missing)} of {len(by_name)} "
-                                          "images missing)", field="image_id")
-        extra = {"source": "csv", "csv": Path(csv_path).name, **({"dataset_hash": dataset.content_hash} if dataset else {})}
+            raise ContractError(
+                csv_path,
+                f"has no row for image {missing[0]!r} of {dataset_dir} ({len(missing)} of {len(by_name)} "
+                "images missing)",
+                field="image_id",
+            )
+        extra = {
+            "source": "csv",
+            "csv": Path(csv_path).name,
+            **({"dataset_hash": dataset.content_hash} if dataset else {}),
+        }
         manifest = writer.finish({"stage": "submit-decode", "params": {"size": size}}, extra)
     log.info("decoded %s into predictions %s", csv_path, out)
     return manifest

@@ -14,9 +14,15 @@ DOWNSAMPLE_METHODS = ("nearest", "mode")
 class SubmitParams:
     """The knobs of submit: the CLI options, the component's and the pipelines' parameters by the same names."""
 
-    submission_size: int = field(default=256, metadata={"help": "side of the submitted label map (the competition's: 256)"})
-    downsample: Literal["nearest", "mode"] = field(default="nearest", metadata={
-        "help": "nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block"})
+    submission_size: int = field(
+        default=256, metadata={"help": "side of the submitted label map (the competition's: 256)"}
+    )
+    downsample: Literal["nearest", "mode"] = field(
+        default="nearest",
+        metadata={
+            "help": "nearest: the competition baseline's (cv2 INTER_NEAREST); mode: majority class of each block"
+        },
+    )
 
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""

@@ -48,8 +48,14 @@ def _temporary(root: Path, prefix: str) -> Iterator[Path]:
 def save_last(root: Path, model: torch.nn.Module, optimizer, scheduler, scaler, state: dict[str, Any]) -> None:
     with _temporary(root, ".last.tmp-") as tmp:
         save_model(model, str(tmp / "model.safetensors"))
-        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict() if scaler is not None else {}}, tmp / "optimizer.pt")
+        torch.save(
+            {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else {},
+            },
+            tmp / "optimizer.pt",
+        )
         rng = {"torch": torch.get_rng_state()}
         if torch.cuda.is_available():
             rng.update({f"cuda{i}": s for i, s in enumerate(torch.cuda.get_rng_state_all())})

@@ -8,15 +8,39 @@ from trashseg.components.common.images import GPU_IMAGE
 
 
 @dsl.component(base_image=GPU_IMAGE, install_kfp_package=False)
-def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], model: dsl.Output[dsl.Model],
-             metrics: dsl.Output[dsl.Metrics], report: dsl.Output[dsl.HTML], augmented: dsl.Input[dsl.Dataset] = None,
-             pseudo_labeled: dsl.Input[dsl.Dataset] = None, pretrained_model: dsl.Input[dsl.Model] = None,
-             preset: str = "upernet-convnext", fold: int = 0, epochs: int = 50, batch_size: Optional[int] = None,
-             lr_backbone: Optional[float] = None, lr_head: Optional[float] = None, warmup_steps: Optional[int] = None,
-             loss: Optional[str] = None, schedule: str = "poly", weight_decay: float = 0.01, image_size: Optional[int] = None,
-             seed: int = 42, hflip: bool = True, max_steps_per_epoch: int = 0, photometric: list = [], from_scratch: bool = False,
-             pretrained: str = "", checkpoint_root: str = "", gpus: int = 1, nodes: int = 1, trainjob: dict = {},
-             node_selector: dict = {}, tolerations: list = []):
+def train_op(
+    dataset: dsl.Input[dsl.Dataset],
+    split: dsl.Input[dsl.Dataset],
+    model: dsl.Output[dsl.Model],
+    metrics: dsl.Output[dsl.Metrics],
+    report: dsl.Output[dsl.HTML],
+    augmented: dsl.Input[dsl.Dataset] = None,
+    pseudo_labeled: dsl.Input[dsl.Dataset] = None,
+    pretrained_model: dsl.Input[dsl.Model] = None,
+    preset: str = "upernet-convnext",
+    fold: int = 0,
+    epochs: int = 50,
+    batch_size: Optional[int] = None,
+    lr_backbone: Optional[float] = None,
+    lr_head: Optional[float] = None,
+    warmup_steps: Optional[int] = None,
+    loss: Optional[str] = None,
+    schedule: str = "poly",
+    weight_decay: float = 0.01,
+    image_size: Optional[int] = None,
+    seed: int = 42,
+    hflip: bool = True,
+    max_steps_per_epoch: int = 0,
+    photometric: list = [],
+    from_scratch: bool = False,
+    pretrained: str = "",
+    checkpoint_root: str = "",
+    gpus: int = 1,
+    nodes: int = 1,
+    trainjob: dict = {},
+    node_selector: dict = {},
+    tolerations: list = [],
+):
     """Train a preset on all folds but ``fold`` (+ optional training-only datasets); the best epoch is the model.
 
     The knobs from ``preset`` to ``from_scratch`` are TrainParams' fields (components/train/params.py): same names,
@@ -46,6 +70,19 @@ def train_op(dataset: dsl.Input[dsl.Dataset], split: dsl.Input[dsl.Dataset], mod
     from trashseg.components.train.params import TrainParams
     from trashseg.components.train.task_io import run_train_task
 
-    run_train_task(from_task(TrainParams, locals()), dataset, split, [augmented, pseudo_labeled], model, metrics, report,
-                   pretrained_model.path if pretrained_model is not None else (pretrained or None), checkpoint_root or None, gpus,
-                   nodes, trainjob, node_selector, tolerations)
+    run_train_task(
+        from_task(TrainParams, locals()),
+        dataset,
+        split,
+        [augmented, pseudo_labeled],
+        model,
+        metrics,
+        report,
+        pretrained_model.path if pretrained_model is not None else (pretrained or None),
+        checkpoint_root or None,
+        gpus,
+        nodes,
+        trainjob,
+        node_selector,
+        tolerations,
+    )

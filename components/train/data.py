@@ -39,12 +39,20 @@ class SampleSource:
             if not dataset.labeled:
                 raise ContractError(dataset.path, "is unlabeled: training needs masks (pseudo-label it first)")
             if dataset.classes.names != first.classes.names:
-                raise ContractError(dataset.path, f"classes {list(dataset.classes.names)} differ from {first.path}'s", field="classes")
+                raise ContractError(
+                    dataset.path, f"classes {list(dataset.classes.names)} differ from {first.path}'s", field="classes"
+                )
         for dataset in self.datasets[1:]:
             made_for = dataset.manifest.extra.get("fold")
-            if made_for is not None and (made_for != fold or dataset.manifest.extra.get("split_hash") != split.content_hash):
-                raise ContractError(dataset.path, f"was made from the training folds of fold {made_for} of another split or fold; "
-                                                  f"using it with fold {fold} would leak validation images into training", field="fold")
+            if made_for is not None and (
+                made_for != fold or dataset.manifest.extra.get("split_hash") != split.content_hash
+            ):
+                raise ContractError(
+                    dataset.path,
+                    f"was made from the training folds of fold {made_for} of another split or fold; "
+                    f"using it with fold {fold} would leak validation images into training",
+                    field="fold",
+                )
         train_ids, validation_ids = split.partition(first.content_hash, first.path, first.image_ids, fold)
         self.train = [Sample(0, i) for i in train_ids]
         self.validation = [Sample(0, i) for i in validation_ids]
@@ -91,9 +99,12 @@ def _refuse_validation_images(first: Dataset, validation_ids: set[int], extra: l
     for dataset in extra:
         for image_id, digest in zip(dataset.images["image_id"], dataset.images["sha256"]):
             if str(digest) in validation:
-                raise ContractError(dataset.path, f"holds validation image {validation[str(digest)]} of {first.path} (fold {fold}, "
-                                                  "same bytes): training on it would leak the validation fold into training",
-                                    record=f"image {int(image_id)}")
+                raise ContractError(
+                    dataset.path,
+                    f"holds validation image {validation[str(digest)]} of {first.path} (fold {fold}, "
+                    "same bytes): training on it would leak the validation fold into training",
+                    record=f"image {int(image_id)}",
+                )
 
 
 def epoch_order(num_samples: int, seed: int, epoch: int) -> np.ndarray:

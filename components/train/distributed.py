@@ -49,15 +49,20 @@ def world_from_env() -> World:
     size = int(os.environ.get("WORLD_SIZE", "1"))
     if size <= 1:
         return World()
-    return World(rank=int(os.environ["RANK"]), size=size, local_rank=int(os.environ.get("LOCAL_RANK", "0")),
-                 local_size=int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    return World(
+        rank=int(os.environ["RANK"]),
+        size=size,
+        local_rank=int(os.environ.get("LOCAL_RANK", "0")),
+        local_size=int(os.environ.get("LOCAL_WORLD_SIZE", "1")),
+    )
 
 
 def start(world: World, device: torch.device) -> None:
     """Join the process group: NCCL between GPUs, gloo between CPU processes."""
     if world.distributed and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
-                                device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo", device_id=device if device.type == "cuda" else None
+        )
 
 
 def stop(world: World) -> None:
@@ -96,7 +101,7 @@ class GlobalBatchNorm(nn.BatchNorm2d):
         stats = all_reduce(torch.cat([x.sum((0, 2, 3)), (x * x).sum((0, 2, 3)), count]))
         total = stats[-1]
         mean = stats[:channels] / total
-        var = stats[channels:2 * channels] / total - mean * mean
+        var = stats[channels : 2 * channels] / total - mean * mean
         if self.track_running_stats:
             with torch.no_grad():
                 self.num_batches_tracked.add_(1)
@@ -112,7 +117,9 @@ class GlobalBatchNorm(nn.BatchNorm2d):
 
 def _to_global_batchnorm(module: nn.Module) -> nn.Module:
     if isinstance(module, nn.BatchNorm2d) and not isinstance(module, GlobalBatchNorm):
-        replacement = GlobalBatchNorm(module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats)
+        replacement = GlobalBatchNorm(
+            module.num_features, module.eps, module.momentum, module.affine, module.track_running_stats
+        )
         replacement.load_state_dict(module.state_dict())
         return replacement
     for name, child in module.named_children():
@@ -135,8 +142,12 @@ def data_parallel(model: nn.Module, device: torch.device, family: str) -> nn.Mod
     """
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(model, device_ids=[device.index or 0] if device.type == "cuda" else None,
-                                   find_unused_parameters=get_family(family).set_prediction, gradient_as_bucket_view=True)
+    return DistributedDataParallel(
+        model,
+        device_ids=[device.index or 0] if device.type == "cuda" else None,
+        find_unused_parameters=get_family(family).set_prediction,
+        gradient_as_bucket_view=True,
+    )
 
 
 def wrap(model: nn.Module, world: World, device: torch.device, family: str) -> nn.Module:
@@ -153,17 +164,15 @@ def all_ranks(flag: bool, world: World, device: torch.device) -> bool:
     return bool(value.item() > 0)
 
 
-
-
 def shard(items: list, world: World) -> list:
     """This rank's contiguous share of a global batch (the batch size must divide by the world size)."""
     share = len(items) // world.size
-    return items[world.rank * share:(world.rank + 1) * share]
+    return items[world.rank * share : (world.rank + 1) * share]
 
 
 def strided(items: list, world: World) -> list:
     """Every world.size-th item from this rank's offset: an even split of a list of any length (validation)."""
-    return items[world.rank::world.size]
+    return items[world.rank :: world.size]
 
 
 def sum_array(array: np.ndarray, world: World) -> np.ndarray:

@@ -33,9 +33,17 @@ def options_of(knobs: Any) -> list[str]:
     return argv
 
 
-def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
-                    checkpoint_dir: Path | None = None, resume: bool = False, overwrite: bool = False,
-                    machine: TrainMachine | None = None) -> list[str]:
+def train_arguments(
+    datasets: list[Path],
+    split: Path,
+    out: Path,
+    params: TrainParams,
+    pretrained: str | Path | None = None,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    machine: TrainMachine | None = None,
+) -> list[str]:
     """``trashseg train`` arguments that reproduce ``run_train(datasets, split, out, params, ...)``."""
     argv = ["train"]
     for dataset in datasets:
@@ -54,12 +62,22 @@ def train_arguments(datasets: list[Path], split: Path, out: Path, params: TrainP
 
 def torchrun_command(processes: int, train_argv: list[str]) -> list[str]:
     """One node, ``processes`` ranks (one per GPU), a free rendezvous port chosen by torchrun itself."""
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}",
-            "-m", "trashseg.components.cli", *train_argv]
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        f"--nproc-per-node={processes}",
+        "-m",
+        "trashseg.components.cli",
+        *train_argv,
+    ]
 
 
 def run_torchrun(processes: int, train_argv: list[str]) -> None:
     """Run it; a failed rank fails the caller with the launcher's exit code (its log is already in the task log)."""
     result = subprocess.run(torchrun_command(processes, train_argv), check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"torchrun with {processes} processes failed with exit code {result.returncode} (see the log above)")
+        raise RuntimeError(
+            f"torchrun with {processes} processes failed with exit code {result.returncode} (see the log above)"
+        )

@@ -38,7 +38,13 @@ class EpochBatches(Sampler[list[Item]]):
     """The batches of the current epoch (``set_epoch`` before iterating); the last partial batch is dropped."""
 
     def __init__(self, num_samples: int, batch_size: int, steps: int, seed: int, hflip: bool, world: World = World()):
-        self.num_samples, self.batch_size, self.steps, self.seed, self.hflip = num_samples, batch_size, steps, seed, hflip
+        self.num_samples, self.batch_size, self.steps, self.seed, self.hflip = (
+            num_samples,
+            batch_size,
+            steps,
+            seed,
+            hflip,
+        )
         self.world = world  # under torchrun each rank takes its share of every global batch
         self.epoch = 1
 
@@ -50,9 +56,11 @@ class EpochBatches(Sampler[list[Item]]):
 
     def __iter__(self) -> Iterator[list[Item]]:
         order = epoch_order(self.num_samples, self.seed, self.epoch)
-        flips = flip_decisions(self.num_samples, self.seed, self.epoch) if self.hflip else np.zeros(self.num_samples, bool)
+        flips = (
+            flip_decisions(self.num_samples, self.seed, self.epoch) if self.hflip else np.zeros(self.num_samples, bool)
+        )
         for step in range(self.steps):
-            index = order[step * self.batch_size:(step + 1) * self.batch_size]
+            index = order[step * self.batch_size : (step + 1) * self.batch_size]
             yield shard([Item(int(i), bool(flips[i]), self.epoch) for i in index], self.world)
 
 
@@ -72,14 +80,20 @@ class TrainingPairs(torch.utils.data.Dataset):
             image, mask = image[:, ::-1], mask[:, ::-1]
         if self.augmentations:
             rng = np.random.default_rng([self.seed, item.epoch, 2, item.position])
-            image, mask = photometric.augment(np.ascontiguousarray(image), np.ascontiguousarray(mask), self.augmentations, rng)
+            image, mask = photometric.augment(
+                np.ascontiguousarray(image), np.ascontiguousarray(mask), self.augmentations, rng
+            )
         return np.ascontiguousarray(image), np.ascontiguousarray(mask)
 
 
 def collate(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[torch.Tensor, torch.Tensor, bool]:
     """Stack a batch; the flag says whether any pixel is labeled (checked here, on the host, not on the GPU)."""
     masks = np.stack([m for _, m in pairs])
-    return torch.from_numpy(np.stack([i for i, _ in pairs])), torch.from_numpy(masks), bool((masks != IGNORE_INDEX).any())
+    return (
+        torch.from_numpy(np.stack([i for i, _ in pairs])),
+        torch.from_numpy(masks),
+        bool((masks != IGNORE_INDEX).any()),
+    )
 
 
 def _reopen_in_worker(_: int) -> None:
@@ -95,11 +109,24 @@ def default_workers(device: torch.device, processes_here: int = 1) -> int:
     return max(1, min(8, ((os.cpu_count() or 2) - 2) // processes_here))
 
 
-def make_loader(source: SampleSource, size: int, batches: EpochBatches, seed: int, augmentations: tuple[str, ...],
-                workers: int, device: torch.device) -> DataLoader:
-    return DataLoader(TrainingPairs(source, size, seed, augmentations), batch_sampler=batches, collate_fn=collate,
-                      num_workers=workers, pin_memory=device.type == "cuda",
-                      prefetch_factor=4 if workers > 0 else None, worker_init_fn=_reopen_in_worker if workers > 0 else None)
+def make_loader(
+    source: SampleSource,
+    size: int,
+    batches: EpochBatches,
+    seed: int,
+    augmentations: tuple[str, ...],
+    workers: int,
+    device: torch.device,
+) -> DataLoader:
+    return DataLoader(
+        TrainingPairs(source, size, seed, augmentations),
+        batch_sampler=batches,
+        collate_fn=collate,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        prefetch_factor=4 if workers > 0 else None,
+        worker_init_fn=_reopen_in_worker if workers > 0 else None,
+    )
 
 
 def to_device(pixels: torch.Tensor, labels: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

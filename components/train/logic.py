@@ -18,7 +18,13 @@ from trashseg.components.common.errors import TrainingDiverged
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from trashseg.components.models.build import build_model
-from trashseg.components.models.forward import IMAGENET_MEAN, IMAGENET_STD, anneal_attention_masks, normalise, probabilities_per_image
+from trashseg.components.models.forward import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    anneal_attention_masks,
+    normalise,
+    probabilities_per_image,
+)
 from trashseg.components.models.presets import get_preset
 from trashseg.components.models.pretrained import Start, resolve_start
 from trashseg.components.train import checkpoint, distributed
@@ -27,7 +33,14 @@ from trashseg.components.train.loader import EpochBatches, default_workers, make
 from trashseg.components.train.optim import make_optimizer
 from trashseg.components.train.params import TrainMachine, TrainParams
 from trashseg.components.train.step import StepSettings, TrainStep, prepare_model
-from trashseg.data_contracts.artifact import Manifest, atomic_directory, check_not_an_input, check_writable, prepare_output, read_manifest
+from trashseg.data_contracts.artifact import (
+    Manifest,
+    atomic_directory,
+    check_not_an_input,
+    check_writable,
+    prepare_output,
+    read_manifest,
+)
 from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.model import CONTRACT as MODEL_CONTRACT
 from trashseg.data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
@@ -40,13 +53,21 @@ log = get_logger("trashseg.train")
 
 
 @torch.no_grad()
-def validate(model, family: str, source: SampleSource, samples: list[Sample], size: int, batch_size: int,
-             device: torch.device, amp_dtype: torch.dtype | None) -> np.ndarray:
+def validate(
+    model,
+    family: str,
+    source: SampleSource,
+    samples: list[Sample],
+    size: int,
+    batch_size: int,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+) -> np.ndarray:
     """Confusion matrix over the validation images, predicted at ``size`` and scored at their own size."""
     model.eval()
     cm = np.zeros((source.classes.num_classes,) * 2, dtype=np.int64)
     for start in range(0, len(samples), batch_size):
-        chunk = samples[start:start + batch_size]
+        chunk = samples[start : start + batch_size]
         resized = np.stack([source.pair(s, size)[0] for s in chunk])
         pixels = normalise(torch.from_numpy(resized).to(device))
         truths = [source.original(sample)[1] for sample in chunk]
@@ -70,14 +91,26 @@ def checkpoint_key(dataset_hashes: list[str], split_hash: str, params: TrainPara
     import hashlib
 
     learned = {k: v for k, v in asdict(params.resolved()).items() if k not in NOT_IN_CHECKPOINT_KEY}
-    key = json.dumps({"datasets": dataset_hashes, "split": split_hash, "params": learned, "start": start}, sort_keys=True,
-                     default=list)
+    key = json.dumps(
+        {"datasets": dataset_hashes, "split": split_hash, "params": learned, "start": start},
+        sort_keys=True,
+        default=list,
+    )
     return f"train-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
 
-def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: TrainParams, pretrained: str | Path | None = None,
-              checkpoint_dir: Path | None = None, resume: bool = False, keep_checkpoints: bool = False,
-              overwrite: bool = False, machine: TrainMachine | None = None) -> Manifest:
+def run_train(
+    dataset_dirs: list[Path],
+    split_dir: Path,
+    out: Path,
+    params: TrainParams,
+    pretrained: str | Path | None = None,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
+    keep_checkpoints: bool = False,
+    overwrite: bool = False,
+    machine: TrainMachine | None = None,
+) -> Manifest:
     """Train one model; as one process, or as every rank of a ``torchrun`` launch (``components.train.distributed``).
 
     Checkpoints go to a sub-folder of ``checkpoint_dir`` (default OUT.checkpoints) named by ``checkpoint_key``, so
@@ -90,8 +123,11 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     preset = get_preset(params.preset)
     world = distributed.world_from_env()
     if params.batch_size % world.size:
-        raise ParameterError("--batch-size", f"{params.batch_size} does not divide among {world.size} processes "
-                                            f"(the global batch is split evenly; use a multiple of {world.size})")
+        raise ParameterError(
+            "--batch-size",
+            f"{params.batch_size} does not divide among {world.size} processes "
+            f"(the global batch is split evenly; use a multiple of {world.size})",
+        )
     out = Path(out)
     inputs = [*map(Path, dataset_dirs), Path(split_dir)]
     prepare_output(out, overwrite, MODEL_CONTRACT, inputs)
@@ -101,8 +137,12 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     try:
         check_writable(checkpoint_root)
     except ContractError as err:  # on a cluster: a claim whose root the image's user may not write (docs/cluster.md, 5)
-        raise ContractError(checkpoint_root, f"checkpoints cannot be written here by user {os.getuid()} ({str(err).rsplit(': ', 1)[-1]}); "
-                                             "a claim's root must belong to that user or its group", field="checkpoint_dir") from None
+        raise ContractError(
+            checkpoint_root,
+            f"checkpoints cannot be written here by user {os.getuid()} ({str(err).rsplit(': ', 1)[-1]}); "
+            "a claim's root must belong to that user or its group",
+            field="checkpoint_dir",
+        ) from None
     source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
@@ -113,13 +153,28 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
         for written in (out, checkpoint_root):
             check_not_an_input(written, [start.directory])
         inputs.append(start.directory)
-    checkpoint_dir = checkpoint_root / checkpoint_key(source.hashes(), Split(split_dir).content_hash, params, start.record())
+    checkpoint_dir = checkpoint_root / checkpoint_key(
+        source.hashes(), Split(split_dir).content_hash, params, start.record()
+    )
     distributed.start(world, device)
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
     try:
-        manifest = _train(source, split_dir, out, params, machine, preset, world, device, start, checkpoint_dir, resume, overwrite,
-                          inputs)
+        manifest = _train(
+            source,
+            split_dir,
+            out,
+            params,
+            machine,
+            preset,
+            world,
+            device,
+            start,
+            checkpoint_dir,
+            resume,
+            overwrite,
+            inputs,
+        )
         distributed.barrier(world)
     finally:
         distributed.stop(world)
@@ -130,13 +185,30 @@ def run_train(dataset_dirs: list[Path], split_dir: Path, out: Path, params: Trai
     return manifest if manifest is not None else ModelArtifact(out).manifest
 
 
-def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams, machine: TrainMachine, preset, world: distributed.World,
-           device: torch.device, start: Start, checkpoint_dir: Path, resume: bool, overwrite: bool,
-           inputs: list[Path]) -> Manifest | None:
+def _train(
+    source: SampleSource,
+    split_dir: Path,
+    out: Path,
+    params: TrainParams,
+    machine: TrainMachine,
+    preset,
+    world: distributed.World,
+    device: torch.device,
+    start: Start,
+    checkpoint_dir: Path,
+    resume: bool,
+    overwrite: bool,
+    inputs: list[Path],
+) -> Manifest | None:
     """The epochs; returns the model manifest on rank 0 (None on the other ranks, which write nothing)."""
     amp_dtype = pick_autocast_dtype(machine.precision, device)
-    settings = StepSettings(family=preset.family, amp_dtype=amp_dtype, channels_last=device.type == "cuda" and get_family(preset.family).channels_last,
-                            compile=machine.compile == "on" or (machine.compile == "auto" and device.type == "cuda"), loss=params.loss)
+    settings = StepSettings(
+        family=preset.family,
+        amp_dtype=amp_dtype,
+        channels_last=device.type == "cuda" and get_family(preset.family).channels_last,
+        compile=machine.compile == "on" or (machine.compile == "auto" and device.type == "cuda"),
+        loss=params.loss,
+    )
     core = build_model(preset, source.classes, start, seed=params.seed).to(device)
     core = prepare_model(distributed.sync_batchnorm(core, world, device), settings)
 
@@ -144,21 +216,40 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     steps_per_epoch = max(1, len(source.train) // params.batch_size)
     if params.max_steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch, params.max_steps_per_epoch)
-    optimizer, scheduler = make_optimizer(core, preset.family, params.lr_backbone, params.lr_head, params.weight_decay,
-                                          steps_per_epoch * params.epochs, params.warmup_steps, params.schedule,
-                                          fused=device.type == "cuda")
+    optimizer, scheduler = make_optimizer(
+        core,
+        preset.family,
+        params.lr_backbone,
+        params.lr_head,
+        params.weight_decay,
+        steps_per_epoch * params.epochs,
+        params.warmup_steps,
+        params.schedule,
+        fused=device.type == "cuda",
+    )
     scaler = torch.amp.GradScaler(device.type) if amp_dtype == torch.float16 else None
-    run_params = {**asdict(params), **asdict(machine), "datasets": source.hashes(), "split": Split(split_dir).content_hash,
-                  "pretrained": start.record()}
-    ran_on = {"device_used": str(device), "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32",
-              "compiled": settings.compile, "processes": world.size}
+    run_params = {
+        **asdict(params),
+        **asdict(machine),
+        "datasets": source.hashes(),
+        "split": Split(split_dir).content_hash,
+        "pretrained": start.record(),
+    }
+    ran_on = {
+        "device_used": str(device),
+        "autocast": str(amp_dtype).replace("torch.", "") if amp_dtype else "fp32",
+        "compiled": settings.compile,
+        "processes": world.size,
+    }
 
     state = {"epoch": 0, "best_miou": -1.0, "best_epoch": 0, "history": [], "params": run_params}
     if resume:
         restored = checkpoint.load_last(checkpoint_dir, core, optimizer, scheduler, scaler)
         if restored is not None:  # the key holds what was learned from: only how it runs may differ
             state = {**restored, "params": run_params}
-            log.info("resuming from %s after epoch %d (best mIoU %.4f)", checkpoint_dir, state["epoch"], state["best_miou"])
+            log.info(
+                "resuming from %s after epoch %d (best mIoU %.4f)", checkpoint_dir, state["epoch"], state["best_miou"]
+            )
     elif (checkpoint_dir / checkpoint.LAST).exists() and world.is_main:
         log.info("ignoring existing checkpoints in %s (pass --resume to continue from them)", checkpoint_dir)
         shutil.rmtree(checkpoint_dir)
@@ -169,9 +260,18 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
     loader = make_loader(source, params.image_size, batches, params.seed, tuple(params.photometric), workers, device)
     validation = distributed.strided(source.validation, world)
 
-    log.info("training %s (from %s) on %d images (+%d validation, fold %d) for %d epochs on %s%s%s", params.preset,
-             start.source or "random weights", len(source.train), len(source.validation), params.fold, params.epochs, device,
-             f" with {amp_dtype} autocast" if amp_dtype else "", f", {world.size} processes" if world.distributed else "")
+    log.info(
+        "training %s (from %s) on %d images (+%d validation, fold %d) for %d epochs on %s%s%s",
+        params.preset,
+        start.source or "random weights",
+        len(source.train),
+        len(source.validation),
+        params.fold,
+        params.epochs,
+        device,
+        f" with {amp_dtype} autocast" if amp_dtype else "",
+        f", {world.size} processes" if world.distributed else "",
+    )
     for epoch in range(state["epoch"] + 1, params.epochs + 1):
         if preset.model_family.anneals_attention_masks:
             anneal_attention_masks(core, (epoch - 1) / max(1, params.epochs - 1))
@@ -184,21 +284,42 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
         finite = torch.isfinite(epoch_losses)
         if not bool(finite.all()):
             bad = int((~finite).nonzero()[0])
-            raise TrainingDiverged(f"loss became {float(epoch_losses[bad])} at epoch {epoch}, step {bad + 1}: nothing was saved. "
-                                   "Lower --lr-head/--lr-backbone or use --precision fp32.")
+            raise TrainingDiverged(
+                f"loss became {float(epoch_losses[bad])} at epoch {epoch}, step {bad + 1}: nothing was saved. "
+                "Lower --lr-head/--lr-backbone or use --precision fp32."
+            )
         train_seconds = time.perf_counter() - started
-        local_cm = validate(core, preset.family, source, validation, params.image_size, max(1, params.batch_size // world.size),
-                            device, amp_dtype)
+        local_cm = validate(
+            core,
+            preset.family,
+            source,
+            validation,
+            params.image_size,
+            max(1, params.batch_size // world.size),
+            device,
+            amp_dtype,
+        )
         cm = distributed.sum_array(local_cm, world)
         iou = iou_per_class(cm)
         record = {
-            "epoch": epoch, "train_loss": float(epoch_losses.double().mean()), "val_miou": mean_iou(cm), "val_pixel_accuracy": pixel_accuracy(cm),
-            "lr_backbone": optimizer.param_groups[0]["lr"], "lr_head": optimizer.param_groups[1]["lr"],
-            "seconds": time.perf_counter() - started, "images_per_second": seen * world.size / train_seconds,
+            "epoch": epoch,
+            "train_loss": float(epoch_losses.double().mean()),
+            "val_miou": mean_iou(cm),
+            "val_pixel_accuracy": pixel_accuracy(cm),
+            "lr_backbone": optimizer.param_groups[0]["lr"],
+            "lr_head": optimizer.param_groups[1]["lr"],
+            "seconds": time.perf_counter() - started,
+            "images_per_second": seen * world.size / train_seconds,
             **{f"iou_{name}": (None if np.isnan(v) else float(v)) for name, v in zip(source.classes.names, iou)},
         }
         state["history"].append(record)
-        log.info("epoch %d: loss %.4f, val mIoU %.4f (%.1f s)", epoch, record["train_loss"], record["val_miou"], record["seconds"])
+        log.info(
+            "epoch %d: loss %.4f, val mIoU %.4f (%.1f s)",
+            epoch,
+            record["train_loss"],
+            record["val_miou"],
+            record["seconds"],
+        )
         improved = record["val_miou"] > state["best_miou"]
         if improved:
             state.update(best_miou=record["val_miou"], best_epoch=epoch)
@@ -207,11 +328,16 @@ def _train(source: SampleSource, split_dir: Path, out: Path, params: TrainParams
             if improved:
                 checkpoint.save_best(checkpoint_dir, core)
             checkpoint.save_last(checkpoint_dir, core, optimizer, scheduler, scaler, state)
-    return _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite, inputs) if world.is_main else None
+    return (
+        _write_model(out, checkpoint_dir, state, params, preset, source, ran_on, overwrite, inputs)
+        if world.is_main
+        else None
+    )
 
 
-def _train_epoch(step: TrainStep, loader, epoch: int, epochs: int, steps: int, world: distributed.World,
-                 device: torch.device) -> tuple[torch.Tensor | None, int]:
+def _train_epoch(
+    step: TrainStep, loader, epoch: int, epochs: int, steps: int, world: distributed.World, device: torch.device
+) -> tuple[torch.Tensor | None, int]:
     """One pass over the loader: the step losses (mean over ranks, on the CPU) and the images this rank saw."""
     losses, seen, started = [], 0, time.perf_counter()
     bar = progress(loader, f"epoch {epoch}/{epochs}", total=steps, unit="step")
@@ -222,19 +348,35 @@ def _train_epoch(step: TrainStep, loader, epoch: int, epochs: int, steps: int, w
         losses.append(step(*to_device(pixels, labels, device)))
         seen += len(labels)
         if hasattr(bar, "set_postfix") and len(losses) % 20 == 0:  # one host sync per 20 steps, for the bar only
-            bar.set_postfix(loss=f"{float(losses[-1]):.3f}", img_s=f"{seen * world.size / (time.perf_counter() - started):.1f}")
+            bar.set_postfix(
+                loss=f"{float(losses[-1]):.3f}", img_s=f"{seen * world.size / (time.perf_counter() - started):.1f}"
+            )
     if not losses:
         return None, seen
     return distributed.mean_tensor(torch.stack(losses).float(), world).cpu(), seen  # the epoch's one host sync
 
 
-def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainParams, preset, source: SampleSource,
-                 ran_on: dict, overwrite: bool, inputs: list[Path]) -> Manifest:
+def _write_model(
+    out: Path,
+    checkpoint_dir: Path,
+    state: dict,
+    params: TrainParams,
+    preset,
+    source: SampleSource,
+    ran_on: dict,
+    overwrite: bool,
+    inputs: list[Path],
+) -> Manifest:
     best = state["history"][state["best_epoch"] - 1]
     card = {
-        "preset": preset.name, "family": preset.family, "classes": source.classes.to_records(),
-        "image_size": params.image_size, "normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-        "training": {**state["params"], **ran_on}, "best_epoch": state["best_epoch"], "epochs_run": state["epoch"],
+        "preset": preset.name,
+        "family": preset.family,
+        "classes": source.classes.to_records(),
+        "image_size": params.image_size,
+        "normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+        "training": {**state["params"], **ran_on},
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epoch"],
         "metrics": {k: v for k, v in best.items() if k != "epoch"},
     }
     with atomic_directory(out, overwrite, MODEL_CONTRACT, inputs) as tmp:
@@ -246,4 +388,3 @@ def _write_model(out: Path, checkpoint_dir: Path, state: dict, params: TrainPara
         manifest = write_model_manifest(tmp, card, {"stage": "train", "params": state["params"]})
     log.info("wrote model %s: best epoch %d, val mIoU %.4f", out, state["best_epoch"], state["best_miou"])
     return manifest
-

@@ -15,7 +15,9 @@ from transformers import get_scheduler
 from trashseg.components.models.family import get_family
 
 
-def parameter_groups(model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float) -> list[dict]:
+def parameter_groups(
+    model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float
+) -> list[dict]:
     prefixes = get_family(family).backbone_prefixes
     backbone, head = [], []
     for name, parameter in model.named_parameters():
@@ -44,12 +46,23 @@ def scaled_lr(base_lr: float, base_batch: int, batch: int) -> float:
     return base_lr * math.sqrt(batch / base_batch)
 
 
-def make_optimizer(model: torch.nn.Module, family: str, lr_backbone: float, lr_head: float, weight_decay: float,
-                   total_steps: int, warmup_steps: int, schedule: str, fused: bool = False):
+def make_optimizer(
+    model: torch.nn.Module,
+    family: str,
+    lr_backbone: float,
+    lr_head: float,
+    weight_decay: float,
+    total_steps: int,
+    warmup_steps: int,
+    schedule: str,
+    fused: bool = False,
+):
     """AdamW + schedule. ``fused`` (GPU) updates every parameter in one kernel; the CPU keeps the reference
     implementation, so resumed CPU runs stay bit-identical to their checkpoints."""
     optimizer = torch.optim.AdamW(parameter_groups(model, family, lr_backbone, lr_head, weight_decay), fused=fused)
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r} ({', '.join(SCHEDULES)})")
-    scheduler = get_scheduler(SCHEDULES[schedule], optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps)
+    scheduler = get_scheduler(
+        SCHEDULES[schedule], optimizer, num_warmup_steps=warmup_steps, num_training_steps=total_steps
+    )
     return optimizer, scheduler

@@ -28,18 +28,26 @@ def _noise(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(image.astype(np.float32) + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
 
 
-def _random_resized_crop(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _random_resized_crop(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Crop 50-100% of the area, then resize back (mask nearest, so class ids are never blended)."""
     height, width = mask.shape
     scale = rng.uniform(0.5, 1.0)
     crop_h, crop_w = max(8, int(height * np.sqrt(scale))), max(8, int(width * np.sqrt(scale)))
     top, left = int(rng.integers(0, height - crop_h + 1)), int(rng.integers(0, width - crop_w + 1))
-    image = np.asarray(Image.fromarray(image[top:top + crop_h, left:left + crop_w]).resize((width, height), Image.BILINEAR))
-    mask = np.asarray(Image.fromarray(mask[top:top + crop_h, left:left + crop_w]).resize((width, height), Image.NEAREST))
+    image = np.asarray(
+        Image.fromarray(image[top : top + crop_h, left : left + crop_w]).resize((width, height), Image.BILINEAR)
+    )
+    mask = np.asarray(
+        Image.fromarray(mask[top : top + crop_h, left : left + crop_w]).resize((width, height), Image.NEAREST)
+    )
     return image, mask
 
 
-def augment(image: np.ndarray, mask: np.ndarray, names: tuple[str, ...], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def augment(
+    image: np.ndarray, mask: np.ndarray, names: tuple[str, ...], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     for name in names:
         if name == "random_resized_crop":
             image, mask = _random_resized_crop(image, mask, rng)

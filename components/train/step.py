@@ -50,8 +50,14 @@ def prepare_model(model: torch.nn.Module, settings: StepSettings) -> torch.nn.Mo
 class TrainStep:
     """Forward, backward, optimizer and scheduler step for one batch already on the device."""
 
-    def __init__(self, model: torch.nn.Module, settings: StepSettings, optimizer: torch.optim.Optimizer, scheduler,
-                 scaler: torch.amp.GradScaler | None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        settings: StepSettings,
+        optimizer: torch.optim.Optimizer,
+        scheduler,
+        scaler: torch.amp.GradScaler | None,
+    ):
         self.model, self.settings = model, settings
         self.optimizer, self.scheduler, self.scaler = optimizer, scheduler, scaler
 

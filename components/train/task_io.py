@@ -9,9 +9,22 @@ from typing import Any
 from trashseg.components.train.params import TrainParams
 
 
-def run_train_task(params: TrainParams, dataset: Any, split: Any, extra: list[Any], model: Any, metrics: Any, report: Any,
-                   pretrained: str | None, checkpoint_root: str | None, gpus: int, nodes: int, trainjob: dict,
-                   node_selector: dict, tolerations: list) -> None:
+def run_train_task(
+    params: TrainParams,
+    dataset: Any,
+    split: Any,
+    extra: list[Any],
+    model: Any,
+    metrics: Any,
+    report: Any,
+    pretrained: str | None,
+    checkpoint_root: str | None,
+    gpus: int,
+    nodes: int,
+    trainjob: dict,
+    node_selector: dict,
+    tolerations: list,
+) -> None:
     """Train with the task's artifacts (``extra``: the optional training-only datasets) and publish the model."""
     from trashseg.components.common import checks
 
@@ -21,20 +34,50 @@ def run_train_task(params: TrainParams, dataset: Any, split: Any, extra: list[An
     if nodes > 1:
         from trashseg.components.train.trainjob import launch_from_task
 
-        manifest = launch_from_task(params, datasets, Path(split.path), Path(model.path), pretrained, checkpoint_root, gpus, nodes,
-                                    trainjob, node_selector, tolerations)
+        manifest = launch_from_task(
+            params,
+            datasets,
+            Path(split.path),
+            Path(model.path),
+            pretrained,
+            checkpoint_root,
+            gpus,
+            nodes,
+            trainjob,
+            node_selector,
+            tolerations,
+        )
     elif gpus > 1:
         from trashseg.components.train.launch import run_torchrun, train_arguments
         from trashseg.data_contracts.model import ModelArtifact
 
-        run_torchrun(gpus, train_arguments(datasets, Path(split.path), Path(model.path), params, pretrained, checkpoint_root,
-                                           resume=True, overwrite=True))
+        run_torchrun(
+            gpus,
+            train_arguments(
+                datasets,
+                Path(split.path),
+                Path(model.path),
+                params,
+                pretrained,
+                checkpoint_root,
+                resume=True,
+                overwrite=True,
+            ),
+        )
         manifest = ModelArtifact(model.path).manifest
     else:
         from trashseg.components.train.logic import run_train
 
-        manifest = run_train(datasets, Path(split.path), Path(model.path), params, pretrained, checkpoint_root, resume=True,
-                             overwrite=True)
+        manifest = run_train(
+            datasets,
+            Path(split.path),
+            Path(model.path),
+            params,
+            pretrained,
+            checkpoint_root,
+            resume=True,
+            overwrite=True,
+        )
     publish_trained(model, metrics, report, manifest)
 
 
@@ -46,5 +89,8 @@ def publish_trained(model: Any, metrics: Any, report: Any, manifest: Any) -> Non
 
     publish(model, manifest)
     card = ModelArtifact(model.path).card
-    log_metrics(metrics, {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None})
+    log_metrics(
+        metrics,
+        {k: v for k, v in card["metrics"].items() if (k == "val_miou" or k.startswith("iou_")) and v is not None},
+    )
     write_html(report, training_report(model.path))

@@ -98,13 +98,18 @@ class TrainJobSettings:
         checks.number("--timeout", self.timeout_s, low=60, high=30 * 24 * 3600, integer=True)
         checks.choice("--backend", self.backend, BACKENDS)
         if not self.image:
-            raise ParameterError("--image", "the TrainJob needs the trainer image (the project's GPU image on a cluster)")
+            raise ParameterError(
+                "--image", "the TrainJob needs the trainer image (the project's GPU image on a cluster)"
+            )
         for name, quantity in (("--memory-per-node", self.memory_per_node), ("--shm-size", self.shm_size)):
             if not quantity or not quantity[0].isdigit():
                 raise ParameterError(name, f"{quantity!r} is not a Kubernetes quantity such as 32Gi")
         if self.backend == "kubernetes" and not self.claim:
-            raise ParameterError("--checkpoint-claim", "a TrainJob across nodes needs a ReadWriteMany claim that the launcher "
-                                                       "and every node mount (compile with --checkpoint-claim NAME)")
+            raise ParameterError(
+                "--checkpoint-claim",
+                "a TrainJob across nodes needs a ReadWriteMany claim that the launcher "
+                "and every node mount (compile with --checkpoint-claim NAME)",
+            )
 
     def resources(self) -> dict[str, Any]:
         resources: dict[str, Any] = {"cpu": self.cpus_per_node, "memory": self.memory_per_node}
@@ -139,7 +144,9 @@ def trainer_entry(argv: list[str]) -> None:
 
     os.umask(0)
     sys.argv = ["trashseg", *argv]
-    runpy.run_module("trashseg.components.cli", run_name="__main__")  # exits with the command's status, as `python -m` would
+    runpy.run_module(
+        "trashseg.components.cli", run_name="__main__"
+    )  # exits with the command's status, as `python -m` would
 
 
 def _copy_once(source: Path, target: Path) -> Path:
@@ -197,10 +204,19 @@ def runtime_patch(settings: TrainJobSettings, mount: str) -> dict[str, Any]:
     Why one: the SDK stamps every patch with the same manager name, and the API server keys patches by it.
     """
     pod: dict[str, Any] = {
-        "volumes": [{"name": SHARED_VOLUME_NAME, "persistentVolumeClaim": {"claimName": settings.claim}},
-                    {"name": SHM_VOLUME_NAME, "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}}],
-        "containers": [{"name": NODE_CONTAINER, "volumeMounts": [{"name": SHARED_VOLUME_NAME, "mountPath": mount},
-                                                                 {"name": SHM_VOLUME_NAME, "mountPath": "/dev/shm"}]}],
+        "volumes": [
+            {"name": SHARED_VOLUME_NAME, "persistentVolumeClaim": {"claimName": settings.claim}},
+            {"name": SHM_VOLUME_NAME, "emptyDir": {"medium": "Memory", "sizeLimit": settings.shm_size}},
+        ],
+        "containers": [
+            {
+                "name": NODE_CONTAINER,
+                "volumeMounts": [
+                    {"name": SHARED_VOLUME_NAME, "mountPath": mount},
+                    {"name": SHM_VOLUME_NAME, "mountPath": "/dev/shm"},
+                ],
+            }
+        ],
         # the claim's root is often root-owned 0755: the kubelet hands it to the image's group
         "securityContext": {"fsGroup": IMAGE_UID, "fsGroupChangePolicy": "OnRootMismatch"},
     }
@@ -222,23 +238,45 @@ def runtime_patch(settings: TrainJobSettings, mount: str) -> dict[str, Any]:
 
 def kubernetes_options(settings: TrainJobSettings, mount: str) -> list:
     """The SDK option carrying ``runtime_patch`` (its classes take the pod spec as camelCase dicts)."""
-    from kubeflow.trainer.options.kubernetes import (ContainerPatch, JobSetSpecPatch, JobSetTemplatePatch, JobSpecPatch,
-                                                     JobTemplatePatch, PodSpecPatch, PodTemplatePatch, ReplicatedJobPatch,
-                                                     RuntimePatch, TrainingRuntimeSpecPatch)
+    from kubeflow.trainer.options.kubernetes import (
+        ContainerPatch,
+        JobSetSpecPatch,
+        JobSetTemplatePatch,
+        JobSpecPatch,
+        JobTemplatePatch,
+        PodSpecPatch,
+        PodTemplatePatch,
+        ReplicatedJobPatch,
+        RuntimePatch,
+        TrainingRuntimeSpecPatch,
+    )
 
     (node_job,) = runtime_patch(settings, mount)["template"]["spec"]["replicatedJobs"]
     template = node_job["template"]["spec"]["template"]
     pod = dict(template["spec"])
     (container,) = pod.pop("containers")
-    spec = PodSpecPatch(volumes=pod.pop("volumes"), containers=[ContainerPatch(name=container["name"],
-                                                                               volume_mounts=container["volumeMounts"])],
-                        security_context=pod.pop("securityContext"), node_selector=pod.pop("nodeSelector", None),
-                        tolerations=pod.pop("tolerations", None), service_account_name=pod.pop("serviceAccountName", None),
-                        image_pull_secrets=pod.pop("imagePullSecrets", None))
-    job = ReplicatedJobPatch(name=node_job["name"], template=JobTemplatePatch(spec=JobSpecPatch(template=PodTemplatePatch(
-        metadata=template["metadata"], spec=spec))))
-    return [RuntimePatch(training_runtime_spec=TrainingRuntimeSpecPatch(
-        template=JobSetTemplatePatch(spec=JobSetSpecPatch(replicated_jobs=[job]))))]
+    spec = PodSpecPatch(
+        volumes=pod.pop("volumes"),
+        containers=[ContainerPatch(name=container["name"], volume_mounts=container["volumeMounts"])],
+        security_context=pod.pop("securityContext"),
+        node_selector=pod.pop("nodeSelector", None),
+        tolerations=pod.pop("tolerations", None),
+        service_account_name=pod.pop("serviceAccountName", None),
+        image_pull_secrets=pod.pop("imagePullSecrets", None),
+    )
+    job = ReplicatedJobPatch(
+        name=node_job["name"],
+        template=JobTemplatePatch(
+            spec=JobSpecPatch(template=PodTemplatePatch(metadata=template["metadata"], spec=spec))
+        ),
+    )
+    return [
+        RuntimePatch(
+            training_runtime_spec=TrainingRuntimeSpecPatch(
+                template=JobSetTemplatePatch(spec=JobSetSpecPatch(replicated_jobs=[job]))
+            )
+        )
+    ]
 
 
 def container_workdir(name: str) -> Path:
@@ -257,12 +295,22 @@ def local_runtime(image: str, directory: Path | None = None) -> Path:
 
     directory = directory or Path.home() / ".kubeflow" / "trainer" / "trashseg-runtimes"
     directory.mkdir(parents=True, exist_ok=True)
-    node = {"name": NODE_CONTAINER, "template": {"metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
-                                                 "spec": {"template": {"spec": {"containers": [{"name": NODE_CONTAINER, "image": image}]}}}}}
-    runtime = {"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime",
-               "metadata": {"name": RUNTIME, "labels": {"trainer.kubeflow.org/framework": "torch"}},
-               "spec": {"mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
-                        "template": {"spec": {"replicatedJobs": [node]}}}}
+    node = {
+        "name": NODE_CONTAINER,
+        "template": {
+            "metadata": {"labels": {"trainer.kubeflow.org/trainjob-ancestor-step": "trainer"}},
+            "spec": {"template": {"spec": {"containers": [{"name": NODE_CONTAINER, "image": image}]}}},
+        },
+    }
+    runtime = {
+        "apiVersion": "trainer.kubeflow.org/v1alpha1",
+        "kind": "ClusterTrainingRuntime",
+        "metadata": {"name": RUNTIME, "labels": {"trainer.kubeflow.org/framework": "torch"}},
+        "spec": {
+            "mlPolicy": {"numNodes": 1, "torch": {"numProcPerNode": "auto"}},
+            "template": {"spec": {"replicatedJobs": [node]}},
+        },
+    }
     path = directory / f"{RUNTIME}.yaml"
     path.write_text(yaml.safe_dump(runtime, sort_keys=False))
     return path
@@ -287,17 +335,30 @@ def trainer_client(backend: str, namespace: str = "", image: str = "") -> Any:
     return TrainerClient(ContainerBackendConfig(pull_policy="Never", container_runtime="docker", runtime_source=source))
 
 
-def launch_from_task(params: TrainParams, datasets: list[Path], split: Path, out: Path, pretrained: str | None,
-                     checkpoint_root: str | None, gpus: int, nodes: int, trainjob: dict, node_selector: dict,
-                     tolerations: list) -> Manifest:
+def launch_from_task(
+    params: TrainParams,
+    datasets: list[Path],
+    split: Path,
+    out: Path,
+    pretrained: str | None,
+    checkpoint_root: str | None,
+    gpus: int,
+    nodes: int,
+    trainjob: dict,
+    node_selector: dict,
+    tolerations: list,
+) -> Manifest:
     """The train component's ``nodes > 1`` path: settings from its parameters, the claim at ``checkpoint_root``."""
-    settings = TrainJobSettings.from_task(trainjob, nodes=nodes, gpus_per_node=gpus, node_selector=dict(node_selector),
-                                          tolerations=list(tolerations))
+    settings = TrainJobSettings.from_task(
+        trainjob, nodes=nodes, gpus_per_node=gpus, node_selector=dict(node_selector), tolerations=list(tolerations)
+    )
     settings.check()
     volume = None
     if settings.backend == "kubernetes":
         if not checkpoint_root:
-            raise ParameterError("--checkpoint-claim", "a TrainJob across nodes needs the claim mounted here (checkpoint_root)")
+            raise ParameterError(
+                "--checkpoint-claim", "a TrainJob across nodes needs the claim mounted here (checkpoint_root)"
+            )
         volume = SharedVolume(Path(checkpoint_root), PurePosixPath(checkpoint_root))
     client = trainer_client(settings.backend, settings.namespace, settings.image)
     return run_trainjob(client, datasets, split, out, params, settings, volume, pretrained)
@@ -308,16 +369,20 @@ def _submit(client: Any, trainer: Any, settings: TrainJobSettings, options: list
     try:
         runtime = client.get_runtime(settings.runtime)
     except Exception as err:  # noqa: BLE001 - the SDK wraps every API error; its cause says which
-        raise TrainJobFailed(f"no ClusterTrainingRuntime {settings.runtime!r} ({_cause(err)}): Kubeflow Trainer's Helm chart "
-                             "leaves it out by default (enable its torch-distributed runtime, or install with the kustomize "
-                             "overlays)") from None
+        raise TrainJobFailed(
+            f"no ClusterTrainingRuntime {settings.runtime!r} ({_cause(err)}): Kubeflow Trainer's Helm chart "
+            "leaves it out by default (enable its torch-distributed runtime, or install with the kustomize "
+            "overlays)"
+        ) from None
     try:
         client.train(runtime=runtime, trainer=trainer, options=options)
     except Exception as err:  # noqa: BLE001
         status = getattr(err.__cause__, "status", None)
-        hint = {403: "the pipeline's service account may not create TrainJobs here: Kubeflow Trainer's kubeflow-platform overlay "
-                     "grants it (ClusterRole kubeflow-trainer-edit, aggregated into kubeflow-edit)",
-                404: "no TrainJob resource on this cluster: install Kubeflow Trainer v2.2 or later"}.get(status, "")
+        hint = {
+            403: "the pipeline's service account may not create TrainJobs here: Kubeflow Trainer's kubeflow-platform overlay "
+            "grants it (ClusterRole kubeflow-trainer-edit, aggregated into kubeflow-edit)",
+            404: "no TrainJob resource on this cluster: install Kubeflow Trainer v2.2 or later",
+        }.get(status, "")
         raise TrainJobFailed(f"the cluster refused the TrainJob ({_cause(err)}){': ' + hint if hint else ''}") from None
 
 
@@ -333,12 +398,15 @@ def check_patches_kept(client: Any, name: str) -> None:
         return  # the container backend keeps no object to read back
     from kubeflow.trainer.constants import constants
 
-    body = backend.custom_api.get_namespaced_custom_object(constants.GROUP, constants.VERSION, backend.namespace,
-                                                           constants.TRAINJOB_PLURAL, name)
+    body = backend.custom_api.get_namespaced_custom_object(
+        constants.GROUP, constants.VERSION, backend.namespace, constants.TRAINJOB_PLURAL, name
+    )
     if not body.get("spec", {}).get("runtimePatches"):
-        raise TrainJobFailed(f"TrainJob {name} lost its runtimePatches (the claim, /dev/shm, the Istio label): this cluster's "
-                             "Kubeflow Trainer is older than 2.2 and prunes the field; upgrade it. Delete the job with "
-                             f"`kubectl -n {backend.namespace} delete trainjob {name}`")
+        raise TrainJobFailed(
+            f"TrainJob {name} lost its runtimePatches (the claim, /dev/shm, the Istio label): this cluster's "
+            "Kubeflow Trainer is older than 2.2 and prunes the field; upgrade it. Delete the job with "
+            f"`kubectl -n {backend.namespace} delete trainjob {name}`"
+        )
 
 
 def wait_until_started(client: Any, name: str, timeout_s: float) -> str:
@@ -364,11 +432,16 @@ def failure_reason(client: Any, name: str) -> str:
     from kubeflow.trainer.constants import constants
 
     try:
-        body = backend.custom_api.get_namespaced_custom_object(constants.GROUP, constants.VERSION, backend.namespace,
-                                                               constants.TRAINJOB_PLURAL, name)
+        body = backend.custom_api.get_namespaced_custom_object(
+            constants.GROUP, constants.VERSION, backend.namespace, constants.TRAINJOB_PLURAL, name
+        )
     except Exception:  # noqa: BLE001 - the reason is a courtesy; the failure stands without it
         return ""
-    failed = [c for c in body.get("status", {}).get("conditions", []) if c.get("type") == "Failed" and c.get("status") == "True"]
+    failed = [
+        c
+        for c in body.get("status", {}).get("conditions", [])
+        if c.get("type") == "Failed" and c.get("status") == "True"
+    ]
     return f"{failed[0].get('reason', '')}: {failed[0].get('message', '')}" if failed else ""
 
 
@@ -380,8 +453,17 @@ def _raise_terminated(signal_number: int, _frame: object) -> None:
     raise _Terminated(signal_number)
 
 
-def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, params: TrainParams, settings: TrainJobSettings,
-                 volume: SharedVolume | None, pretrained: str | None = None, name: str | None = None) -> Manifest:
+def run_trainjob(
+    client: Any,
+    datasets: list[Path],
+    split: Path,
+    out: Path,
+    params: TrainParams,
+    settings: TrainJobSettings,
+    volume: SharedVolume | None,
+    pretrained: str | None = None,
+    name: str | None = None,
+) -> Manifest:
     """Train with a TrainJob and publish its model at ``out``; ``volume`` None = the container backend's work directory.
 
     A failed job fails here with the job's own message (its Failed condition on a cluster, the SDK's per-node exit
@@ -397,8 +479,11 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
     processes = settings.nodes * max(settings.gpus_per_node, 1)
     batch = params.resolved().batch_size
     if batch % processes:
-        raise ParameterError("--batch-size", f"{batch} does not divide among the TrainJob's {processes} processes "
-                                             f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}")
+        raise ParameterError(
+            "--batch-size",
+            f"{batch} does not divide among the TrainJob's {processes} processes "
+            f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}",
+        )
     datasets, split, out = [Path(d) for d in datasets], Path(split), Path(out)
     prepare_output(out, True, "model", [*datasets, split])
     key = job_key(datasets, split, params, pretrained)
@@ -410,19 +495,42 @@ def run_trainjob(client: Any, datasets: list[Path], split: Path, out: Path, para
         options = kubernetes_options(settings, str(volume.there))
     root = volume.here / "trashseg-trainjobs" / key
     staged = stage_inputs([*datasets, split], root / "inputs")
-    if pretrained and Path(pretrained).is_dir():  # a folder only the launcher sees (an imported artifact): the nodes need it too
+    if (
+        pretrained and Path(pretrained).is_dir()
+    ):  # a folder only the launcher sees (an imported artifact): the nodes need it too
         pretrained = volume.for_nodes(stage_folder(Path(pretrained), root / "inputs"))
     checkpoints = writable_by_nodes(root / "checkpoints")
     node_out = writable_by_nodes(root / "runs" / name) / "model"
-    argv = train_arguments([Path(volume.for_nodes(d)) for d in staged[:-1]], Path(volume.for_nodes(staged[-1])),
-                           Path(volume.for_nodes(node_out)), params, pretrained, Path(volume.for_nodes(checkpoints)),
-                           resume=True, overwrite=True)
+    argv = train_arguments(
+        [Path(volume.for_nodes(d)) for d in staged[:-1]],
+        Path(volume.for_nodes(staged[-1])),
+        Path(volume.for_nodes(node_out)),
+        params,
+        pretrained,
+        Path(volume.for_nodes(checkpoints)),
+        resume=True,
+        overwrite=True,
+    )
     env = {"TRASHSEG_PROGRESS": "0", "PYTHONUNBUFFERED": "1"}
-    env.update({k: os.environ[k] for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE") if k in os.environ})  # the launcher's hub settings
-    trainer = CustomTrainer(func=trainer_entry, func_args={"argv": argv}, image=settings.image, num_nodes=settings.nodes,
-                            resources_per_node=settings.resources(), env=env)
-    log.info("submitting TrainJob %s: %d node(s) x %s, image %s, runtime %s", name, settings.nodes, settings.resources(),
-             settings.image, settings.runtime)
+    env.update(
+        {k: os.environ[k] for k in ("HF_HUB_CACHE", "HF_HUB_OFFLINE") if k in os.environ}
+    )  # the launcher's hub settings
+    trainer = CustomTrainer(
+        func=trainer_entry,
+        func_args={"argv": argv},
+        image=settings.image,
+        num_nodes=settings.nodes,
+        resources_per_node=settings.resources(),
+        env=env,
+    )
+    log.info(
+        "submitting TrainJob %s: %d node(s) x %s, image %s, runtime %s",
+        name,
+        settings.nodes,
+        settings.resources(),
+        settings.image,
+        settings.runtime,
+    )
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     outcome = "submitting"
     try:
@@ -447,7 +555,9 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _follow(client: Any, name: str, settings: TrainJobSettings, node_out: Path, out: Path, inputs: list[Path]) -> Manifest:
+def _follow(
+    client: Any, name: str, settings: TrainJobSettings, node_out: Path, out: Path, inputs: list[Path]
+) -> Manifest:
     """Stream the job's logs once it runs, wait for its end, and publish what rank 0 wrote."""
     errors: list[str] = []  # the trainers' own one-line errors (torchrun's summary hides them from the SDK's log tail)
     wait_until_started(client, name, settings.timeout_s)
@@ -476,9 +586,17 @@ def _clean_up(client: Any, name: str, outcome: str, settings: TrainJobSettings) 
         return
     if outcome == "failed" and settings.backend == "kubernetes":
         where = f"-n {settings.namespace} " if settings.namespace else ""
-        log.error("TrainJob %s failed and is kept for inspection: `kubectl %sdescribe trainjob %s`, its pods' logs with "
-                  "`kubectl %slogs -l jobset.sigs.k8s.io/jobset-name=%s`; delete it with `kubectl %sdelete trainjob %s`",
-                  name, where, name, where, name, where, name)
+        log.error(
+            "TrainJob %s failed and is kept for inspection: `kubectl %sdescribe trainjob %s`, its pods' logs with "
+            "`kubectl %slogs -l jobset.sigs.k8s.io/jobset-name=%s`; delete it with `kubectl %sdelete trainjob %s`",
+            name,
+            where,
+            name,
+            where,
+            name,
+            where,
+            name,
+        )
         return
     try:
         client.delete_job(name)

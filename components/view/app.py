@@ -12,8 +12,18 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from trashseg.components.view.data import (PredictionSource, dataset_confusion, difference, fit, legend_html, overlay, per_class_table,
-                                  pixel_shares, score_images, select)
+from trashseg.components.view.data import (
+    PredictionSource,
+    dataset_confusion,
+    difference,
+    fit,
+    legend_html,
+    overlay,
+    per_class_table,
+    pixel_shares,
+    score_images,
+    select,
+)
 from trashseg.data_contracts.dataset import Dataset
 
 CONFIG_ENV = "TRASHSEG_VIEW_CONFIG"
@@ -51,11 +61,21 @@ def main() -> None:
     st.markdown(legend_html(classes), unsafe_allow_html=True)
 
     with st.sidebar:
-        source_index = st.selectbox("predictions", range(len(sources)), format_func=lambda k: sources[k].name, key="source")
-        sort = st.radio("order", ["worst", "best", "id"], format_func={"worst": "worst mIoU first", "best": "best mIoU first",
-                                                                        "id": "image id"}.get, key="sort")
-        class_filter = st.selectbox("class present", [None, *range(1, classes.num_classes)],
-                                    format_func=lambda c: "any" if c is None else classes.names[c], key="class_filter")
+        source_index = st.selectbox(
+            "predictions", range(len(sources)), format_func=lambda k: sources[k].name, key="source"
+        )
+        sort = st.radio(
+            "order",
+            ["worst", "best", "id"],
+            format_func={"worst": "worst mIoU first", "best": "best mIoU first", "id": "image id"}.get,
+            key="sort",
+        )
+        class_filter = st.selectbox(
+            "class present",
+            [None, *range(1, classes.num_classes)],
+            format_func=lambda c: "any" if c is None else classes.names[c],
+            key="class_filter",
+        )
         opacity = st.slider("opacity", 0.0, 1.0, 0.55, 0.05, key="opacity")
         compare = None
         if len(sources) > 1:
@@ -66,26 +86,42 @@ def main() -> None:
     if not image_scores:
         st.warning("no image matches the filter")
         return
-    chosen = st.selectbox("image", range(len(image_scores)), key="image",
-                          format_func=lambda k: f"{image_scores[k].file_name}  (mIoU "
-                                                f"{'-' if image_scores[k].miou is None else f'{image_scores[k].miou:.3f}'})")
+    chosen = st.selectbox(
+        "image",
+        range(len(image_scores)),
+        key="image",
+        format_func=lambda k: (
+            f"{image_scores[k].file_name}  (mIoU "
+            f"{'-' if image_scores[k].miou is None else f'{image_scores[k].miou:.3f}'})"
+        ),
+    )
     score = image_scores[chosen]
     image = decoded(config["dataset"], score.image_id)
     predicted = sources[source_index].labels(score.file_name)
     columns = st.columns(3 if dataset.labeled else 2)
     columns[0].image(image, caption=f"image {score.file_name}", width="stretch")
     if dataset.labeled:
-        columns[1].image(overlay(image, dataset.mask(score.image_id), palette, opacity), caption="ground truth", width="stretch")
-    columns[-1].image(overlay(image, predicted, palette, opacity), caption=f"prediction: {sources[source_index].name}",
-                      width="stretch")
+        columns[1].image(
+            overlay(image, dataset.mask(score.image_id), palette, opacity), caption="ground truth", width="stretch"
+        )
+    columns[-1].image(
+        overlay(image, predicted, palette, opacity),
+        caption=f"prediction: {sources[source_index].name}",
+        width="stretch",
+    )
     if compare is not None:
         other = sources[compare].labels(score.file_name)
         if other is not None:
             left, right = st.columns(2)
-            left.image(overlay(image, other, palette, opacity), caption=f"prediction: {sources[compare].name}", width="stretch")
+            left.image(
+                overlay(image, other, palette, opacity), caption=f"prediction: {sources[compare].name}", width="stretch"
+            )
             disagree = float((fit(predicted, image.shape[:2]) != fit(other, image.shape[:2])).mean())
-            right.image(difference(predicted, other, image), caption=f"disagreement: {100 * disagree:.1f}% of pixels (red)",
-                        width="stretch")
+            right.image(
+                difference(predicted, other, image),
+                caption=f"disagreement: {100 * disagree:.1f}% of pixels (red)",
+                width="stretch",
+            )
 
     st.subheader("this image")
     shares = pixel_shares(fit(predicted, image.shape[:2]), classes)

@@ -51,9 +51,11 @@ def _csv_side(path: Path) -> int:
         handle.readline()
         first = handle.readline()
     count = len(first.split(",", 1)[1].split()) if "," in first else 0
-    side = int(round(count ** 0.5))
+    side = int(round(count**0.5))
     if side * side != count or count == 0:
-        raise ContractError(path, f"row 2 holds {count} values, not a square label map", record="row 2", field="PredictionString")
+        raise ContractError(
+            path, f"row 2 holds {count} values, not a square label map", record="row 2", field="PredictionString"
+        )
     return side
 
 
@@ -110,7 +112,9 @@ def score_images(dataset: Dataset, source: PredictionSource) -> list[ImageScore]
             truth = fit(truth, predicted.shape) if truth.shape != predicted.shape else truth
             present |= set(np.unique(truth[truth != 255]).tolist())
             miou = mean_iou(confusion_matrix(truth, predicted, dataset.classes.num_classes))
-        scores.append(ImageScore(str(record.file_name), int(record.image_id), miou, tuple(sorted(int(c) for c in present))))
+        scores.append(
+            ImageScore(str(record.file_name), int(record.image_id), miou, tuple(sorted(int(c) for c in present)))
+        )
     return scores
 
 
@@ -136,7 +140,9 @@ def dataset_confusion(dataset: Dataset, source: PredictionSource) -> np.ndarray:
 
 
 def per_class_table(cm: np.ndarray, classes: ClassTable) -> pd.DataFrame:
-    return pd.DataFrame({"class": classes.names, "IoU": iou_per_class(cm), "true pixels": cm.sum(1), "predicted pixels": cm.sum(0)})
+    return pd.DataFrame(
+        {"class": classes.names, "IoU": iou_per_class(cm), "true pixels": cm.sum(1), "predicted pixels": cm.sum(0)}
+    )
 
 
 def legend_html(classes: ClassTable) -> str:
@@ -144,5 +150,6 @@ def legend_html(classes: ClassTable) -> str:
     items = "".join(
         f"<span style='display:inline-block;margin:2px 6px 2px 0'><span style='display:inline-block;width:12px;height:12px;"
         f"background:rgb({palette[i][0]},{palette[i][1]},{palette[i][2]});border:1px solid #888'></span> {name}</span>"
-        for i, name in enumerate(classes.names))
+        for i, name in enumerate(classes.names)
+    )
     return f"<div class='trashseg-legend'>{items}</div>"
