@@ -14,8 +14,8 @@ import numpy as np
 from pycocotools.coco import COCO
 
 from bench.common import TACO, compare, save
-from trashseg.components.ingest.coco import read_coco
 from trashseg.components.common.masks import paint_semantic_mask, to_rle
+from trashseg.components.ingest.coco import read_coco
 from trashseg.data_contracts.classes import ClassTable
 
 

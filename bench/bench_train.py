@@ -4,7 +4,8 @@ Same model (tiny UperNet), same images, batch size and image size, the same numb
 decodes each image with PIL, flips at random and runs the image processor per sample (as the official example's
 on-the-fly transform does), then trains with Trainer; ours is `trashseg train` restricted to the same steps.
 Throughput is training images per second over 3 epochs as each reports it (ours: the epochs' training loops, not
-validation; Trainer: train_samples_per_second). From the second epoch on ours reuses decoded, resized pairs. Needs `accelerate` (Trainer's dependency): pip install accelerate.
+validation; Trainer: train_samples_per_second). From the second epoch on ours reuses decoded, resized pairs. Needs
+`accelerate` (Trainer's dependency): pip install accelerate.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ from trashseg.components.split.logic import run_split
 from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.metrics import Metrics
 
-
 VALIDATION = EvaluateParams(fold=0)  # the models' validation fold: evaluate scores that fold's images only
 
 

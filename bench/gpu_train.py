@@ -8,7 +8,8 @@ object ``trashseg train`` itself uses, on the same synthetic batches from the
 same initial weights, so loss curves can be compared step by step.
 
 Variants per preset, each adding one change to the one before:
-  before      today's settings: bf16 autocast, channels-last (UperNet), preset batch, AdamW (foreach), a host sync per step
+  before      today's settings: bf16 autocast, channels-last (UperNet), preset batch, AdamW (foreach), a host sync
+              per step
   fused       + fused AdamW, no host sync per step
   batch       + the largest batch that fits (preset learning rate scaled by the square-root rule)
   compiled    + torch.compile (compile time reported separately)
@@ -273,8 +274,9 @@ def measure_preset(
             train_flops = count_flops(counter_step, *batches[0])
             counter_step.model.eval()
             with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg["amp"]):
+                model = counter_step.model
                 infer_flops = count_flops(
-                    lambda p: probabilities_per_image(counter_step.model, preset.family, p, [(size, size)] * len(p)),
+                    lambda p, model=model: probabilities_per_image(model, preset.family, p, [(size, size)] * len(p)),
                     batches[0][0],
                 )
             flops_per_image[key] = (train_flops / cfg["batch"], infer_flops / cfg["batch"])

@@ -110,7 +110,8 @@ def markdown(summary: dict) -> str:
         for variant, r in entry["variants"].items():
             rows.append(
                 f"| {name} | {variant} | {r['batch']} | {_f(r['train_images_per_s'])} | {_f(r['train_tflop_s'])} | "
-                f"{_f(100 * r['train_mfu'] if r.get('train_mfu') is not None else None)}% | {_f(r['train_peak_gib'])} | "
+                f"{_f(100 * r['train_mfu'] if r.get('train_mfu') is not None else None)}% | {_f(r['train_peak_gib'])} "
+                "| "
                 f"{_f(r['train_gflop_per_image'], 0)} |"
             )
     lines = rows + [""]
@@ -119,11 +120,13 @@ def markdown(summary: dict) -> str:
         lines.append(f"- {name}: " + ", ".join(facts))
     for record in summary["loader"]:
         lines.append(
-            f"- loader, {record['loader_workers']} workers: {_f(record['loader_images_per_s'])} img/s at {record['size']} px"
+            f"- loader, {record['loader_workers']} workers: {_f(record['loader_images_per_s'])} img/s at "
+            f"{record['size']} px"
         )
     for record in summary["real_train"]:
         lines.append(
-            f"- trashseg train {record['real_train']} on taco-trash11 at {record['size']} px: loss {record['train_loss']}, "
+            f"- trashseg train {record['real_train']} on taco-trash11 at {record['size']} px: loss "
+            f"{record['train_loss']}, "
             f"val mIoU {record['val_miou']}, img/s {record['images_per_s']}, peak {_f(record['peak_gib'])} GiB"
         )
     for p in summary["projection"]["per_family"]:

@@ -70,7 +70,7 @@ def report() -> str:
                 "same output": f"{100 * e['agreement_where_defined']:.1f}% where defined",
             }
         )
-    for key, value in data.get("ingest", {}).items():
+    for value in data.get("ingest", {}).values():
         if isinstance(value, dict):
             rows.append(
                 {
@@ -132,7 +132,8 @@ def report() -> str:
         d = data["ddp_cpu"]
         rows.append(
             {
-                "benchmark": f"train, 2 torchrun processes vs 1 ({d['model']}, global batch {d['global_batch']}, {d['cpus']} CPUs)",
+                "benchmark": f"train, 2 torchrun processes vs 1 ({d['model']}, global batch {d['global_batch']}, "
+                f"{d['cpus']} CPUs)",
                 "ours": f"{d['two_processes_images_per_s']:.1f} img/s",
                 "baseline": f"{d['one_process_images_per_s']:.1f} img/s",
                 "baseline/ours": 1 / d["two_over_one"],
@@ -163,7 +164,10 @@ def report() -> str:
             }
         )
     machine = data.get("machine", {})
-    head = f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit {machine.get('commit')}\n\n"
+    head = (
+        f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit "
+        f"{machine.get('commit')}\n\n"
+    )
     return head + markdown_table(rows, ["benchmark", "ours", "baseline", "baseline/ours", "same output"])
 
 

@@ -27,7 +27,8 @@ STAGE_CLIS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trashseg",
-        description="Semantic segmentation of recycling trash: split, augment, train, infer, pseudo-label, ensemble, submit.",
+        description="Semantic segmentation of recycling trash: split, augment, train, infer, pseudo-label, ensemble, "
+        "submit.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in STAGE_CLIS:

@@ -26,7 +26,8 @@ def sha256_file(path: Path) -> str:
 
 
 def folder_digest(folder: Path) -> str:
-    """sha256 over every file under ``folder``: relative names and contents, in sorted order (timestamps do not count)."""
+    """sha256 over every file under ``folder``: relative names and contents, in sorted order (timestamps do not
+    count)."""
     folder = Path(folder)
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -188,7 +189,8 @@ def temp_prefix(out: Path) -> str:
 
 
 def remove_stale_temporaries(out: Path, max_age_s: float = 24 * 3600) -> list[Path]:
-    """Delete temporaries of ``out`` left by killed runs: this host's whose process is gone, any host's older than a day."""
+    """Delete temporaries of ``out`` left by killed runs: this host's whose process is gone, any host's older than a
+    day."""
     removed = []
     host = socket.gethostname()
     for candidate in out.parent.glob(f".{glob.escape(out.name)}{TEMP_MARK}*"):

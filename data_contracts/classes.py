@@ -65,7 +65,7 @@ class ClassTable:
             raise ValueError("palette and names differ in length")
 
     @classmethod
-    def from_names(cls, names: list[str] | tuple[str, ...]) -> "ClassTable":
+    def from_names(cls, names: list[str] | tuple[str, ...]) -> ClassTable:
         """A table for custom names; colours from the default palette, then a seeded generator."""
         names = tuple(names)
         palette = list(PALETTE[: len(names)])
@@ -99,7 +99,7 @@ class ClassTable:
         ]
 
     @classmethod
-    def from_records(cls, records: list[dict]) -> "ClassTable":
+    def from_records(cls, records: list[dict]) -> ClassTable:
         records = sorted(records, key=lambda r: int(r["id"]))
         if [int(r["id"]) for r in records] != list(range(len(records))):
             raise ValueError("class ids must be 0..N-1 without gaps")

@@ -47,7 +47,7 @@ class NpzWriter:
     def close(self) -> None:
         self._zip.close()
 
-    def __enter__(self) -> "NpzWriter":
+    def __enter__(self) -> NpzWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -85,7 +85,7 @@ class NpzReader:
     def close(self) -> None:
         self._npz.close()
 
-    def __enter__(self) -> "NpzReader":
+    def __enter__(self) -> NpzReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

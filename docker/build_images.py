@@ -176,8 +176,8 @@ def build_image(kind: str, tags: list[str], base_image: str | None = None) -> fl
 
 
 def check_registry(registry: str) -> str:
-    from trashseg.data_contracts.errors import ContractError
     from trashseg.components.common.images import check_registry as checked
+    from trashseg.data_contracts.errors import ContractError
 
     try:
         return checked(registry)
@@ -186,7 +186,8 @@ def check_registry(registry: str) -> str:
 
 
 def image_tags(kind: str, registry: str = "") -> list[str]:
-    """The tag the pipelines use (project version) and a traceable one (version + commit), under ``registry`` if given."""
+    """The tag the pipelines use (project version) and a traceable one (version + commit), under ``registry`` if
+    given."""
     from trashseg.components.common.images import image_for
 
     primary = image_for(kind, check_registry(registry) if registry else "")
@@ -218,8 +219,9 @@ def push(registry: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
     Each image's reference by digest (``REGISTRY/trashseg-KIND@sha256:...``, what the registry answered) goes to
     build/pushed-images.json, so `trashseg pipeline compile --registry` names exactly these builds.
     """
-    import docker
     import json
+
+    import docker
 
     client = _client()
     pushed, digests = [], {}

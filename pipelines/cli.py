@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     compile_parser = actions.add_parser(
         "compile",
         help="write both pipelines as YAML for a topology (default: pipelines/compiled/*.yaml)",
-        description="Compile both pipelines to YAML. What changes the graph is chosen here, not when it runs: a checkpoint "
+        description="Compile both pipelines to YAML. What changes the graph is chosen here, not when it runs: a "
+        "checkpoint "
         "claim, training across nodes, an imported pretrained model, a hub-cache claim, the images. With no "
         "option this writes the checked-in pipelines/compiled/*.yaml; with any, build/compiled/. Prints the lowest "
         "KFP backend (and Kubeflow Trainer) version each file needs.",
@@ -230,7 +231,8 @@ def _run_local(args: argparse.Namespace) -> None:
             for name, delta in comparison["deltas"].items():
                 measure = f"IoU of {delta['class']}, " if "class" in delta else ""
                 print(
-                    f"  {name:17s} {delta['value']:+.4f} ({measure}{delta['better']} - {delta['worse']}; {level}% interval "
+                    f"  {name:17s} {delta['value']:+.4f} ({measure}{delta['better']} - {delta['worse']}; {level}% "
+                    "interval "
                     f"[{delta['ci_low']:+.4f}, {delta['ci_high']:+.4f}] over {comparison['images']} images)"
                 )
     print(f"  log              {log_path}")
@@ -238,9 +240,8 @@ def _run_local(args: argparse.Namespace) -> None:
 
 
 def _submit(args: argparse.Namespace) -> None:
-    from trashseg.pipelines.submit import parse_params, submit_pipeline
-
     from trashseg.components.common import checks
+    from trashseg.pipelines.submit import parse_params, submit_pipeline
 
     if args.wait is not None:
         checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
@@ -278,8 +279,8 @@ def _runs(args: argparse.Namespace) -> None:
 
 
 def _fingerprint(args: argparse.Namespace) -> None:
-    from trashseg.data_contracts.errors import ContractError
     from trashseg.data_contracts.artifact import folder_digest
+    from trashseg.data_contracts.errors import ContractError
 
     if not args.folder.is_dir():
         raise ContractError(args.folder, "not a folder", field="folder")

@@ -57,7 +57,8 @@ class Graph:
         memory: str = "16G",
         **arguments: Any,
     ) -> dsl.PipelineTask:
-        """A task in the GPU image: GPUs, CPU and memory requests, a memory-backed /dev/shm, the GPU nodes' placement."""
+        """A task in the GPU image: GPUs, CPU and memory requests, a memory-backed /dev/shm, the GPU nodes'
+        placement."""
         image = self.topology.images.gpu
         task = on_image(component, image)(**arguments)
         kubernetes.empty_dir_mount(

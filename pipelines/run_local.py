@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from trashseg.components.common.log import get_logger
-from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.artifact import folder_digest
+from trashseg.data_contracts.errors import ContractError, ParameterError
 
 log = get_logger("trashseg.pipeline")
 
-# Laptop-sized values for the sample data: the tiny preset (with its own learning rates) learns in a minute or two on 2 cores.
+# Laptop-sized values for the sample data: the tiny preset (with its own learning rates) learns in a minute or two on 2
+# cores.
 # Each profile names only what differs from the pipeline's defaults (a test checks).
 TINY_PROFILE: dict[str, Any] = {
     "preset": "upernet-convnext-tiny",
@@ -74,7 +75,6 @@ def docker_runner():
 
 def check_images_present() -> None:
     import docker
-
     from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 
     try:
@@ -92,7 +92,8 @@ def check_images_present() -> None:
 def unset_knobs_resolved(knobs: Any, arguments: dict[str, Any]) -> dict[str, Any]:
     """The preset's values for the training knobs left unset.
 
-    Why: on a cluster an unset optional parameter is left out and the component's None applies, but kfp.local 2.17 cannot
+    Why: on a cluster an unset optional parameter is left out and the component's None applies, but kfp.local 2.17
+    cannot
     run a pipeline with an optional parameter left unset (its orchestrator needs a value), so a local run gives the
     values the component would resolve: the same numbers, written out.
     """

@@ -45,11 +45,13 @@ def _hint(status: int, namespace: str | None) -> str:
     if status == 403:
         if namespace:
             return (
-                f"this identity may not use the namespace {namespace}: ask the profile's owner to add you as a contributor, "
+                f"this identity may not use the namespace {namespace}: ask the profile's owner to add you as a "
+                "contributor, "
                 "or check --namespace"
             )
         return (
-            "writing a shared pipeline (no --namespace) needs rights in the KFP system namespace since KFP 2.16.1: pass "
+            "writing a shared pipeline (no --namespace) needs rights in the KFP system namespace since KFP 2.16.1: "
+            "pass "
             "--namespace with your profile"
         )
     if status == 404:
@@ -124,7 +126,8 @@ def run_url(host: str, run_id: str) -> str:
 
 
 def pipeline_id_in(client: Any, name: str, namespace: str | None) -> str | None:
-    """The id of the pipeline ``name`` in ``namespace`` (shared ones without it); kfp's get_pipeline_id sees only shared ones."""
+    """The id of the pipeline ``name`` in ``namespace`` (shared ones without it); kfp's get_pipeline_id sees only
+    shared ones."""
     found = client.list_pipelines(
         filter=json.dumps({"predicates": [{"operation": "EQUALS", "key": "display_name", "stringValue": name}]}),
         namespace=namespace,
@@ -144,7 +147,8 @@ def submit_pipeline(
     wait_seconds: float | None = None,
     requirements: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Upload ``pipeline`` into ``namespace`` (one pipeline of that name there; each later upload is a new version of it)
+    """Upload ``pipeline`` into ``namespace`` (one pipeline of that name there; each later upload is a new version of
+    it)
     and start a run in that namespace's experiment. With ``wait_seconds``, follow the run to its end."""
     package = Path(package) if package else COMPILED_DIR / f"{pipeline}.yaml"
     if not package.is_file():

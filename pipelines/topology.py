@@ -31,13 +31,14 @@ TRAINER_PATCHES = "2.2.0"  # TrainJob.spec.runtimePatches (older CRDs prune the 
 @dataclass(frozen=True)
 class Images:
     """The two images the components run in. A reference by digest pins what every node runs; a tag does not (nodes
-    keep an older build of the same tag under IfNotPresent), so tasks naming a tag are compiled with pull policy Always."""
+    keep an older build of the same tag under IfNotPresent), so tasks naming a tag are compiled with pull policy
+    Always."""
 
     cpu: str
     gpu: str
 
     @classmethod
-    def default(cls) -> "Images":
+    def default(cls) -> Images:
         from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 
         return cls(CPU_IMAGE, GPU_IMAGE)

@@ -28,7 +28,7 @@ def chromium_path() -> str | None:
 
 
 @contextlib.contextmanager
-def chromium_page(chromium: str, width: int = 1400, height: int = 1800) -> Iterator["Page"]:  # noqa: F821
+def chromium_page(chromium: str, width: int = 1400, height: int = 1800) -> Iterator[Page]:  # noqa: F821
     """A page in a fresh headless Chromium; the browser and its driver are gone when the block ends."""
     from playwright.sync_api import sync_playwright
 

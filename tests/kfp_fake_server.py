@@ -1,4 +1,5 @@
-"""A local HTTP server that answers the KFP v2beta1 endpoints kfp.Client (2.17) calls, with state, recording each request.
+"""A local HTTP server that answers the KFP v2beta1 endpoints kfp.Client (2.17) calls, with state, recording each
+request.
 
 It keeps pipelines, versions, experiments and runs the way the KFP API server
 does (ids, display names, list filters by display_name, pipelines in a namespace
@@ -45,7 +46,7 @@ class FakeKfp:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> "FakeKfp":
+    def __enter__(self) -> FakeKfp:
         self.thread.start()
         return self
 

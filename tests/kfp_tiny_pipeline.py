@@ -1,4 +1,5 @@
-"""Two trivial lightweight components in a pipeline, for testing how a local run is reported (kfp needs them in a file)."""
+"""Two trivial lightweight components in a pipeline, for testing how a local run is reported (kfp needs them in a
+file)."""
 
 from kfp import dsl
 

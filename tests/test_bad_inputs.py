@@ -1,4 +1,5 @@
-"""A corpus of bad inputs for every stage after ingest: exit code 2, one line naming the culprit, nothing written or changed.
+"""A corpus of bad inputs for every stage after ingest: exit code 2, one line naming the culprit, nothing written or
+changed.
 
 Each case runs the real CLI (``components.cli.main``) in process against a world
 of real artifacts (sample data, a tiny trained model, predictions, a CSV). Every

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.reference import sklearn_miou
 from trashseg.components.cli import main
-from trashseg.components.evaluate.compare import CompareParams, DeltaSpec, batched_miou, run_compare
 from trashseg.components.common.metrics import mean_iou
+from trashseg.components.evaluate.compare import CompareParams, DeltaSpec, batched_miou, run_compare
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import Predictions, PredictionsWriter
-from tests.reference import sklearn_miou
 
 
 def _predictions(dataset_dir: Path, out: Path, corrupt: dict[int, float], seed: int = 0) -> Path:

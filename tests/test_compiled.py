@@ -99,7 +99,7 @@ def test_every_artifact_comes_from_exactly_one_producer(compiled, variant, name)
 @pytest.mark.parametrize("variant, name", CASES)
 def test_images_and_gpus_of_every_task(compiled, variant, name):
     pipeline, topology = compiled[(variant, name)], VARIANTS[variant]
-    for display_name, task in pipeline.tasks.items():
+    for display_name in pipeline.tasks:
         executor, kubernetes = pipeline.executor(display_name)
         if "container" not in executor:  # an importer, or a sub-DAG
             continue

@@ -18,10 +18,10 @@ import pytest
 import yaml
 from kfp import dsl, local
 
+from tests.reference import pinned_version, sklearn_miou
+from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 from trashseg.data_contracts.artifact import read_manifest
 from trashseg.data_contracts.submission import read_submission
-from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
-from tests.reference import pinned_version, sklearn_miou
 
 pytestmark = pytest.mark.containers
 REPO = Path(__file__).resolve().parents[1]
@@ -99,7 +99,8 @@ def test_gpu_image_has_the_pinned_cuda_torch(docker_client):
 def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client, images):
     script = (
         "id -u; python3 -c 'import kfp, torch; print(kfp.__version__, torch.__version__)'; "
-        "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' || true"
+        "ls /tmp/wheels /tmp/project /root/.cache/pip 2>/dev/null | wc -l; env | grep -ci -E 'token|secret|password' "
+        "|| true"
     )
     output = docker_client.containers.run(images, ["sh", "-c", script], remove=True).decode().split()
     uid, kfp_version, torch_version, leftovers, secrets = output
@@ -286,14 +287,15 @@ def local_registry(tmp_path_factory):
 def test_images_pushed_to_a_registry_pull_back_and_run_a_component(
     docker_client, images, local_registry, container_inputs
 ):
-    """make images REGISTRY=... / make push against a real registry: push, drop the local tags, pull, run a component."""
+    """make images REGISTRY=... / make push against a real registry: push, drop the local tags, pull, run a
+    component."""
     import urllib.request
 
+    from trashseg.components.common.images import image_for
     from trashseg.components.split.component import split_op
     from trashseg.pipelines.compile import compile_all, registry_images
-    from trashseg.pipelines.topology import Topology
-    from trashseg.components.common.images import image_for
     from trashseg.pipelines.run_local import docker_runner
+    from trashseg.pipelines.topology import Topology
 
     build = _build_module()
     registry = local_registry
@@ -357,12 +359,12 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(
     """
     from safetensors.torch import load_file
 
+    from tests.test_distributed import _update_difference
     from trashseg.components.infer.component import infer_op
     from trashseg.components.train.component import train_op
     from trashseg.components.train.launch import run_torchrun, train_arguments
     from trashseg.components.train.logic import TrainParams
     from trashseg.data_contracts.model import ModelArtifact
-    from tests.test_distributed import _update_difference
 
     monkeypatch.setenv("HOME", str(tmp_path))  # the SDK keeps job work directories under ~/.kubeflow
     root, inputs = container_inputs

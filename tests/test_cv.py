@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.reference import sklearn_miou
 from trashseg.components.cv.logic import cv_summary, mious_on_test
 from trashseg.components.evaluate.logic import run_evaluate
 from trashseg.components.ingest.logic import run_ingest
@@ -14,7 +15,6 @@ from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.metrics import Metrics
 from trashseg.data_contracts.predictions import PredictionsWriter
-from tests.reference import sklearn_miou
 
 
 def _predictions(out: Path, dataset: Dataset, label_of) -> Path:

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
+from tests.reference import sklearn_miou
 from trashseg.components.evaluate.logic import EvaluateParams, run_evaluate
 from trashseg.components.infer.logic import InferParams, run_infer
 from trashseg.components.ingest.logic import run_ingest
 from trashseg.components.split.logic import SplitParams, run_split
 from trashseg.components.submit.logic import run_decode, run_submit
 from trashseg.components.train.logic import TrainParams, run_train
-from tests.reference import sklearn_miou
 from trashseg.data_contracts.dataset import validate_dataset
 from trashseg.data_contracts.metrics import read_metrics
 from trashseg.data_contracts.model import ModelArtifact

@@ -1,4 +1,5 @@
-"""Stopped runs leave nothing behind: SIGTERM and SIGINT end a stage in one line, and a killed run's temporaries are removed."""
+"""Stopped runs leave nothing behind: SIGTERM and SIGINT end a stage in one line, and a killed run's temporaries are
+removed."""
 
 from __future__ import annotations
 

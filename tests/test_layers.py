@@ -19,7 +19,8 @@ PACKAGES = ("components", "data_contracts", "pipelines")  # folders here, instal
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
-    """Every absolute import's module, with the install namespace ``trashseg.`` taken off (the rules speak of folders)."""
+    """Every absolute import's module, with the install namespace ``trashseg.`` taken off (the rules speak of
+    folders)."""
     return [(line, module.removeprefix("trashseg.")) for line, module in _raw_imports(path)]
 
 
@@ -110,13 +111,15 @@ def test_the_install_lists_every_package_folder_under_trashseg():
 
 
 def test_the_installed_project_is_found_by_its_namespace_only(tmp_path):
-    """From outside the repository, trashseg.* imports from this checkout and the bare folder names are not installed."""
+    """From outside the repository, trashseg.* imports from this checkout and the bare folder names are not
+    installed."""
     import subprocess
     import sys
 
     probe = (
         "import importlib.util, trashseg.components.cli as cli;"
-        "print(cli.__file__); print([importlib.util.find_spec(n) is None for n in ('components', 'pipelines', 'data_contracts')])"
+        "print(cli.__file__); print([importlib.util.find_spec(n) is None for n in ('components', 'pipelines', "
+        "'data_contracts')])"
     )
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True)
     where, missing = result.stdout.split("\n")[:2]

@@ -21,7 +21,8 @@ CLASSES = 5
 
 
 def _hard_logits(predicted: torch.Tensor) -> torch.Tensor:
-    """Logits whose softmax is (to float precision) the one-hot of ``predicted``: soft Dice then equals hard Dice = F1."""
+    """Logits whose softmax is (to float precision) the one-hot of ``predicted``: soft Dice then equals hard Dice =
+    F1."""
     return F.one_hot(predicted, CLASSES).permute(0, 3, 1, 2).float() * 60.0
 
 
@@ -34,7 +35,8 @@ def test_soft_dice_of_hard_predictions_is_one_minus_f1_over_present_classes():
         torch.randint(0, CLASSES, (2, 40, 40), generator=generator),
     )
     truth, guess = labels.flatten().numpy(), predicted.flatten().numpy()
-    # Dice with the +1 smoothing of the implementation: (2 tp + 1) / (2 tp + fp + fn + 1), per class present in the truth
+    # Dice with the +1 smoothing of the implementation: (2 tp + 1) / (2 tp + fp + fn + 1), per class present in the
+    # truth
     expected = []
     for c in range(3):
         tp = int(((truth == c) & (guess == c)).sum())

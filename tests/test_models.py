@@ -64,7 +64,8 @@ def test_backbone_and_head_parameter_groups(name):
 
 @pytest.mark.parametrize("schedule", ["poly", "cosine", "constant"])
 def test_learning_rate_schedule_warms_up_then_decays(schedule):
-    """Both groups follow the written-out formula: linear warmup from 0 over 10 steps, then the decay, over 100 steps."""
+    """Both groups follow the written-out formula: linear warmup from 0 over 10 steps, then the decay, over 100
+    steps."""
     import math
 
     def expected(step: int) -> float:

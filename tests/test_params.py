@@ -135,7 +135,8 @@ def _machines() -> list[type]:
 
 
 def _rule(stages, shared) -> dict[tuple[str, str], str]:
-    """The naming rule, written again here: a field's own name, or STAGE_FIELD where two stages have it and do not share it."""
+    """The naming rule, written again here: a field's own name, or STAGE_FIELD where two stages have it and do not
+    share it."""
     counts: dict[str, int] = {}
     for stage in stages:
         for field in stage.fields():

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from kfp import dsl, local
 
-from trashseg.data_contracts.submission import read_submission
 from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 from tests.reference import sklearn_miou
+from trashseg.data_contracts.submission import read_submission
 
 REPO = Path(__file__).resolve().parents[1]
 COMPONENT_FILES = sorted((REPO / "components").glob("*/component.py"))
@@ -36,8 +35,8 @@ def test_component_modules_import_only_kfp(path):
 
 def test_submit_creates_one_pipeline_then_versions_and_follows_the_run(monkeypatch, capsys, caplog):
     """The real kfp.Client against an HTTP server answering as KFP's v2beta1 API does."""
-    from trashseg.pipelines.submit import list_runs, parse_params, submit_pipeline
     from tests.kfp_fake_server import FakeKfp
+    from trashseg.pipelines.submit import list_runs, parse_params, submit_pipeline
 
     monkeypatch.setenv("KF_PIPELINES_TOKEN", "s3cret-token-value")
     caplog.set_level(logging.DEBUG)
@@ -89,7 +88,8 @@ def test_submit_errors_are_one_clear_line_without_the_token(monkeypatch, capsys,
 
 
 def test_a_profile_user_submits_into_the_profile_namespace(monkeypatch, capsys):
-    """A multi-user install: the pipeline, its versions, the experiment and the run all live in the user's namespace, and
+    """A multi-user install: the pipeline, its versions, the experiment and the run all live in the user's namespace,
+    and
     another profile's pipeline of the same name is never given a version."""
     from trashseg.components.cli import main
     from trashseg.pipelines.submit import submit_pipeline
@@ -357,9 +357,8 @@ def test_main_pipeline_end_to_end_cache_and_content_change(sample_root, tmp_path
     assert pasted["members"]["with_paste"] == pytest.approx(comparison["members"]["round1"], abs=1e-12)
     assert {d.get("class") for d in pasted["deltas"].values()} == {None, "Battery", "Clothing"}
     cached, ran = _task_log(capfd, caplog)
-    tasks = len(
-        ran
-    )  # ingest x2, split, copy-paste, 3 x (train, infer), pseudo-label, 2 ensembles, evaluate, 2 compares, submit, summary
+    # ingest x2, split, copy-paste, 3 x (train, infer), pseudo-label, 2 ensembles, evaluate, 2 compares, submit, summary
+    tasks = len(ran)
     assert not cached and tasks == 18
 
     second = run_local("trashseg", data, tmp_path / "root", params=params)

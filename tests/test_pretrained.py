@@ -1,4 +1,5 @@
-"""Pretrained weights by name: Hugging Face Hub ids through the HF cache (offline), folders, backbones, and clear refusals."""
+"""Pretrained weights by name: Hugging Face Hub ids through the HF cache (offline), folders, backbones, and clear
+refusals."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bench.gpu_train import count_flops, main as bench_main, peak_tflops
+from bench.gpu_train import count_flops, peak_tflops
+from bench.gpu_train import main as bench_main
 from trashseg.components.models.presets import get_preset
 from trashseg.components.train.logic import run_train
 from trashseg.components.train.params import TrainMachine, TrainParams

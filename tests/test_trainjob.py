@@ -10,8 +10,6 @@ import json
 import re
 from pathlib import Path, PurePosixPath
 
-REPO = Path(__file__).resolve().parents[1]
-
 import pytest
 
 from trashseg.components.train.trainjob import (
@@ -29,6 +27,8 @@ from trashseg.components.train.trainjob import (
     stage_inputs,
 )
 from trashseg.data_contracts.errors import ContractError
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_inputs_are_staged_once_under_their_content_hash(sample_dataset, sample_split, tmp_path):
@@ -103,11 +103,11 @@ def test_the_patch_gives_every_node_the_claim_shm_istio_label_and_group():
 
 def _trainjob_body(tmp_path: Path) -> dict:
     """The TrainJob the kubeflow SDK sends for the launcher's job: its own backend's train(), capturing the request."""
+    import yaml
     from kubeflow.trainer import CustomTrainer
     from kubeflow.trainer.backends.kubernetes.backend import KubernetesBackend
     from kubeflow.trainer.options import Name
     from kubeflow_trainer_api import models
-    import yaml
 
     class CapturingCustomObjects:
         body: dict = {}
@@ -166,7 +166,8 @@ def _closed(schema):
 
 
 def test_the_trainjob_validates_against_the_trainer_v2_3_api(tmp_path):
-    """Against the JSON Schema of kubeflow-trainer-api 2.3.0's TrainJob model (generated from Trainer v2.3.0's API), with
+    """Against the JSON Schema of kubeflow-trainer-api 2.3.0's TrainJob model (generated from Trainer v2.3.0's API),
+    with
     unknown fields refused; the patch survives the round trip through the SDK's own model classes."""
     import jsonschema
     from kubeflow_trainer_api import models
@@ -202,7 +203,8 @@ def _crd_schema(name: str) -> dict:
         for path in Path(folder).rglob(name):
             return yaml.safe_load(path.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     pytest.skip(
-        f"no {name} here: put Kubeflow Trainer v2.3.0's manifests/base/crds/{name} in ../shared/crds/ or TRASHSEG_CRD_DIR"
+        f"no {name} here: put Kubeflow Trainer v2.3.0's manifests/base/crds/{name} in ../shared/crds/ or "
+        "TRASHSEG_CRD_DIR"
     )
 
 

@@ -14,11 +14,11 @@ from trashseg.components.ensemble.vote import hard_vote, soft_vote
 from trashseg.components.models.forward import training_loss
 from trashseg.components.models.presets import get_preset
 from trashseg.components.pseudo_label.logic import PseudoLabelParams, run_pseudo_label
+from trashseg.data_contracts.artifact import atomic_directory
 from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable
 from trashseg.data_contracts.dataset import Dataset, validate_dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import PredictionsWriter, validate_predictions
-from trashseg.data_contracts.artifact import atomic_directory
 from trashseg.data_contracts.split import Split
 
 

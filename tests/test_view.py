@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trashseg.components.view.data import PredictionSource, ImageScore, difference, fit, overlay, select
+from trashseg.components.view.data import ImageScore, PredictionSource, difference, fit, overlay, select
 from trashseg.data_contracts.classes import ClassTable
 
 REPO = Path(__file__).resolve().parents[1]
@@ -188,13 +188,13 @@ def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     """The split, training and evaluation reports (Output[HTML] in Kubeflow) open in a plain browser with no network."""
     import re
 
+    from tests.browser import chromium_page, chromium_path, screenshot
     from trashseg.components.evaluate.logic import run_evaluate
     from trashseg.components.evaluate.report import evaluation_report
     from trashseg.components.infer.logic import InferParams, run_infer
     from trashseg.components.split.report import split_report
     from trashseg.components.train.logic import TrainParams, run_train
     from trashseg.components.train.report import training_report
-    from tests.browser import chromium_page, chromium_path, screenshot
 
     dataset, split = learn_data
     run_train(

@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "augment",
         help="copy-paste rare-class instances onto the most background-heavy training images",
-        description="Cut instances of --paste-classes out of training-fold images (by their own annotation masks), scale and "
+        description="Cut instances of --paste-classes out of training-fold images (by their own annotation masks), "
+        "scale and "
         "rotate them at random, paste each onto a training image with much Background, and write the new "
         "images as a training-only dataset (pass it to train as an extra --dataset, same --fold).",
     )

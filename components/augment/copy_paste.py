@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+from pycocotools import mask as mask_utils
 
 from trashseg.components.common.masks import to_rle
-from pycocotools import mask as mask_utils
 
 
 @dataclass

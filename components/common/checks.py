@@ -13,7 +13,7 @@ import math
 import re
 from typing import Iterable
 
-from trashseg.data_contracts.errors import ContractError, ParameterError
+from trashseg.data_contracts.errors import ParameterError
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 

@@ -15,7 +15,8 @@ STYLE = (
 
 def page(title: str, body: str) -> str:
     return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<!DOCTYPE html><html><head><meta "
+        f"charset='utf-8'><title>{html.escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
     )
 

@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ensemble",
         help="pixel-wise hard vote (ties: earliest-listed model wins) or soft vote over predictions",
-        description="Combine predictions of the same images (matched by file name). hard: weighted vote of label maps, a "
+        description="Combine predictions of the same images (matched by file name). hard: weighted vote of label "
+        "maps, a "
         "tie goes to the class of the earliest-listed model among the tied ones. soft: weighted mean of "
         "probabilities (needs infer --save-probs), then argmax.",
     )

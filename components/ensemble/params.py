@@ -18,7 +18,8 @@ class EnsembleParams:
     vote: Literal["hard", "soft"] = field(
         default="hard",
         metadata={
-            "help": "hard: weighted vote of label maps, ties to the earliest-listed input (a hard vote of two is the first); "
+            "help": "hard: weighted vote of label maps, ties to the earliest-listed input (a hard vote of two is the "
+            "first); "
             "soft: weighted mean of probabilities (needs infer --save-probs), then argmax"
         },
     )
@@ -27,7 +28,8 @@ class EnsembleParams:
     )
 
     def check(self, inputs: int) -> None:
-        """Refuse values outside their ranges, and a weight list that does not fit ``inputs``, before anything is read."""
+        """Refuse values outside their ranges, and a weight list that does not fit ``inputs``, before anything is
+        read."""
         if inputs < 2:
             raise ParameterError("--predictions", "an ensemble needs at least two predictions")
         checks.choice("--vote", self.vote, VOTES)

@@ -38,7 +38,8 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compare",
         help="mIoU deltas between prediction sets (pseudo-label gain, ensemble gain) with bootstrap intervals",
-        description="Score every member on the same images and report NAME=A-B deltas, each with a percentile interval from a "
+        description="Score every member on the same images and report NAME=A-B deltas, each with a percentile "
+        "interval from a "
         "paired bootstrap over images (every resample draws the same images for every member).",
     )
     parser.add_argument(
@@ -66,7 +67,7 @@ def add_compare_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     from trashseg.components.evaluate.compare import DeltaSpec, run_compare
-    from trashseg.data_contracts.errors import ContractError, ParameterError
+    from trashseg.data_contracts.errors import ParameterError
 
     members = {}
     for item in args.member:

@@ -34,7 +34,8 @@ BEST = "best"  # in a delta, the best of the other members by mIoU (the ensemble
 @dataclass(frozen=True)
 class DeltaSpec:
     """``name = better - worse``: the mIoU of ``better`` minus that of ``worse`` (or of the best other member); with
-    ``class_name`` (``name = better - worse @ Class``), that class's IoU instead (copy-paste's gain on a pasted class)."""
+    ``class_name`` (``name = better - worse @ Class``), that class's IoU instead (copy-paste's gain on a pasted
+    class)."""
 
     name: str
     better: str
@@ -42,7 +43,7 @@ class DeltaSpec:
     class_name: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "DeltaSpec":
+    def parse(cls, text: str) -> DeltaSpec:
         text, at, class_name = text.partition("@")
         name, sep, expression = text.partition("=")
         better, minus, worse = expression.partition("-")
@@ -210,14 +211,17 @@ def comparison_html(summary: dict[str, Any]) -> str:
     )
     level = round(summary["confidence"] * 100)
     deltas = "".join(
-        f"<tr><td>{escape(name)}</td><td>{escape(d['better'])} &minus; {escape(d['worse'])}</td><td>{d['value']:+.4f}</td>"
+        f"<tr><td>{escape(name)}</td><td>{escape(d['better'])} &minus; "
+        f"{escape(d['worse'])}</td><td>{d['value']:+.4f}</td>"
         f"<td>[{d['ci_low']:+.4f}, {d['ci_high']:+.4f}]</td><td>{d['p_not_better']:.3f}</td></tr>"
         for name, d in summary["deltas"].items()
     )
     return (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>comparison</title></head><body>"
-        f"<h2>mIoU on {summary['images']} images</h2><table border='1'><tr><th>member</th><th>mIoU</th></tr>{members}</table>"
+        f"<h2>mIoU on {summary['images']} images</h2><table "
+        f"border='1'><tr><th>member</th><th>mIoU</th></tr>{members}</table>"
         f"<h2>Deltas ({level}% paired bootstrap interval, {summary['resamples']} resamples)</h2><table border='1'>"
-        f"<tr><th>delta</th><th>of</th><th>value</th><th>interval</th><th>share of resamples &le; 0</th></tr>{deltas}</table>"
+        f"<tr><th>delta</th><th>of</th><th>value</th><th>interval</th><th>share of resamples &le; "
+        f"0</th></tr>{deltas}</table>"
         "<p>An interval that contains 0 means the fold cannot tell the difference from noise.</p></body></html>"
     )

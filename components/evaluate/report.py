@@ -43,7 +43,8 @@ def evaluation_report(metrics_dir: Path, predictions_dir: Path, dataset_dir: Pat
     lut = dataset.classes.palette_array()
     summary = result.summary
     body = [
-        f"<p>mIoU <b>{summary['miou']:.4f}</b> over {summary['images']} images; pixel accuracy {summary['pixel_accuracy']:.4f}</p>",
+        f"<p>mIoU <b>{summary['miou']:.4f}</b> over {summary['images']} images; pixel accuracy "
+        f"{summary['pixel_accuracy']:.4f}</p>",
         table(result.per_class[["class_name", "iou", "accuracy", "true_pixels", "predicted_pixels"]]),
         "<h2>worst images (image | truth | prediction)</h2>",
     ]

@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from trashseg.components.common.cli import add_overwrite, run_cli
-from trashseg.components.common.params import add_arguments, from_args
 from trashseg.components.common.machine import Machine
+from trashseg.components.common.params import add_arguments, from_args
 from trashseg.components.infer.params import InferParams
 
 

@@ -16,13 +16,13 @@ import torch
 
 from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
-from trashseg.components.models.forward import normalise, probabilities_per_image
-from trashseg.components.common.resize import resize_pair
 from trashseg.components.common.machine import Machine
+from trashseg.components.common.resize import resize_pair
 from trashseg.components.infer.params import InferParams
 from trashseg.components.models.build import load_model
-from trashseg.components.models.family import get_family
 from trashseg.components.models.device import pick_autocast_dtype, pick_device
+from trashseg.components.models.family import get_family
+from trashseg.components.models.forward import normalise, probabilities_per_image
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError, ParameterError

@@ -20,8 +20,8 @@ from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
 from trashseg.components.common.log import get_logger, progress
-from trashseg.components.ingest.coco import CocoAnnotation, CocoImage, read_coco
 from trashseg.components.common.masks import paint_semantic_mask, to_rle
+from trashseg.components.ingest.coco import CocoAnnotation, CocoImage, read_coco
 from trashseg.components.ingest.params import IngestParams  # noqa: F401 (re-exported: the stage's knobs)
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.classes import ClassTable

@@ -19,7 +19,8 @@ class IngestParams:
     exif: Literal["transpose", "ignore"] = field(
         default="transpose",
         metadata={
-            "help": "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the stored pixel grid"
+            "help": "transpose: annotations refer to the EXIF-rotated image as viewers show it; ignore: to the stored "
+            "pixel grid"
         },
     )
     max_pixels: int = field(default=DEFAULT_MAX_PIXELS, metadata={"help": "refuse larger images (decompression bombs)"})

@@ -24,7 +24,8 @@ def label_maps(classes: ClassTable) -> tuple[dict[int, str], dict[str, int]]:
 def build_model(
     preset: Preset, classes: ClassTable, pretrained: Start | str | Path | None = None, seed: int = 0
 ) -> torch.nn.Module:
-    """A model for ``classes``: from scratch, from a whole pretrained model (all but the classifiers), or a pretrained backbone.
+    """A model for ``classes``: from scratch, from a whole pretrained model (all but the classifiers), or a pretrained
+    backbone.
 
     ``pretrained`` is a resolved :class:`Start` or, for convenience, a folder or hub id.
     A whole model's architecture wins over the preset's (its weights only fit it);

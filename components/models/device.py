@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from trashseg.data_contracts.errors import ContractError, ParameterError
+from trashseg.data_contracts.errors import ParameterError
 
 
 def pick_device(requested: str) -> torch.device:

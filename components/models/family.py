@@ -86,7 +86,8 @@ FAMILIES = {
             set_prediction=False,
             channels_last=False,
         ),
-        # Mask2Former compiles its network, not the loss: the matcher calls SciPy on the CPU, splitting the graph per image.
+        # Mask2Former compiles its network, not the loss: the matcher calls SciPy on the CPU, splitting the graph per
+        # image.
         ModelFamily(
             "mask2former",
             "Mask2FormerForUniversalSegmentation",
@@ -99,7 +100,8 @@ FAMILIES = {
             set_prediction=True,
             channels_last=False,
         ),
-        # EoMT: a plain ViT whose last blocks also carry the queries; the mask and class heads sit on top. Its forward computes
+        # EoMT: a plain ViT whose last blocks also carry the queries; the mask and class heads sit on top. Its forward
+        # computes
         # the loss (matcher on the CPU), so nothing is compiled.
         ModelFamily(
             "eomt",

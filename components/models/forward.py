@@ -8,9 +8,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from trashseg.data_contracts.classes import IGNORE_INDEX
 from trashseg.components.models.family import get_family
 from trashseg.components.models.losses import dense_loss
+from trashseg.data_contracts.classes import IGNORE_INDEX
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -16,13 +16,15 @@ import torch.nn.functional as F
 
 from trashseg.data_contracts.classes import IGNORE_INDEX
 
-# "model": the model's own loss (cross-entropy, + its auxiliary head's); "ce_dice": that plus soft Dice on the main head;
+# "model": the model's own loss (cross-entropy, + its auxiliary head's); "ce_dice": that plus soft Dice on the main
+# head;
 # "weighted_ce": cross-entropy weighted by inverse class frequency in the batch (measured, not the default anywhere).
 LOSSES = ("model", "ce_dice", "weighted_ce")
 
 
 def soft_dice(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """1 - soft Dice per class over the batch, averaged over the classes that occur in ``labels`` (ignored pixels left out)."""
+    """1 - soft Dice per class over the batch, averaged over the classes that occur in ``labels`` (ignored pixels left
+    out)."""
     classes = logits.shape[1]
     valid = labels != IGNORE_INDEX
     probs = logits.float().softmax(1) * valid[:, None]
@@ -44,7 +46,8 @@ def weighted_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.
 
 
 def _at_label_size(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Logits upsampled bilinearly to the labels' size where smaller (BEiT predicts at a quarter), as the models' own losses do."""
+    """Logits upsampled bilinearly to the labels' size where smaller (BEiT predicts at a quarter), as the models' own
+    losses do."""
     if logits.shape[-2:] != labels.shape[-2:]:
         logits = F.interpolate(logits, size=labels.shape[-2:], mode="bilinear", align_corners=False)
     return logits

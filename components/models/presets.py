@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from trashseg.components.models.family import ModelFamily, get_family
-from trashseg.data_contracts.errors import ContractError, ParameterError
+from trashseg.data_contracts.errors import ParameterError
 
 FOUR_STAGES = ["stage1", "stage2", "stage3", "stage4"]
 
@@ -42,7 +42,8 @@ class Preset:
         return get_family(self.family)
 
     def learning_rates(self, from_scratch: bool) -> tuple[float, float]:
-        """(backbone, head): the preset's fine-tuning rates, or from-scratch rates when a pretrained preset starts from nothing."""
+        """(backbone, head): the preset's fine-tuning rates, or from-scratch rates when a pretrained preset starts from
+        nothing."""
         if from_scratch and self.checkpoint:
             return SCRATCH_LR["lr_backbone"], SCRATCH_LR["lr_head"]
         return self.lr_backbone, self.lr_head
@@ -290,7 +291,8 @@ def describe_presets() -> str:
     for p in PRESETS.values():
         start = f"{p.checkpoint} ({p.checkpoint_weights})" if p.checkpoint else "random weights"
         lines.append(
-            f"{p.name:24s} {p.family:12s} {p.image_size:4d}px  lr {p.lr_backbone:g}/{p.lr_head:g}  batch {p.batch_size:2d}  "
+            f"{p.name:24s} {p.family:12s} {p.image_size:4d}px  lr {p.lr_backbone:g}/{p.lr_head:g}  batch "
+            f"{p.batch_size:2d}  "
             f"loss {p.loss}  warmup {p.warmup_steps}  starts from {start}\n{'':24s} {p.description}"
         )
     return "\n".join(lines)

@@ -15,7 +15,8 @@ def pseudo_label_op(
 ):
     """Predictions on unlabeled images -> training-only labeled dataset.
 
-    The other parameters are PseudoLabelParams' fields (components/pseudo_label/params.py): same names, defaults and help.
+    The other parameters are PseudoLabelParams' fields (components/pseudo_label/params.py): same names, defaults and
+    help.
 
     Args:
         predictions: Predictions on the unlabeled dataset.

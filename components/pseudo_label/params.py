@@ -14,7 +14,8 @@ class PseudoLabelParams:
     min_confidence: float = field(
         default=0.0,
         metadata={
-            "help": "ignore pixels whose top probability is lower (needs infer --save-probs; 0 keeps every pixel, as the report did)"
+            "help": "ignore pixels whose top probability is lower (needs infer --save-probs; 0 keeps every pixel, as "
+            "the report did)"
         },
     )
     round: int = field(default=1, metadata={"help": "pseudo-labeling round, recorded in the dataset"})

@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "split",
         help="StratifiedGroupKFold folds (stratified by class, grouped by image) with per-fold class shares",
-        description="Assign every image of a dataset to a fold with scikit-learn's StratifiedGroupKFold over annotations "
+        description="Assign every image of a dataset to a fold with scikit-learn's StratifiedGroupKFold over "
+        "annotations "
         "(label = category, group = image), and report each fold's class shares beside the whole set's.",
     )
     parser.add_argument("--dataset", type=Path, required=True, help="dataset artifact directory")

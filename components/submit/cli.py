@@ -14,7 +14,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "submit",
         help="write the competition CSV (image_id,PredictionString at 256x256), or --decode one",
-        description="Write one CSV row per image: image_id = COCO file_name, PredictionString = the label map resized to "
+        description="Write one CSV row per image: image_id = COCO file_name, PredictionString = the label map resized "
+        "to "
         "--submission-size (row-major, space-separated class ids). With --decode, turn a CSV back into predictions.",
     )
     parser.add_argument("--predictions", type=Path, help="predictions artifact to submit")

@@ -61,7 +61,8 @@ def train_op(
         gpus: GPUs per node; above 1, torchrun starts one data-parallel process per GPU (same global batch).
         nodes: Above 1, train across that many nodes as a Kubeflow Trainer TrainJob that this task launches and follows;
             checkpoint_root must then be on a claim that every node mounts.
-        trainjob: The TrainJob's settings when nodes is above 1: the fields of components.train.trainjob.TrainJobSettings
+        trainjob: The TrainJob's settings when nodes is above 1: the fields of
+        components.train.trainjob.TrainJobSettings
             (image, claim, cpus_per_node, memory_per_node, namespace, backend, ...).
         node_selector: Node labels the TrainJob's nodes must have (this pod's own placement is the task's).
         tolerations: Tolerations of the TrainJob's nodes.

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from trashseg.components.common.resize import resize_pair
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.split import Split
-from trashseg.components.common.resize import resize_pair
 
 # Decoded, resized training pairs are cached up to this many bytes (later epochs skip JPEG decoding).
 CACHE_LIMIT_BYTES = 2 * 1024**3

@@ -18,6 +18,8 @@ from trashseg.components.common.errors import TrainingDiverged
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou, pixel_accuracy
 from trashseg.components.models.build import build_model
+from trashseg.components.models.device import pick_autocast_dtype, pick_device
+from trashseg.components.models.family import get_family
 from trashseg.components.models.forward import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -39,15 +41,12 @@ from trashseg.data_contracts.artifact import (
     check_not_an_input,
     check_writable,
     prepare_output,
-    read_manifest,
 )
 from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.model import CONTRACT as MODEL_CONTRACT
 from trashseg.data_contracts.model import HISTORY_FILE, ModelArtifact, write_model_manifest
 from trashseg.data_contracts.split import Split
 from trashseg.data_contracts.tables import write_table
-from trashseg.components.models.device import pick_autocast_dtype, pick_device
-from trashseg.components.models.family import get_family
 
 log = get_logger("trashseg.train")
 
@@ -78,7 +77,8 @@ def validate(
     return cm
 
 
-# A resumed run may ask for more epochs: it continues the same run (how it runs, TrainMachine, is not in the key at all).
+# A resumed run may ask for more epochs: it continues the same run (how it runs, TrainMachine, is not in the key at
+# all).
 NOT_IN_CHECKPOINT_KEY = ("epochs",)
 
 

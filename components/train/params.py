@@ -35,7 +35,8 @@ class TrainParams:
     loss: Literal["model", "ce_dice", "weighted_ce"] | None = field(
         default=None,
         metadata={
-            "help": "model (its own cross-entropy), ce_dice (+ soft Dice, for rare classes) or weighted_ce (unset: the preset's; "
+            "help": "model (its own cross-entropy), ce_dice (+ soft Dice, for rare classes) or weighted_ce (unset: "
+            "the preset's; "
             "Mask2Former and EoMT keep their own)"
         },
     )
@@ -96,7 +97,7 @@ class TrainParams:
         for name in self.photometric:
             checks.choice("--photometric", name, AUGMENTATIONS)
 
-    def resolved(self) -> "TrainParams":
+    def resolved(self) -> TrainParams:
         """Fill unset knobs from the preset; preset learning rates follow the batch size (``scaled_lr``)."""
         from trashseg.components.models.presets import get_preset
         from trashseg.components.train.optim import scaled_lr

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-from trashseg.components.models.forward import keep_matcher_in_fp32, training_loss
 from trashseg.components.models.family import get_family
+from trashseg.components.models.forward import keep_matcher_in_fp32, training_loss
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from trashseg.components.common.log import get_logger
 from trashseg.components.train.launch import train_arguments
 from trashseg.components.train.logic import TrainParams, checkpoint_key
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
-from trashseg.data_contracts.errors import ContractError, ParameterError
+from trashseg.data_contracts.errors import ParameterError
 
 log = get_logger("trashseg.trainjob")
 
@@ -118,7 +118,7 @@ class TrainJobSettings:
         return resources
 
     @classmethod
-    def from_task(cls, settings: dict, **given: Any) -> "TrainJobSettings":
+    def from_task(cls, settings: dict, **given: Any) -> TrainJobSettings:
         """From the train component's ``trainjob`` dict and its own parameters; an unknown key is one clear error."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(settings) - known)
@@ -323,7 +323,8 @@ def _pod_namespace() -> str | None:
 
 
 def trainer_client(backend: str, namespace: str = "", image: str = "") -> Any:
-    """The kubeflow SDK's TrainerClient: Kubeflow Trainer on the cluster, or Docker on this machine (local images only)."""
+    """The kubeflow SDK's TrainerClient: Kubeflow Trainer on the cluster, or Docker on this machine (local images
+    only)."""
     from kubeflow.trainer import ContainerBackendConfig, KubernetesBackendConfig, TrainerClient
     from kubeflow.trainer.backends.container.types import TrainingRuntimeSource
 
@@ -379,7 +380,8 @@ def _submit(client: Any, trainer: Any, settings: TrainJobSettings, options: list
     except Exception as err:  # noqa: BLE001
         status = getattr(err.__cause__, "status", None)
         hint = {
-            403: "the pipeline's service account may not create TrainJobs here: Kubeflow Trainer's kubeflow-platform overlay "
+            403: "the pipeline's service account may not create TrainJobs here: Kubeflow Trainer's kubeflow-platform "
+            "overlay "
             "grants it (ClusterRole kubeflow-trainer-edit, aggregated into kubeflow-edit)",
             404: "no TrainJob resource on this cluster: install Kubeflow Trainer v2.2 or later",
         }.get(status, "")

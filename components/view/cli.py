@@ -15,7 +15,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "view",
         help="browse predictions beside the image and the ground truth (Streamlit, localhost)",
-        description="Start a Streamlit app: overlays in the class palette with a legend, sorting by per-image mIoU, filters "
+        description="Start a Streamlit app: overlays in the class palette with a legend, sorting by per-image mIoU, "
+        "filters "
         "by class, per-class IoU and the confusion matrix, and two prediction sets side by side with their "
         "disagreement. Predictions may be artifacts or submission CSVs.",
     )
@@ -65,5 +66,6 @@ def _run(args: argparse.Namespace) -> None:
     ]
     sys.stdout.flush()
     sys.stderr.flush()
-    # Become the server (no child): SIGTERM or Ctrl-C to `trashseg view` reaches Streamlit itself, and nothing is orphaned.
+    # Become the server (no child): SIGTERM or Ctrl-C to `trashseg view` reaches Streamlit itself, and nothing is
+    # orphaned.
     os.execve(sys.executable, command, env)

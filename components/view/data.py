@@ -148,7 +148,8 @@ def per_class_table(cm: np.ndarray, classes: ClassTable) -> pd.DataFrame:
 def legend_html(classes: ClassTable) -> str:
     palette = classes.palette_array()
     items = "".join(
-        f"<span style='display:inline-block;margin:2px 6px 2px 0'><span style='display:inline-block;width:12px;height:12px;"
+        f"<span style='display:inline-block;margin:2px 6px 2px 0'><span "
+        "style='display:inline-block;width:12px;height:12px;"
         f"background:rgb({palette[i][0]},{palette[i][1]},{palette[i][2]});border:1px solid #888'></span> {name}</span>"
         for i, name in enumerate(classes.names)
     )
