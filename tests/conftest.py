@@ -148,11 +148,11 @@ def copy_tree(src: Path, dst: Path) -> Path:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """Report the container stage's build and run times (collected by tests/test_containers.py)."""
+    """Report the container stage's build and run times (collected by tests/containers/test_containers.py)."""
     import json
     import sys
 
-    module = sys.modules.get("tests.test_containers")
+    module = sys.modules.get("tests.containers.test_containers")
     timings = getattr(module, "TIMINGS", None)
     if timings:
         terminalreporter.write_sep("-", "container build and run times (s)")

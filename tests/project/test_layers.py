@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED = {"common", "models"}  # what every stage may use besides its own package
 TOP_LEVEL = {"cli.py", "__init__.py"}  # components/cli.py gathers every stage's CLI: the one module above the stages
 

@@ -1,6 +1,6 @@
 """kfp: components light, each component and both pipelines run locally, submission to a (fake) KFP API server.
 
-The compiled YAML's rules are in tests/test_compiled.py."""
+The compiled YAML's rules are in tests/pipelines/test_compiled.py."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 from tests.reference import sklearn_miou
 from trashseg.data_contracts.submission import read_submission
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 COMPONENT_FILES = sorted((REPO / "components").glob("*/component.py"))
 
 

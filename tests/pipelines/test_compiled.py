@@ -13,7 +13,7 @@ import yaml
 from trashseg.pipelines.compile import COMPILED_DIR, compile_all
 from trashseg.pipelines.topology import CHECKPOINT_MOUNT, HUB_CACHE_MOUNT, Images, Topology
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DIGEST = "@sha256:" + "ab" * 32
 VARIANTS = {
     "default": Topology(),

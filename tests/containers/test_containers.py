@@ -24,7 +24,7 @@ from trashseg.data_contracts.artifact import read_manifest
 from trashseg.data_contracts.submission import read_submission
 
 pytestmark = pytest.mark.containers
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BASE_IMAGE = "trashseg-base:bookworm"
 TIMINGS: dict[str, float] = {}
 
@@ -355,11 +355,11 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(
     Docker backend (torchrun across two containers of the CPU image); its model then goes through infer.
 
     Its weights must match two local torchrun processes given the same global batch: the nodes really trained one
-    model together (the tolerance is the one tests/test_distributed.py justifies for DDP against one process).
+    model together (the tolerance is the one tests/train/test_distributed.py justifies for DDP against one process).
     """
     from safetensors.torch import load_file
 
-    from tests.test_distributed import _update_difference
+    from tests.train.test_distributed import _update_difference
     from trashseg.components.infer.component import infer_op
     from trashseg.components.train.component import train_op
     from trashseg.components.train.launch import run_torchrun, train_arguments

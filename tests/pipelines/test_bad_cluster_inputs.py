@@ -12,7 +12,7 @@ from trashseg.components.cli import main as trashseg
 from trashseg.components.ingest.logic import raw_folder_paths
 from trashseg.data_contracts.errors import ContractError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The TrainJob launcher's own logic, without a cluster: what it stages, what it asks Kubernetes for, what it refuses.
 
 The launcher end to end (2 nodes through the kubeflow SDK's Docker backend, the model consumed by infer) is in
-tests/test_containers.py, beside the image it needs.
+tests/containers/test_containers.py, beside the image it needs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from trashseg.components.train.trainjob import (
 )
 from trashseg.data_contracts.errors import ContractError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_inputs_are_staged_once_under_their_content_hash(sample_dataset, sample_split, tmp_path):
@@ -281,7 +281,7 @@ def test_an_imported_pretrained_folder_is_staged_for_the_nodes_by_content(tmp_pa
 
 class ScriptedCluster:
     """The kubeflow SDK's TrainerClient as a cluster answers it, scripted: how the launcher reacts to each answer.
-    (The real SDK end to end, with its Docker backend and a 2-node job, is in tests/test_containers.py.)"""
+    (The real SDK end to end, with its Docker backend and a 2-node job, is in tests/containers/test_containers.py.)"""
 
     class Api(Exception):
         def __init__(self, status: int, reason: str):

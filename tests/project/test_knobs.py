@@ -19,7 +19,7 @@ from trashseg.components.train.launch import options_of
 from trashseg.pipelines.knobs import kfp_type
 from trashseg.pipelines.topology import Topology
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 KNOB_CLASSES = [
     obj
     for path in sorted((REPO / "components").glob("*/params.py"))

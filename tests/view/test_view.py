@@ -16,7 +16,7 @@ import pytest
 from trashseg.components.view.data import ImageScore, PredictionSource, difference, fit, overlay, select
 from trashseg.data_contracts.classes import ClassTable
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "components" / "view" / "app.py"
 ARTIFACTS = REPO / "build" / "test-artifacts"
 
