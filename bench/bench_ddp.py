@@ -61,7 +61,7 @@ def run(repeats: int = 2, steps: int = 12) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "data", train_images=128, test_images=4, size=128, seed=0)
+        run_sample_data(root / "data", train_images=128, test_images=4, image_size=128, seed=0)
         run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", root / "ds")
         run_split(root / "ds", root / "split", SplitParams(folds=4))
         results: dict[int, list[float]] = {1: [], 2: []}

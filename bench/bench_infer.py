@@ -85,7 +85,7 @@ def run(counts: tuple[int, ...] = (100, 300, 1000)) -> dict:
     figures: dict = {"runs": []}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "data", train_images=max(counts), test_images=1, size=512, seed=5)
+        run_sample_data(root / "data", train_images=max(counts), test_images=1, image_size=512, seed=5)
         coco = json.loads((root / "data/train/annotations.json").read_text())
         for count in counts:  # one dataset per size, so both methods predict exactly `count` images
             keep = {image["id"] for image in coco["images"][:count]}

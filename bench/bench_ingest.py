@@ -73,7 +73,7 @@ def run(images: int = 400) -> dict:
 
     figures = {}
     with tempfile.TemporaryDirectory() as tmp:
-        run_sample_data(Path(tmp) / "data", train_images=images, test_images=1, size=512, seed=1)
+        run_sample_data(Path(tmp) / "data", train_images=images, test_images=1, image_size=512, seed=1)
         figures["generated_512"] = bench_one(
             Path(tmp) / "data" / "train" / "annotations.json", f"sample-data {images} x 512x512"
         )

@@ -71,7 +71,7 @@ def run() -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "kfp" / "data", train_images=48, test_images=12, size=128, seed=0)
+        run_sample_data(root / "kfp" / "data", train_images=48, test_images=12, image_size=128, seed=0)
         started = time.perf_counter()
         direct(root / "kfp" / "data", root / "direct")
         direct_s = time.perf_counter() - started

@@ -59,7 +59,7 @@ def run() -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "data", train_images=300, test_images=1, size=512, seed=7)
+        run_sample_data(root / "data", train_images=300, test_images=1, image_size=512, seed=7)
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
         params = TrainParams(
@@ -136,7 +136,9 @@ def batch_sweep(batches: tuple[int, ...] = (2, 4, 8, 16), steps: int = 12) -> di
     sweep = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "data", train_images=max(batches) * steps * 5 // 4 + 8, test_images=1, size=256, seed=8)
+        run_sample_data(
+            root / "data", train_images=max(batches) * steps * 5 // 4 + 8, test_images=1, image_size=256, seed=8
+        )
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "ds")
         run_split(root / "ds", root / "split")
         for batch in batches:

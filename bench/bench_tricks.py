@@ -35,7 +35,7 @@ def _miou(metrics_dir: Path) -> dict:
 def run(train_images: int = 160, test_images: int = 48, epochs: int = 30, size: int = 96) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        run_sample_data(root / "data", train_images, test_images, size=size, seed=3)
+        run_sample_data(root / "data", train_images, test_images, image_size=size, seed=3)
         run_ingest(root / "data/train/annotations.json", root / "data/train/images", root / "train")
         run_ingest(root / "data/test/annotations.json", root / "data/test/images", root / "test")
         run_ingest(root / "data/test_truth/annotations.json", root / "data/test/images", root / "test_truth")

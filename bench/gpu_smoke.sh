@@ -2,7 +2,7 @@
 # GPU smoke of the real train/infer commands on CUDA: bf16 autocast for every tiny family, fp16 with GradScaler for
 # Mask2Former (fp32 matcher), channels-last, checkpoint + --resume, TTA inference, contract validation.
 # Prepare the data on a machine with the project installed (the GPU image may lack pycocotools), then carry .gpu_smoke:
-#   trashseg sample-data --out /tmp/sd --train-images 64 --test-images 8 --size 128
+#   trashseg sample-data --out /tmp/sd --train-images 64 --test-images 8 --image-size 128
 #   trashseg ingest --coco /tmp/sd/train/annotations.json --images /tmp/sd/train/images --out .gpu_smoke/train
 #   trashseg ingest --coco /tmp/sd/test/annotations.json --images /tmp/sd/test/images --out .gpu_smoke/test
 #   trashseg split --dataset .gpu_smoke/train --folds 4 --out .gpu_smoke/split

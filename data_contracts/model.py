@@ -52,13 +52,35 @@ class ModelArtifact(ArtifactView):
         for name in (*WEIGHT_FILES, CARD_FILE):
             if name not in self.manifest.files:
                 raise ContractError(self.path / name, "model artifact lacks this file")
-        self.card = json.loads((self.path / CARD_FILE).read_text())
-        self.classes = ClassTable.from_records(self.card["classes"])
-        self.family = str(self.card["family"])
-        self.preset = str(self.card["preset"])
-        self.image_size = int(self.card["image_size"])
-        self.mean = tuple(self.card["normalisation"]["mean"])
-        self.std = tuple(self.card["normalisation"]["std"])
+        card_path = self.path / CARD_FILE
+        try:
+            self.card = json.loads(card_path.read_text())
+            self.classes = ClassTable.from_records(self.card["classes"])
+            self.family = str(self.card["family"])
+            self.preset = str(self.card["preset"])
+            self.image_size = self.card["image_size"]
+            self.mean = tuple(float(v) for v in self.card["normalisation"]["mean"])
+            self.std = tuple(float(v) for v in self.card["normalisation"]["std"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ContractError(card_path, f"not a model card ({type(err).__name__}: {err})") from None
+        self._check(card_path)
+
+    def _check(self, card_path: Path) -> None:
+        """Values no trained model can have fail here, where the card is read, naming the field."""
+        if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size <= 0:
+            raise ContractError(card_path, f"image_size {self.image_size!r} is not a positive size", field="image_size")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ContractError(
+                card_path, "normalisation needs 3 means and 3 positive standard deviations", field="normalisation"
+            )
+        config = json.loads((self.path / "config.json").read_text())
+        labels = [config.get("id2label", {}).get(str(k)) for k in range(len(config.get("id2label", {})))]
+        if labels != list(self.classes.names):
+            raise ContractError(
+                card_path,
+                f"classes {list(self.classes.names)} do not match config.json's id2label {labels}",
+                field="classes",
+            )
 
     def history(self) -> pa.Table:
         import pyarrow.parquet as pq

@@ -9,6 +9,7 @@ competition baseline's ``' '.join(str(e) for e in mask.flatten())``.
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -51,44 +52,73 @@ def write_submission(path: Path, rows: Iterable[tuple[str, np.ndarray]]) -> int:
     return count
 
 
-def read_submission(path: Path, size: int, num_classes: int) -> Iterator[tuple[str, np.ndarray]]:
-    """Yield (image_id, (size, size) uint8 labels), checking every row; errors name the row."""
+def read_submission(
+    path: Path, size: int | None, num_classes: int | None, ids_only: bool = False
+) -> Iterator[tuple[str, np.ndarray | None]]:
+    """Yield (image_id, (size, size) uint8 labels), checking every row; errors name the row.
+
+    ``size`` None: the first row's value count, which must be a square, and every row the same. ``ids_only``: the
+    image ids alone (a sample submission whose PredictionStrings may be empty).
+    """
     path = Path(path)
     csv.field_size_limit(sys.maxsize)
     try:
-        handle = open(path, newline="")
+        handle = open(path, newline="", encoding="utf-8")
     except OSError as err:
         raise ContractError(path, f"cannot read submission ({err.strerror or err})") from err
     with handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != HEADER:
-            raise ContractError(path, f"header must be {','.join(HEADER)}, got {header}", record="row 1")
-        seen: set[str] = set()
-        for line, row in enumerate(reader, start=2):
-            where = f"row {line}"
-            if len(row) != 2:
-                raise ContractError(path, f"expected 2 columns, got {len(row)}", record=where)
-            image_id, text = row
-            if image_id in seen:
-                raise ContractError(path, f"image {image_id!r} appears twice", record=where, field="image_id")
-            seen.add(image_id)
-            try:
-                values = np.array(text.split(), dtype=np.int64)
-            except ValueError:
-                raise ContractError(
-                    path, "holds something other than integers", record=where, field="PredictionString"
-                ) from None
-            if values.size != size * size:
-                raise ContractError(
-                    path,
-                    f"{values.size} values, expected {size}x{size} = {size * size}",
-                    record=where,
-                    field="PredictionString",
-                )
-            if values.size and (values.min() < 0 or values.max() >= num_classes):
-                bad = int(values[(values < 0) | (values >= num_classes)][0])
-                raise ContractError(
-                    path, f"class {bad} outside 0..{num_classes - 1}", record=where, field="PredictionString"
-                )
-            yield image_id, values.astype(np.uint8).reshape(size, size)
+        line = 1
+        try:
+            header = next(reader, None)
+            if header is None or tuple(h.strip().lstrip("\ufeff") for h in header) != HEADER:
+                raise ContractError(path, f"header must be {','.join(HEADER)}, got {header}", record="row 1")
+            seen: set[str] = set()
+            for line, row in enumerate(reader, start=2):
+                image_id, labels, size = _row(path, f"row {line}", row, seen, size, num_classes, ids_only)
+                yield image_id, labels
+        except UnicodeDecodeError as err:
+            raise ContractError(
+                path, f"is not UTF-8 text (byte {err.start} of a line after row {line})", record=f"row {line + 1}"
+            ) from None
+        except csv.Error as err:
+            raise ContractError(path, f"is not a readable CSV ({err})", record=f"row {line + 1}") from None
+
+
+def _row(
+    path: Path, where: str, row: list[str], seen: set[str], size: int | None, num_classes: int | None, ids_only: bool
+) -> tuple[str, np.ndarray | None, int | None]:
+    """One row checked: (image_id, labels or None, the size every row must have)."""
+    if len(row) != 2:
+        raise ContractError(path, f"expected 2 columns, got {len(row)}", record=where)
+    image_id, text = row
+    if image_id in seen:
+        raise ContractError(path, f"image {image_id!r} appears twice", record=where, field="image_id")
+    seen.add(image_id)
+    if ids_only:
+        return image_id, None, size
+    try:
+        values = np.array(text.split(), dtype=np.int64)
+    except (ValueError, OverflowError):
+        bad = next((t for t in text.split() if not t.isdigit() or len(t) > 18), text[:20])
+        raise ContractError(
+            path, f"{bad[:20]!r} is not a class id (an integer 0..255)", record=where, field="PredictionString"
+        ) from None
+    if size is None:
+        size = math.isqrt(values.size)
+        if size * size != values.size or size == 0:
+            raise ContractError(
+                path, f"{values.size} values are not a square label map", record=where, field="PredictionString"
+            )
+    if values.size != size * size:
+        raise ContractError(
+            path,
+            f"{values.size} values, expected {size}x{size} = {size * size}",
+            record=where,
+            field="PredictionString",
+        )
+    limit = num_classes if num_classes is not None else 256
+    if values.size and (values.min() < 0 or values.max() >= limit):
+        bad = int(values[(values < 0) | (values >= limit)][0])
+        raise ContractError(path, f"class {bad} outside 0..{limit - 1}", record=where, field="PredictionString")
+    return image_id, values.astype(np.uint8).reshape(size, size), size

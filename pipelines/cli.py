@@ -36,8 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     local = actions.add_parser(
         "run-local",
         help="run a pipeline with kfp's local runner (caching on)",
-        description="Run a pipeline through kfp.local on this machine. Without --data, sample data is "
-        "generated under the pipeline root. The tiny profile (default) trains the tiny preset.",
+        description="Run a pipeline through kfp.local on this machine, on your folders (--train-data and --test-data, "
+        "laid out as the parameters train_annotations, test_annotations and images say), on a folder in the sample "
+        "layout (--data), or on sample data generated under the pipeline root. The tiny profile (default) trains the "
+        "tiny preset.",
     )
     local.add_argument("--pipeline", default="trashseg", help="trashseg (default) or trashseg-cv")
     local.add_argument(
@@ -46,7 +48,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default="subprocess",
         help="subprocess: this interpreter (default); docker: the project's images (make images)",
     )
-    local.add_argument("--data", type=Path, help="directory with train/ and test/ (annotations.json + images/ each)")
+    local.add_argument("--train-data", type=Path, help="the training folder (the pipeline parameter train_data)")
+    local.add_argument("--test-data", type=Path, help="the test folder (test_data; may be the training folder)")
+    local.add_argument("--data", type=Path, help="a folder with train/ and test/, annotations.json + images/ each")
     local.add_argument(
         "--pipeline-root", type=Path, default=Path("runs/kfp"), help="where runs and the cache go (default runs/kfp)"
     )
@@ -177,29 +181,29 @@ def _run_local(args: argparse.Namespace) -> None:
     import shutil
     import time
 
-    from trashseg.data_contracts.errors import ContractError
-    from trashseg.pipelines.run_local import run_local
+    from trashseg.pipelines.run_local import execute, prepare_local
     from trashseg.pipelines.submit import parse_params
     from trashseg.pipelines.task_log import tasks_to_log
     from trashseg.pipelines.topology import Topology
 
     params = parse_params(args.param)
     log_path = Path(args.pipeline_root) / "logs" / f"{args.pipeline}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    prepared = prepare_local(  # every check first: bad input is one line, and nothing is written
+        args.pipeline,
+        args.data,
+        args.pipeline_root,
+        args.runner,
+        params,
+        args.profile,
+        caching=not args.no_cache,
+        topology=Topology(pretrained_import=args.pretrained_import),
+        train_data=args.train_data,
+        test_data=args.test_data,
+    )
     print(f"pipeline {args.pipeline}, kfp local runner ({args.runner}); every task's output goes to {log_path}")
     try:
         with tasks_to_log(log_path):
-            summary = run_local(
-                args.pipeline,
-                args.data,
-                args.pipeline_root,
-                args.runner,
-                params,
-                args.profile,
-                caching=not args.no_cache,
-                topology=Topology(pretrained_import=args.pretrained_import),
-            )
-    except ContractError:  # refused before anything ran: the one line says why
-        raise
+            summary = execute(prepared)
     except Exception:
         tail = log_path.read_text(errors="replace").splitlines()[-15:] if log_path.exists() else []
         print("\n".join(["the run failed; the end of its log:", *tail, f"(whole log: {log_path})"]), file=sys.stderr)

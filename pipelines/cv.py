@@ -45,7 +45,8 @@ def build(topology: Topology = Topology()) -> Any:
 
     def body(v: dict[str, Any]) -> None:
         graph = Graph(topology, v["node_selector"], v["tolerations"])
-        train_dataset, test_dataset = ingest_both(graph, knobs, v)
+        data = ingest_both(graph, knobs, v)
+        train_dataset, test_dataset = data["train"], data["test"]
         split = graph.cpu(split_op, "split", dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
         start = start_weights(topology, v)
         with dsl.ParallelFor(v["fold_list"]) as fold:
@@ -85,7 +86,14 @@ def build(topology: Topology = Topology()) -> Any:
             members=dsl.Collected(predicted.outputs["test_predictions"]),
             **knobs.of("ensemble", v),
         )
-        submission = graph.cpu(submit_op, "submit", predictions=ensembled.outputs["ensembled"], **knobs.of("submit", v))
+        submission = graph.cpu(
+            submit_op,
+            "submit",
+            raw=data["test_raw"],
+            template=v["submission_template"],
+            predictions=ensembled.outputs["ensembled"],
+            **knobs.of("submit", v),
+        )
         graph.summary(
             submission=submission.outputs["submission"],
             cv_metrics=cv.outputs["metrics"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,62 @@ TINY_PROFILE: dict[str, Any] = {
 CV_TINY_PROFILE: dict[str, Any] = {"preset": "upernet-convnext-tiny", "epochs": 15, "fold_list": [0, 1]}
 
 
-def data_parameters(data_dir: Path) -> dict[str, str]:
-    """DATA/train and DATA/test (annotations.json + images/ each, the layout sample-data writes) as folder URIs.
+def folder_parameters(train_data: Path, test_data: Path) -> dict[str, str]:
+    """The two data folders as the pipelines' URI parameters, with their content fingerprints.
 
-    Locally a folder URI is its path; kfp.local's importer hands it to ingest.
+    Locally a folder URI is its path; kfp.local's importer hands the folder to ingest. The same folder may be both.
     """
     params = {}
-    for part in ("train", "test"):
-        folder = (data_dir / part).resolve()
-        if not (folder / "annotations.json").is_file() or not (folder / "images").is_dir():
-            raise ContractError(
-                data_dir / part, "expected annotations.json and images/ here (the layout `trashseg sample-data` writes)"
-            )
+    for part, folder in (("train", train_data), ("test", test_data)):
+        folder = Path(folder).resolve()
+        if not folder.is_dir():
+            raise ContractError(folder, f"--{part}-data is not a folder", field=f"{part}_data")
         params.update({f"{part}_data": str(folder), f"{part}_fingerprint": folder_digest(folder)})
     return params
+
+
+def sample_layout(data_dir: Path) -> tuple[Path, Path]:
+    """DATA/train and DATA/test, each annotations.json + images/ (what `trashseg sample-data` writes)."""
+    return Path(data_dir) / "train", Path(data_dir) / "test"
+
+
+def check_data_folders(arguments: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """What the pipeline will read from its folders is there: the check a run would otherwise fail at its first task.
+
+    Reads the same parameters the pipeline does (given, else their defaults), and names the one that is missing.
+    """
+    from trashseg.components.common.coco import inside_folder
+
+    value = {
+        name: arguments.get(name, defaults.get(name))
+        for name in (
+            "train_data",
+            "test_data",
+            "train_annotations",
+            "test_annotations",
+            "images",
+            "validation_annotations",
+            "submission_template",
+        )
+    }
+    wanted = [
+        ("train_data", "train_annotations", "file"),
+        ("test_data", "test_annotations", "file"),
+        ("train_data", "images", "folder"),
+        ("test_data", "images", "folder"),
+        ("train_data", "validation_annotations", "file"),
+        ("test_data", "submission_template", "file"),
+    ]
+    for folder, parameter, kind in wanted:
+        if not value.get(parameter):
+            continue
+        path = inside_folder(Path(value[folder]), value[parameter], parameter)
+        if not (path.is_file() if kind == "file" else path.is_dir()):
+            raise ContractError(
+                path,
+                f"no such {kind}: {parameter}={value[parameter]!r} inside {folder} {value[folder]}",
+                field=parameter,
+            )
 
 
 def init_local(pipeline_root: Path, runner: str = "subprocess", caching: bool = True) -> None:
@@ -123,6 +166,85 @@ def unset_knobs_resolved(knobs: Any, arguments: dict[str, Any]) -> dict[str, Any
     return filled
 
 
+@dataclass
+class LocalRun:
+    """What a local run will do, checked: the pipeline built for its topology and every argument it gets."""
+
+    pipeline: str
+    compiled: Any
+    arguments: dict[str, Any]
+    pipeline_root: Path
+    runner: str
+    caching: bool
+
+
+def prepare_local(
+    pipeline: str = "trashseg",
+    data_dir: Path | None = None,
+    pipeline_root: Path = Path("runs/kfp"),
+    runner: str = "subprocess",
+    params: dict[str, Any] | None = None,
+    profile: str = "tiny",
+    caching: bool = True,
+    topology: Any = None,
+    train_data: Path | None = None,
+    test_data: Path | None = None,
+) -> LocalRun:
+    """Every check of a local run, before anything is written: bad input is one line and leaves nothing behind.
+
+    The data: ``train_data`` and ``test_data`` (laid out as the parameters say), ``data_dir`` in the sample layout, or
+    sample data made under the pipeline root (the one thing written here, and only for a run that asked for it).
+    """
+    from trashseg.pipelines.compile import build, module_of
+    from trashseg.pipelines.topology import Topology
+
+    topology = topology or Topology()
+    if not topology.local:
+        flag = (
+            "--checkpoint-claim"
+            if topology.checkpoint_claim
+            else "--hub-cache-claim"
+            if topology.hub_cache_claim
+            else "--train-nodes"
+        )
+        raise ParameterError(
+            flag, "kfp's local runner mounts no claim and starts no TrainJob: this topology runs on a cluster only"
+        )
+    if (train_data is None) != (test_data is None):
+        missing, given = ("--test-data", "--train-data") if test_data is None else ("--train-data", "--test-data")
+        raise ParameterError(missing, f"is needed with {given} (the same folder may be both)")
+    compiled = build(pipeline, topology)
+    pipeline_root = Path(pipeline_root).resolve()
+    arguments: dict[str, Any] = (
+        dict(TINY_PROFILE if pipeline == "trashseg" else CV_TINY_PROFILE) if profile == "tiny" else {}
+    )
+    arguments.update(params or {})
+    inputs = compiled.component_spec.inputs
+    unknown = sorted(set(arguments) - set(inputs))
+    if unknown:
+        raise ParameterError("--param", f"{unknown[0]} is not a parameter of {pipeline} ({', '.join(sorted(inputs))})")
+    if train_data is None:
+        if data_dir is None:  # the sample data, made once under the pipeline root
+            from trashseg.components.sample_data.logic import run_sample_data
+
+            data_dir = pipeline_root / "sample-data"
+            if not data_dir.exists():
+                run_sample_data(data_dir)
+        train_data, test_data = sample_layout(Path(data_dir))
+    for folder in (train_data, test_data):
+        if runner == "docker" and pipeline_root not in Path(folder).resolve().parents:
+            raise ContractError(
+                folder,
+                f"with --runner docker the data must be under the pipeline root {pipeline_root} "
+                "(the only directory kfp's DockerRunner mounts into the containers)",
+                field="data",
+            )
+    arguments = {**folder_parameters(Path(train_data), Path(test_data)), **arguments}
+    check_data_folders(arguments, {name: spec.default for name, spec in inputs.items()})
+    arguments.update(unset_knobs_resolved(module_of(pipeline).KNOBS, arguments))
+    return LocalRun(pipeline, compiled, arguments, pipeline_root, runner, caching)
+
+
 def run_local(
     pipeline: str = "trashseg",
     data_dir: Path | None = None,
@@ -132,50 +254,22 @@ def run_local(
     profile: str = "tiny",
     caching: bool = True,
     topology: Any = None,
+    train_data: Path | None = None,
+    test_data: Path | None = None,
 ) -> dict[str, Any]:
-    """Run ``pipeline`` locally; returns what happened: run directory, artifacts, final metrics, seconds."""
-    from trashseg.pipelines.compile import build, module_of
-    from trashseg.pipelines.topology import Topology
-
-    topology = topology or Topology()
-    if not topology.local:
-        raise ParameterError(
-            "--checkpoint-claim"
-            if topology.checkpoint_claim
-            else "--hub-cache-claim"
-            if topology.hub_cache_claim
-            else "--train-nodes",
-            "kfp's local runner mounts no claim and starts no TrainJob: this topology runs on a cluster only",
+    """Check (``prepare_local``), then run; returns what happened: run directory, artifacts, metrics, seconds."""
+    return execute(
+        prepare_local(
+            pipeline, data_dir, pipeline_root, runner, params, profile, caching, topology, train_data, test_data
         )
-    pipeline_root = Path(pipeline_root).resolve()
+    )
+
+
+def execute(run: LocalRun) -> dict[str, Any]:
+    """Run a prepared local run with kfp.local; returns the summary its last task wrote, with the run's seconds."""
+    pipeline, compiled, arguments, pipeline_root = run.pipeline, run.compiled, run.arguments, run.pipeline_root
+    runner, caching = run.runner, run.caching
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    compiled = build(pipeline, topology)
-    if data_dir is None:
-        from trashseg.components.sample_data.logic import run_sample_data
-
-        data_dir = pipeline_root / "sample-data"
-        if not data_dir.exists():
-            run_sample_data(data_dir)
-    arguments: dict[str, Any] = {}
-    if profile == "tiny":
-        arguments.update(TINY_PROFILE if pipeline == "trashseg" else CV_TINY_PROFILE)
-    if runner == "docker" and pipeline_root not in Path(data_dir).resolve().parents:
-        raise ContractError(
-            data_dir,
-            f"with --runner docker the data must be under the pipeline root {pipeline_root} "
-            "(the only directory kfp's DockerRunner mounts into the containers)",
-            field="data",
-        )
-    arguments.update(data_parameters(Path(data_dir)))
-    arguments.update(params or {})
-    knobs = module_of(pipeline).KNOBS
-    unknown = sorted(set(arguments) - set(compiled.component_spec.inputs))
-    if unknown:
-        raise ParameterError(
-            "--param",
-            f"{unknown[0]} is not a parameter of {pipeline} ({', '.join(sorted(compiled.component_spec.inputs))})",
-        )
-    arguments.update(unset_knobs_resolved(knobs, arguments))
     init_local(pipeline_root, runner, caching)
     before = set(pipeline_root.iterdir())
     started = time.perf_counter()

@@ -61,35 +61,47 @@ KNOBS = Knobs(
 
 def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
     """The parameters every pipeline starts with: where the data are, and where the GPU tasks may run."""
-    inputs = [
+    required = [
         (
             "train_data",
             str,
             REQUIRED,
             "URI of the training folder (s3://, gs://, minio://; a local folder under kfp.local)",
         ),
-        ("test_data", str, REQUIRED, "URI of the test folder"),
-        *(
-            [
-                (
-                    "pretrained_model",
-                    str,
-                    REQUIRED,
-                    "URI of a save_pretrained folder to start training from (imported like the "
-                    "data; wins over pretrained)",
-                )
-            ]
-            if topology.pretrained_import
-            else []
+        ("test_data", str, REQUIRED, "URI of the test folder (may be the training folder)"),
+    ]
+    if topology.pretrained_import:
+        required.append(
+            (
+                "pretrained_model",
+                str,
+                REQUIRED,
+                "URI of a save_pretrained folder to start training from (imported like the data; wins over pretrained)",
+            )
+        )
+    return required + [
+        ("train_annotations", str, "annotations.json", "the training COCO JSON, inside the training folder"),
+        ("test_annotations", str, "annotations.json", "the test COCO JSON, inside the test folder"),
+        (
+            "images",
+            str,
+            "images",
+            "the images root inside each folder, which the COCO file_names are relative to "
+            "(. when they carry their folder, as the competition's batch_01_vt/0002.jpg)",
         ),
-        ("annotations", str, "annotations.json", "the COCO JSON's path inside each folder"),
-        ("images", str, "images", "the folder the COCO file_names are relative to, inside each folder"),
+        (
+            "submission_template",
+            str,
+            "",
+            "a sample submission inside the test folder (sample_submission.csv): rows "
+            "follow its image ids when it lists them; empty: the test JSON's order",
+        ),
         (
             "train_fingerprint",
             str,
             "",
-            "content hash of the training folder (trashseg pipeline fingerprint DIR): a change "
-            "reruns ingest and what follows even when the URI stays the same",
+            "content hash of the training folder (trashseg pipeline fingerprint DIR): a "
+            "change reruns ingest and what follows even when the URI stays the same",
         ),
         ("test_fingerprint", str, "", "content hash of the test folder"),
         (
@@ -98,8 +110,6 @@ def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
             "",
             "Hugging Face Hub id or a folder the pods can read to start training from (empty: the preset's checkpoint)",
         ),
-    ]
-    inputs += [
         (
             "node_selector",
             dict,
@@ -109,7 +119,6 @@ def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
         ),
         ("tolerations", list, [], "tolerations of the GPU tasks, for tainted GPU nodes"),
     ]
-    return inputs
 
 
 def import_folder(uri: Any, display_name: str, artifact_class: type = dsl.Dataset) -> Any:
@@ -119,23 +128,27 @@ def import_folder(uri: Any, display_name: str, artifact_class: type = dsl.Datase
     return task.output
 
 
-def ingest_both(graph: Graph, knobs: Knobs, v: dict[str, Any]) -> tuple[Any, Any]:
-    """The labeled training set and the test set as datasets. The fingerprints make the cache follow content: a folder
-    re-uploaded to the same URI keeps its artifact, so only the fingerprint tells the cache it changed."""
-    datasets = []
+def ingest_both(graph: Graph, knobs: Knobs, v: dict[str, Any]) -> dict[str, Any]:
+    """The imported folders and their datasets: ``train``/``test`` (datasets) and ``train_raw``/``test_raw``.
+
+    The fingerprints make the cache follow content: a folder re-uploaded to the same URI keeps its artifact, so only
+    the fingerprint tells the cache it changed.
+    """
+    made = {}
     for part in ("train", "test"):
+        made[f"{part}_raw"] = import_folder(v[f"{part}_data"], f"import {part} data")
         task = graph.cpu(
             ingest_op,
             f"ingest {part}",
-            raw=import_folder(v[f"{part}_data"], f"import {part} data"),
-            annotations=v["annotations"],
+            raw=made[f"{part}_raw"],
+            annotations=v[f"{part}_annotations"],
             images=v["images"],
             fingerprint=v[f"{part}_fingerprint"],
             unlabeled=False,
             **knobs.of("ingest", v),
         )
-        datasets.append(task.outputs["dataset"])
-    return datasets[0], datasets[1]
+        made[part] = task.outputs["dataset"]
+    return made
 
 
 def start_weights(topology: Topology, v: dict[str, Any]) -> dict[str, Any]:
@@ -155,8 +168,16 @@ def build(topology: Topology = Topology()) -> Any:
 
     def body(v: dict[str, Any]) -> None:
         graph = Graph(topology, v["node_selector"], v["tolerations"])
-        train_dataset, test_dataset = ingest_both(graph, knobs, v)
-        split = graph.cpu(split_op, "split", dataset=train_dataset, **knobs.of("split", v)).outputs["split"]
+        data = ingest_both(graph, knobs, v)
+        train_dataset, test_dataset = data["train"], data["test"]
+        split = graph.cpu(
+            split_op,
+            "split",
+            dataset=train_dataset,
+            raw=data["train_raw"],
+            validation_annotations=v["validation_annotations"],
+            **knobs.of("split", v),
+        ).outputs["split"]
         augmented = graph.cpu(augment_op, "copy-paste", dataset=train_dataset, split=split, **knobs.of("augment", v))
         train = dict(dataset=train_dataset, split=split, **start_weights(topology, v), **knobs.of("train", v))
         infer = dict(
@@ -230,7 +251,14 @@ def build(topology: Topology = Topology()) -> Any:
                 **scored,
             )
 
-        submission = graph.cpu(submit_op, "submit", predictions=ensembled["test"], **knobs.of("submit", v))
+        submission = graph.cpu(
+            submit_op,
+            "submit",
+            raw=data["test_raw"],
+            template=v["submission_template"],
+            predictions=ensembled["test"],
+            **knobs.of("submit", v),
+        )
         graph.summary(
             submission=submission.outputs["submission"],
             evaluation=evaluate.outputs["results"],
@@ -242,10 +270,18 @@ def build(topology: Topology = Topology()) -> Any:
 
     inputs = data_inputs(topology) + [
         (
+            "validation_annotations",
+            str,
+            "",
+            "a COCO file inside the training folder whose images are the validation "
+            "fold (the competition's val.json; the rest of the training file trains); "
+            "empty: StratifiedGroupKFold's fold",
+        ),
+        (
             "compare_copy_paste",
             bool,
             False,
             "also train round 1 without the copy-paste dataset and report what pasting gave each pasted class",
-        )
+        ),
     ]
     return pipeline(PIPELINE_NAME, DESCRIPTION, inputs + knobs.parameters(), body)

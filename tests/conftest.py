@@ -42,7 +42,9 @@ def sample_root(tmp_path_factory) -> Path:
     """The project's own synthetic data (small: 24 train, 8 test images at 64 px)."""
     from trashseg.components.sample_data.logic import run_sample_data
 
-    return run_sample_data(tmp_path_factory.mktemp("sample") / "data", train_images=24, test_images=8, size=64, seed=0)
+    return run_sample_data(
+        tmp_path_factory.mktemp("sample") / "data", train_images=24, test_images=8, image_size=64, seed=0
+    )
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +73,7 @@ def learn_data(tmp_path_factory) -> tuple[Path, Path]:
     from trashseg.components.split.logic import SplitParams, run_split
 
     root = tmp_path_factory.mktemp("learn")
-    run_sample_data(root / "data", train_images=72, test_images=4, size=64, seed=0)
+    run_sample_data(root / "data", train_images=72, test_images=4, image_size=64, seed=0)
     run_ingest(root / "data" / "train" / "annotations.json", root / "data" / "train" / "images", root / "ds")
     run_split(root / "ds", root / "split", SplitParams(folds=4))
     return root / "ds", root / "split"
@@ -160,3 +162,41 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         out = REPO / "build" / "test-artifacts"
         out.mkdir(parents=True, exist_ok=True)
         (out / "container_timings.json").write_text(json.dumps(timings, indent=1))
+
+
+@pytest.fixture(scope="session")
+def competition_dir(taco_dir, tmp_path_factory) -> Path:
+    """A folder laid out as the competition's, made from taco-trash11: batch folders of images, train_all.json (every
+    labelled image), train.json and val.json (its official split), test.json (no annotations), and the baseline's
+    sample_submission.csv, which is only its header. Categories 1-10 with supercategory = name, image ids from 0."""
+    data = json.loads((taco_dir / "annotations.json").read_text())
+    root = tmp_path_factory.mktemp("competition") / "data"
+    images = sorted(data["images"], key=lambda image: image["id"])[:60]
+    folders = ["batch_01_vt"] * 24 + ["batch_02_vt"] * 24 + ["batch_03"] * 12
+    records, renamed = [], {}
+    for new_id, (image, folder) in enumerate(zip(images, folders)):
+        name = f"{folder}/{new_id:04d}.jpg"
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(taco_dir / "images" / image["file_name"], root / name)
+        renamed[image["id"]] = new_id
+        records.append({"id": new_id, "file_name": name, "width": image["width"], "height": image["height"]})
+    categories = [{"id": c["id"], "name": c["name"], "supercategory": c["name"]} for c in data["categories"]]
+    annotations = [{**a, "image_id": renamed[a["image_id"]]} for a in data["annotations"] if a["image_id"] in renamed]
+
+    def coco(image_records, labelled=True):
+        ids = {r["id"] for r in image_records}
+        body = {"images": image_records, "categories": categories}
+        if labelled:
+            body["annotations"] = [a for a in annotations if a["image_id"] in ids]
+        return body
+
+    labelled, test = records[:48], records[48:]
+    for name, body in (
+        ("train_all.json", coco(labelled)),
+        ("train.json", coco(labelled[:40])),
+        ("val.json", coco(labelled[40:])),
+        ("test.json", coco(test, labelled=False)),
+    ):
+        (root / name).write_text(json.dumps(body))
+    (root / "sample_submission.csv").write_text("image_id,PredictionString\n")
+    return root

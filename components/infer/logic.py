@@ -118,6 +118,12 @@ def run_infer_jobs(
         Path(p) for job in jobs for p in (job.dataset_dir, job.split_dir) if p is not None
     ]
     artifact = ModelArtifact(model_dir)
+    try:
+        get_family(artifact.family)
+    except ContractError as err:
+        raise ContractError(
+            Path(model_dir) / "trashseg_model.json", str(err).rsplit(": ", 1)[-1], field="family"
+        ) from None
     if get_family(artifact.family).fixed_input_size and list(params.tta_scales) != [1.0]:
         raise ParameterError(
             "--tta-scales",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trashseg.components.common.coco import load_json, normalise_file_name
+from trashseg.components.common.log import get_logger
 from trashseg.data_contracts.classes import ClassTable
 from trashseg.data_contracts.errors import ContractError
+
+log = get_logger("trashseg.ingest")
+
+# Category names that mean "no object" in re-exported or pseudo-label files (the competition baseline spells it
+# "Backgroud"): such a category is dropped and its pixels stay Background.
+BACKGROUND_NAMES = {"background", "backgroud", "unknown"}
 
 # Polygon points may sit this far outside the image (annotation tools often
 # put a vertex on the outer edge of the last pixel, or half a pixel past it).
@@ -59,26 +66,17 @@ def _require(record: dict, key: str, path: Path, where: str, kinds: tuple[type, 
     return value
 
 
-def load_json(path: Path) -> dict:
-    try:
-        text = Path(path).read_bytes()
-    except OSError as err:
-        raise ContractError(path, f"cannot read annotation file ({err.strerror or err})") from err
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ContractError(path, f"not valid JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise ContractError(path, f"top level must be a JSON object, got {type(data).__name__}")
-    return data
+def parse_categories(data: dict, path: Path, classes: ClassTable) -> dict[int, int | None]:
+    """COCO category id -> project class id, matched by name; None for a background or unknown category.
 
-
-def parse_categories(data: dict, path: Path, classes: ClassTable) -> dict[int, int]:
-    """COCO category id -> project class id, matched by name."""
+    A category named Background, Backgroud or UNKNOWN (case and spacing ignored), or the category with id 0 when its
+    name is no object class, is dropped with one log line: its annotations paint nothing, so their pixels stay
+    Background. Any other name the classes do not know is refused, naming it.
+    """
     categories = data.get("categories")
     if not isinstance(categories, list):
         raise ContractError(path, "missing or not a list", field="categories")
-    mapping: dict[int, int] = {}
+    mapping: dict[int, int | None] = {}
     for index, category in enumerate(categories):
         where = f"categories[{index}]"
         cat_id = _require(category, "id", path, where, (int,))
@@ -86,7 +84,17 @@ def parse_categories(data: dict, path: Path, classes: ClassTable) -> dict[int, i
         if cat_id in mapping:
             raise ContractError(path, "duplicate category id", record=f"category {cat_id}", field="id")
         class_id = classes.id_of(name)
-        if class_id is None or class_id == 0:
+        if class_id == 0 or " ".join(name.lower().split()) in BACKGROUND_NAMES or (cat_id == 0 and class_id is None):
+            log.info(
+                "%s: category %d %r is background: its annotations are left as %s",
+                path.name,
+                cat_id,
+                name,
+                classes.names[0],
+            )
+            mapping[cat_id] = None
+            continue
+        if class_id is None:
             valid = ", ".join(classes.names[1:])
             raise ContractError(
                 path,
@@ -108,7 +116,7 @@ def parse_images(data: dict, path: Path) -> list[CocoImage]:
     for index, record in enumerate(images):
         image_id = _require(record, "id", path, f"images[{index}]", (int,))
         where = f"image {image_id}"
-        file_name = _require(record, "file_name", path, where, (str,))
+        file_name = normalise_file_name(_require(record, "file_name", path, where, (str,)))
         width = _require(record, "width", path, where, (int,))
         height = _require(record, "height", path, where, (int,))
         if image_id in seen_ids:
@@ -215,6 +223,8 @@ def parse_annotations(
             raise ContractError(path, f"refers to unknown image {image_id}", record=where, field="image_id")
         if category_id not in category_to_class:
             raise ContractError(path, f"refers to unknown category {category_id}", record=where, field="category_id")
+        if category_to_class[category_id] is None:  # a background category: its pixels stay Background
+            continue
         image = by_id[image_id]
         if isinstance(segmentation, list):
             _check_polygons(segmentation, image, path, where)

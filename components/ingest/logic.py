@@ -19,6 +19,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 from pycocotools import mask as mask_utils
 
+from trashseg.components.common.coco import inside_folder
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.masks import paint_semantic_mask, to_rle
 from trashseg.components.ingest.coco import CocoAnnotation, CocoImage, read_coco
@@ -123,34 +124,25 @@ def annotation_rows(annotations: list[CocoAnnotation], image: CocoImage, rles: l
 def raw_folder_paths(
     folder: str | Path, annotations: str = "annotations.json", images: str = "images"
 ) -> tuple[Path, Path]:
-    """The COCO file and image folder inside an imported raw folder, refusing names that leave it.
+    """The COCO file and the images root inside an imported data folder, refusing names that leave it.
 
-    A pipeline brings its data in as one folder per URI (``dsl.importer``); the two
-    names inside it are parameters, so a folder laid out differently (TACO's
-    ``data/batch_1/...``) needs no copy.
+    A pipeline brings its data in as one folder per URI (``dsl.importer``); the names inside it are parameters, so a
+    folder laid out as the competition's (``train_all.json``, ``test.json`` and batch folders beside them, whose
+    file_names carry the batch folder: ``images=.``) needs no copy.
     """
     root = Path(folder)
     if not root.is_dir():
         raise ContractError(
             root, "the imported data is not a folder (expected a folder URI holding the COCO JSON and the images)"
         )
-    paths = []
-    for field, name in (("annotations", annotations), ("images", images)):
-        relative = Path(name)
-        if not name or relative.is_absolute() or ".." in relative.parts:
-            raise ContractError(
-                root, f"{field}={name!r} must be a relative path inside the imported folder", field=field
-            )
-        paths.append(root / relative)
-    if not paths[0].is_file():
+    coco_file, images_dir = inside_folder(root, annotations, "annotations"), inside_folder(root, images, "images")
+    if not coco_file.is_file():
         raise ContractError(
-            paths[0], f"no COCO JSON here (annotations={annotations!r} inside the imported folder)", field="annotations"
+            coco_file, f"no COCO JSON here ({annotations!r} inside the data folder)", field="annotations"
         )
-    if not paths[1].is_dir():
-        raise ContractError(
-            paths[1], f"no images folder here (images={images!r} inside the imported folder)", field="images"
-        )
-    return paths[0], paths[1]
+    if not images_dir.is_dir():
+        raise ContractError(images_dir, f"no images folder here ({images!r} inside the data folder)", field="images")
+    return coco_file, images_dir
 
 
 def run_ingest(

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from trashseg.components.common.log import get_logger, progress
+from trashseg.components.sample_data.params import SampleDataParams
 from trashseg.components.sample_data.scenes import make_scene, polygon_area
 from trashseg.data_contracts.artifact import atomic_directory
 from trashseg.data_contracts.classes import CLASS_NAMES
@@ -52,13 +53,20 @@ def _write_split(
 
 
 def run_sample_data(
-    out: Path, train_images: int = 96, test_images: int = 24, size: int = 128, seed: int = 0, overwrite: bool = False
+    out: Path,
+    train_images: int = 96,
+    test_images: int = 24,
+    image_size: int = 128,
+    seed: int = 0,
+    overwrite: bool = False,
 ) -> Path:
     """Write ``out/train`` (labeled), ``out/test`` (unlabeled) and ``out/test_truth`` (the test's annotations).
 
     Each part is ``annotations.json`` plus ``images/``; ``test_truth`` points at
     ``test/images`` and exists to measure pseudo-labeling, never to train on.
     """
+    SampleDataParams(train_images, test_images, image_size, seed).check()
+    size = image_size
     rng = np.random.default_rng(seed)
     with atomic_directory(Path(out), overwrite) as tmp:
         train, train_anns = _write_split(tmp, "train", 1, train_images, size, rng, 1)

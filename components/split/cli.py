@@ -15,11 +15,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "split",
         help="StratifiedGroupKFold folds (stratified by class, grouped by image) with per-fold class shares",
         description="Assign every image of a dataset to a fold with scikit-learn's StratifiedGroupKFold over "
-        "annotations "
-        "(label = category, group = image), and report each fold's class shares beside the whole set's.",
+        "annotations (label = category, group = image), and report each fold's class shares beside the whole set's. "
+        "With --validation-coco, the images of that COCO file (the official validation split) are fold 0 and the "
+        "rest fold 1: train and evaluate with --fold 0.",
     )
     parser.add_argument("--dataset", type=Path, required=True, help="dataset artifact directory")
     add_arguments(parser, SplitParams)
+    parser.add_argument(
+        "--validation-coco",
+        type=Path,
+        help="a COCO file of the same images root whose images are the validation fold (fold 0; the rest is fold 1), "
+        "e.g. the competition's val.json; default: StratifiedGroupKFold",
+    )
     parser.add_argument("--out", type=Path, required=True, help="split directory to create")
     add_overwrite(parser)
     parser.set_defaults(func=lambda args: run_cli(_run, args))
@@ -28,4 +35,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _run(args: argparse.Namespace) -> None:
     from trashseg.components.split.logic import run_split
 
-    run_split(args.dataset, args.out, from_args(SplitParams, args), overwrite=args.overwrite)
+    run_split(
+        args.dataset,
+        args.out,
+        from_args(SplitParams, args),
+        overwrite=args.overwrite,
+        validation_coco=args.validation_coco,
+    )

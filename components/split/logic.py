@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
+from trashseg.components.common.coco import image_file_names
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.split.params import SplitParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
@@ -98,24 +99,68 @@ def format_fold_table(stats: pd.DataFrame) -> str:
     return (table * 100).round(1).to_string()
 
 
-def run_split(dataset_dir: Path, out: Path, params: SplitParams | None = None, overwrite: bool = False) -> Manifest:
+def given_validation_folds(dataset: Dataset, validation_coco: Path) -> dict[int, int]:
+    """image_id -> fold from a validation file the user gives: its images fold 0, every other image fold 1.
+
+    The file's images are matched to the dataset's by file_name (the same images root); one that is not in the
+    dataset is refused, naming it, since scoring it would need an image the model may have trained on elsewhere.
+    """
+    by_name = {str(r.file_name): int(r.image_id) for r in dataset.images.itertuples(index=False)}
+    validation = set()
+    for index, name in enumerate(image_file_names(validation_coco)):
+        if name not in by_name:
+            raise ContractError(
+                validation_coco,
+                f"image {name!r} is not in the training dataset ({len(by_name)} images): a validation file "
+                "lists images of the training file",
+                record=f"images[{index}]",
+                field="file_name",
+            )
+        validation.add(by_name[name])
+    if len(validation) == len(by_name):
+        raise ContractError(
+            validation_coco, "lists every image of the training dataset: nothing would be left to train on"
+        )
+    return {image_id: 0 if image_id in validation else 1 for image_id in dataset.image_ids}
+
+
+def run_split(
+    dataset_dir: Path,
+    out: Path,
+    params: SplitParams | None = None,
+    overwrite: bool = False,
+    validation_coco: Path | None = None,
+) -> Manifest:
+    """Folds for ``dataset_dir``: StratifiedGroupKFold, or with ``validation_coco`` the user's own validation images as
+    fold 0 and the rest as fold 1 (then ``folds`` and ``seed`` do not apply, and the log says so)."""
     params = params or SplitParams()
     params.check()
     num_folds, seed = params.folds, params.seed
-    prepare_output(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir])
+    inputs = [Path(dataset_dir), *([Path(validation_coco)] if validation_coco else [])]
+    prepare_output(Path(out), overwrite, SPLIT_CONTRACT, inputs)
     dataset = Dataset(dataset_dir)
-    if len(dataset.image_ids) < num_folds:
-        raise ContractError(
-            dataset_dir,
-            f"{len(dataset.image_ids)} images cannot fill {num_folds} folds: need at least one image per fold",
-            field="folds",
+    producer = {"stage": "split", "params": {"folds": num_folds, "seed": seed}}
+    if validation_coco:
+        fold_of, num_folds = given_validation_folds(dataset, Path(validation_coco)), 2
+        producer["params"] = {"validation": Path(validation_coco).name}
+        log.info(
+            "fold 0 = the %d images of %s, fold 1 = the other %d (--folds and --seed do not apply)",
+            sum(f == 0 for f in fold_of.values()),
+            Path(validation_coco).name,
+            sum(f == 1 for f in fold_of.values()),
         )
-    fold_of = assign_folds(dataset.image_ids, dataset.annotations, num_folds, seed)
+    else:
+        if len(dataset.image_ids) < num_folds:
+            raise ContractError(
+                dataset_dir,
+                f"{len(dataset.image_ids)} images cannot fill {num_folds} folds: need at least one image per fold",
+                field="folds",
+            )
+        fold_of = assign_folds(dataset.image_ids, dataset.annotations, num_folds, seed)
     folds = pd.DataFrame({"image_id": dataset.image_ids, "fold": [fold_of[i] for i in dataset.image_ids]})
     stats = fold_statistics(dataset, fold_of, num_folds)
     log.info("annotation share per class (%%), whole set and each validation fold:\n%s", format_fold_table(stats))
-    producer = {"stage": "split", "params": {"folds": num_folds, "seed": seed}}
-    with atomic_directory(Path(out), overwrite, SPLIT_CONTRACT, [dataset_dir]) as tmp:
+    with atomic_directory(Path(out), overwrite, SPLIT_CONTRACT, inputs) as tmp:
         manifest = write_split(tmp, folds, stats, num_folds, seed, dataset.content_hash, producer)
     log.info("wrote split %s: %s images per fold", out, np.bincount(folds["fold"], minlength=num_folds).tolist())
     return manifest

@@ -21,6 +21,11 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     for name, artifact in results.items():
         summary["outputs"][name], summary["uris"][name] = artifact.path, artifact.uri
         path = Path(artifact.path)
+        if name == "submission" and (path / "submission.csv").is_file():  # the file users upload, inside the folder
+            summary["outputs"][name], summary["uris"][name] = (
+                str(path / "submission.csv"),
+                f"{artifact.uri}/submission.csv",
+            )
         if name in METRICS_FILES and (path / METRICS_FILES[name]).is_file():
             summary["metrics"] = json.loads((path / METRICS_FILES[name]).read_text())
         elif name in JSON_RESULTS and path.is_file():

@@ -16,7 +16,6 @@ import pandas as pd
 from trashseg.components.common.metrics import confusion_matrix, iou_per_class, mean_iou
 from trashseg.data_contracts.classes import ClassTable
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import Predictions
 from trashseg.data_contracts.submission import read_submission
 
@@ -30,7 +29,7 @@ class PredictionSource:
         self._artifact: Predictions | None = None
         self._csv: dict[str, np.ndarray] | None = None
         if self.path.is_file() and self.path.suffix.lower() == ".csv":
-            self._csv = dict(read_submission(self.path, _csv_side(self.path), classes.num_classes))
+            self._csv = dict(read_submission(self.path, None, classes.num_classes))
         else:
             self._artifact = Predictions(self.path)
             self._ids = {str(r.file_name): int(r.image_id) for r in self._artifact.images.itertuples(index=False)}
@@ -43,20 +42,6 @@ class PredictionSource:
             return self._csv.get(file_name)
         image_id = self._ids.get(file_name)
         return None if image_id is None else self._artifact.labels(image_id)
-
-
-def _csv_side(path: Path) -> int:
-    """The square side of a submission's label maps, from its first row."""
-    with open(path) as handle:
-        handle.readline()
-        first = handle.readline()
-    count = len(first.split(",", 1)[1].split()) if "," in first else 0
-    side = int(round(count**0.5))
-    if side * side != count or count == 0:
-        raise ContractError(
-            path, f"row 2 holds {count} values, not a square label map", record="row 2", field="PredictionString"
-        )
-    return side
 
 
 def fit(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

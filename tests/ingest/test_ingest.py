@@ -303,3 +303,54 @@ def test_ingest_knobs_out_of_range_are_refused_before_reading(coco_case, tmp_pat
     with pytest.raises(ContractError, match=expected):
         ingest(coco_case, tmp_path / "ds", **params)
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("name, cat_id", [("Backgroud", 0), ("background", 12), ("UNKNOWN", 13), ("General trash", 0)])
+def test_a_background_category_is_dropped_and_its_pixels_stay_background(coco_case, tmp_path, caplog, name, cat_id):
+    """A re-exported or pseudo-label file's background category (by name, or id 0 without a class's name) paints
+    nothing."""
+    import logging
+
+    coco_case.data["categories"].append({"id": cat_id, "name": name})
+    coco_case.data["annotations"][0]["category_id"] = cat_id  # the big square under the battery
+    caplog.set_level(logging.INFO)
+    ingest(coco_case, tmp_path / "ds")
+    mask = Dataset(tmp_path / "ds").mask(1)
+    if name == "General trash":  # id 0 but an object class's name: a class like any other
+        assert mask[3, 3] == 1
+        return
+    assert mask[3, 3] == 0 and mask[7, 7] == 9  # the dropped square is Background, the battery on it stays
+    assert f"category {cat_id} {name!r} is background" in caplog.text
+
+
+def test_file_names_with_dot_segments_are_one_spelling(coco_case, tmp_path):
+    coco_case.data["images"][0]["file_name"] = "./a.png"
+    ingest(coco_case, tmp_path / "ds")
+    assert list(Dataset(tmp_path / "ds").images["file_name"]) == ["a.png", "b.png"]
+    coco_case.data["images"][1]["file_name"] = "./././a.png"  # the same file twice, once spelled otherwise
+    with pytest.raises(ContractError, match=r"image 2: field 'file_name': file_name 'a.png' also used by image 1"):
+        ingest(coco_case, tmp_path / "again")
+
+
+def test_a_class_list_naming_the_background_is_honoured(coco_case, tmp_path):
+    """The refusal's hint: --classes with another list, whose first name (the background) may be the baseline's."""
+    from trashseg.data_contracts.classes import ClassTable
+
+    coco_case.data["categories"].append({"id": 0, "name": "Backgroud"})
+    classes = ClassTable.from_names(
+        [
+            "Backgroud",
+            "General trash",
+            "Paper",
+            "Paper pack",
+            "Metal",
+            "Glass",
+            "Plastic",
+            "Styrofoam",
+            "Plastic bag",
+            "Battery",
+            "Clothing",
+        ]
+    )
+    run_ingest(coco_case.write(), coco_case.images, tmp_path / "ds", classes)
+    assert Dataset(tmp_path / "ds").classes.names[0] == "Backgroud"

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
             "../annotations.json",
             "images",
             None,
-            "annotations='../annotations.json' must be a relative path inside the imported folder",
+            "annotations='../annotations.json' must be a relative path inside the data folder",
         ),
         ("/etc/passwd", "images", None, "annotations='/etc/passwd' must be a relative path"),
         ("annotations.json", "../images", None, "images='../images' must be a relative path"),

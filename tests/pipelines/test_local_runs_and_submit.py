@@ -282,12 +282,12 @@ def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tm
     from trashseg.data_contracts.artifact import read_manifest
 
     for path in outputs:
-        if path.is_dir():
-            manifest = json.loads((path / "manifest.json").read_text())
-            read_manifest(path, manifest["contract"], (1,))  # every directory output is a valid contract
-        elif path.name == "submission":
-            rows = list(read_submission(path, 32, 11))
+        if path.name == "submission":  # the folder holding the file users upload
+            rows = list(read_submission(path / "submission.csv", 32, 11))
             assert len(rows) == 72
+        elif path.is_dir():
+            manifest = json.loads((path / "manifest.json").read_text())
+            read_manifest(path, manifest["contract"], (1,))  # every other directory output is a valid contract
         elif path.name == "report":
             html = path.read_text()
             assert html.startswith("<!DOCTYPE html>") and "http://" not in html and "https://" not in html
@@ -458,7 +458,10 @@ def test_fingerprint_follows_content_and_names_not_timestamps(sample_root, tmp_p
     import shutil
 
     from trashseg.components.cli import main
-    from trashseg.pipelines.run_local import data_parameters
+    from trashseg.pipelines.run_local import folder_parameters, sample_layout
+
+    def data_parameters(folder):
+        return folder_parameters(*sample_layout(folder))
 
     data = tmp_path / "data"
     shutil.copytree(sample_root, data)

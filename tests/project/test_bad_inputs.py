@@ -54,6 +54,18 @@ def _forge_predictions(source: Path, target: Path, change) -> Path:
     return target
 
 
+def _forge_model(source: Path, target: Path, change) -> Path:
+    """A copy of a model artifact whose card ``change`` edits, with the manifest's hashes made consistent again."""
+    shutil.copytree(source, target)
+    card = json.loads((target / "trashseg_model.json").read_text())
+    change(card)
+    (target / "trashseg_model.json").write_text(json.dumps(card))
+    from trashseg.data_contracts.artifact import read_manifest
+
+    write_manifest(target, read_manifest(target, "model", (1,), verify_hashes=False))
+    return target
+
+
 @pytest.fixture(scope="module")
 def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[str, Path]:
     """Real artifacts of every kind, made once; the cases only read them."""
@@ -97,6 +109,23 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     w["csv_header"].write_text(lines[0] + "\n")
     w["csv_partial"] = root / "partial.csv"
     w["csv_partial"].write_text("\n".join(lines[:3]) + "\n")
+    # files users bring: a CSV whose numbers overflow, one that is not UTF-8, a template of other images
+    w["csv_overflow"] = root / "overflow.csv"
+    w["csv_overflow"].write_text(
+        lines[0] + "\n" + lines[1].split(",")[0] + ",99999999999999999999999" + " 0" * 255 + "\n"
+    )
+    w["csv_latin1"] = root / "latin1.csv"
+    w["csv_latin1"].write_bytes(lines[0].encode() + b"\n" + "caf\u00e9.jpg".encode("latin-1") + b",0\n")
+    w["csv_uneven"] = root / "uneven.csv"
+    w["csv_uneven"].write_text("\n".join([lines[0], lines[1], lines[2].split(",")[0] + ",0 0 0 0"]) + "\n")
+    w["template_other"] = root / "template.csv"
+    w["template_other"].write_text(lines[0] + "\n" + "".join(f"other-{k}.jpg,\n" for k in range(3)))
+    w["val_foreign"] = root / "val.json"
+    w["val_foreign"].write_text(json.dumps({"images": [{"id": 0, "file_name": "batch_99/never.jpg"}]}))
+    # model cards no training writes
+    w["model_size0"] = _forge_model(w["model"], root / "model_size0", lambda c: c.update(image_size=0))
+    w["model_family"] = _forge_model(w["model"], root / "model_family", lambda c: c.update(family="segformer"))
+    w["model_classes"] = _forge_model(w["model"], root / "model_classes", lambda c: c.update(classes=c["classes"][:5]))
     w["notes"] = root / "notes.txt"
     w["notes"].write_text("my notes, not an output of trashseg\n")
     # artifacts whose manifest points outside them
@@ -512,7 +541,11 @@ CASES = [
         "submit --decode {csv} --dataset {dataset} --submission-size 16 --out {dataset} --overwrite",
         "overlaps the input",
     ),
-    ("decode-wrong-size", "submit --decode {csv} --submission-size 32 --out {out}", "expected 32x32"),
+    (
+        "decode-uneven-rows",
+        "submit --decode {csv_uneven} --out {out}",
+        "row 3: field 'PredictionString': 4 values, expected",
+    ),
     (
         "decode-size-zero",
         "submit --decode {csv} --submission-size 0 --out {out}",
@@ -530,6 +563,62 @@ CASES = [
         "is not a plain file name inside the artifact",
     ),
     ("payload-symlink", "submit --predictions {link} --out {out}/s.csv", "is a symbolic link"),
+    # files and folders users bring
+    ("decode-overflow", "submit --decode {csv_overflow} --out {out}", "'99999999999999999999' is not a class id"),
+    ("decode-not-utf8", "submit --decode {csv_latin1} --out {out}", "is not UTF-8 text"),
+    (
+        "submit-template-other-images",
+        "submit --predictions {pred} --template {template_other} --out {out}/s.csv",
+        "image 'other-0.jpg' is not among the",
+    ),
+    (
+        "split-validation-foreign",
+        "split --dataset {dataset} --validation-coco {val_foreign} --out {out}",
+        "image 'batch_99/never.jpg' is not in the training dataset",
+    ),
+    (
+        "infer-card-size-zero",
+        "infer --model {model_size0} --dataset {dataset} --out {out}",
+        "image_size 0 is not a positive",
+    ),
+    (
+        "infer-card-family",
+        "infer --model {model_family} --dataset {dataset} --out {out}",
+        "unknown model family 'segformer'",
+    ),
+    ("infer-card-classes", "infer --model {model_classes} --dataset {dataset} --out {out}", "do not match config.json"),
+    # every count and size knob
+    ("sample-data-train-images", "sample-data --train-images 0 --out {out}", "--train-images: 0 is out of range"),
+    ("sample-data-test-images", "sample-data --test-images -3 --out {out}", "--test-images: -3 is out of range"),
+    ("sample-data-image-size", "sample-data --image-size 8 --out {out}", "--image-size: 8 is out of range"),
+    ("sample-data-seed", "sample-data --seed -1 --out {out}", "--seed: -1 is out of range"),
+    (
+        "ingest-max-pixels",
+        "ingest --coco {notes} --images {root} --max-pixels 0 --out {out}",
+        "--max-pixels: 0 is out of range",
+    ),
+    (
+        "train-max-steps-negative",
+        "train --dataset {dataset} --split {split} --max-steps-per-epoch -5 --out {out}",
+        "--max-steps-per-epoch: -5",
+    ),
+    (
+        "compare-resamples-huge",
+        "compare --member a={pred} --member b={pred_plain} --delta g=a-b --dataset {dataset} "
+        "--resamples 10000000 --out {out}/c.json",
+        "--resamples: 10000000 is out of range",
+    ),
+    (
+        "augment-count-huge",
+        "augment --dataset {dataset} --split {split} --paste-counts Battery=1000000 --out {out}",
+        "--paste-counts Battery: 1000000 is out of range",
+    ),
+    ("runs-count-zero", "pipeline runs --host http://127.0.0.1:9 --count 0", "--count: 0 is out of range"),
+    (
+        "run-local-one-folder",
+        "pipeline run-local --train-data {root} --pipeline-root {out}",
+        "--test-data: is needed with --train-data",
+    ),
     # view (refused before any server starts)
     ("view-port-low", "view --dataset {dataset} --predictions {pred} --port 80", "--port: 80 is out of range"),
     ("view-port-high", "view --dataset {dataset} --predictions {pred} --port 70000", "--port: 70000 is out of range"),

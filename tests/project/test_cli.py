@@ -44,7 +44,17 @@ def test_sample_data_ingest_split_through_the_cli(tmp_path):
         assert result.returncode == 0, result.stderr
         return result
 
-    run("sample-data", "--out", str(tmp_path / "data"), "--train-images", "10", "--test-images", "2", "--size", "48")
+    run(
+        "sample-data",
+        "--out",
+        str(tmp_path / "data"),
+        "--train-images",
+        "10",
+        "--test-images",
+        "2",
+        "--image-size",
+        "48",
+    )
     run(
         "ingest",
         "--coco",

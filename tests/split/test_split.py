@@ -73,3 +73,27 @@ def test_fewer_images_than_folds_is_a_clear_error(sample_dataset, tmp_path):
 def test_split_refuses_another_dataset(sample_split, tmp_path):
     with pytest.raises(ContractError, match="was made for dataset"):
         read_split(sample_split).check_dataset("0" * 64, tmp_path)
+
+
+def test_a_given_validation_file_is_fold_zero_and_the_rest_trains(sample_root, sample_dataset, tmp_path):
+    """The competition's val.json: its images are the validation fold, matched by file name (spelling aside)."""
+    import json
+
+    from trashseg.components.split.logic import run_split
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.split import Split
+
+    names = [str(n) for n in Dataset(sample_dataset).images["file_name"]]
+    val = tmp_path / "val.json"
+    val.write_text(json.dumps({"images": [{"id": k, "file_name": f"./{n}"} for k, n in enumerate(names[:5])]}))
+    run_split(sample_dataset, tmp_path / "split", validation_coco=val)
+    dataset, split = Dataset(sample_dataset), Split(tmp_path / "split")
+    train_ids, validation_ids = split.partition(dataset.content_hash, dataset.path, dataset.image_ids, 0)
+    by_id = dict(zip(dataset.images["image_id"], dataset.images["file_name"]))
+    assert sorted(by_id[i] for i in validation_ids) == sorted(names[:5]) and len(train_ids) == len(names) - 5
+    val.write_text(json.dumps({"images": [{"id": 0, "file_name": names[0]}, {"id": 1, "file_name": "batch_09/x.jpg"}]}))
+    with pytest.raises(
+        ContractError, match=r"val.json: images\[1\]: field 'file_name': image 'batch_09/x.jpg' is not in"
+    ):
+        run_split(sample_dataset, tmp_path / "other", validation_coco=val)
+    assert not (tmp_path / "other").exists()

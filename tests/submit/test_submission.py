@@ -45,9 +45,10 @@ def _write_csv(path, rows):
         (["image,PredictionString", "a.jpg," + "0 " * 3], r"row 1: header must be image_id,PredictionString"),
         (["image_id,PredictionString", "a.jpg,0 0 0"], r"row 2: field 'PredictionString': 3 values, expected 2x2 = 4"),
         (["image_id,PredictionString", "a.jpg,0 0 0 11"], r"row 2: field 'PredictionString': class 11 outside 0..10"),
+        (["image_id,PredictionString", "a.jpg,0 0 x 1"], r"row 2: field 'PredictionString': 'x' is not a class id"),
         (
-            ["image_id,PredictionString", "a.jpg,0 0 x 1"],
-            r"row 2: field 'PredictionString': holds something other than integers",
+            ["image_id,PredictionString", "a.jpg,0 0 99999999999999999999999 1"],
+            r"row 2: field 'PredictionString': '99999999999999999999' is not a class id",
         ),
         (["image_id,PredictionString", "a.jpg,0 0 0 1,extra"], r"row 2: expected 2 columns, got 3"),
         (
@@ -60,6 +61,54 @@ def test_malformed_csv_names_the_row(tmp_path, rows, message):
     path = _write_csv(tmp_path / "s.csv", rows)
     with pytest.raises(ContractError, match=message):
         list(read_submission(path, 2, 11))
+
+
+def test_a_csv_that_is_not_utf8_names_its_row(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes(b"image_id,PredictionString\na.jpg,0 0 0 1\nb\xff\xfe.jpg,0 0 0 1\n")
+    with pytest.raises(ContractError, match=r"is not UTF-8 text"):
+        list(read_submission(path, 2, 11))
+
+
+def test_decode_reads_the_size_from_the_rows(tmp_path):
+    from trashseg.components.submit.logic import run_decode
+    from trashseg.data_contracts.predictions import Predictions
+
+    path = _write_csv(tmp_path / "s.csv", ["image_id,PredictionString", "a.jpg," + " ".join(["3"] * 9)])
+    run_decode(path, tmp_path / "pred")
+    decoded = Predictions(tmp_path / "pred")
+    assert decoded.labels(decoded.image_ids[0]).shape == (3, 3)
+    uneven = _write_csv(
+        tmp_path / "u.csv", ["image_id,PredictionString", "a.jpg," + " ".join(["0"] * 9), "b.jpg,0 0 0 0"]
+    )
+    with pytest.raises(ContractError, match=r"row 3: field 'PredictionString': 4 values, expected 3x3 = 9"):
+        run_decode(uneven, tmp_path / "pred2")
+    with pytest.raises(ContractError, match=r"row 2: field 'PredictionString': 5 values are not a square label map"):
+        run_decode(_write_csv(tmp_path / "f.csv", ["image_id,PredictionString", "a.jpg,0 0 0 0 0"]), tmp_path / "pred3")
+    assert not (tmp_path / "pred2").exists() and not (tmp_path / "pred3").exists()
+
+
+def test_rows_follow_a_template_that_lists_ids_and_the_dataset_when_it_is_a_header(sample_dataset, tmp_path):
+    from trashseg.components.submit.logic import SubmitParams, run_decode, run_submit
+    from trashseg.data_contracts.dataset import Dataset
+
+    names = [str(n) for n in Dataset(sample_dataset).images["file_name"]]
+    csv = _write_csv(
+        tmp_path / "p.csv", ["image_id,PredictionString", *(f"{n}," + " ".join(["1"] * 16) for n in names)]
+    )
+    run_decode(csv, tmp_path / "pred", dataset_dir=sample_dataset)
+    reversed_template = _write_csv(
+        tmp_path / "t.csv", ["image_id,PredictionString", *(f"{n}," for n in reversed(names))]
+    )
+    run_submit(tmp_path / "pred", tmp_path / "out.csv", SubmitParams(submission_size=4), template=reversed_template)
+    assert [image_id for image_id, _ in read_submission(tmp_path / "out.csv", 4, 11)] == list(reversed(names))
+    header = _write_csv(tmp_path / "h.csv", ["image_id,PredictionString"])
+    run_submit(tmp_path / "pred", tmp_path / "h-out.csv", SubmitParams(submission_size=4), template=header)
+    assert [image_id for image_id, _ in read_submission(tmp_path / "h-out.csv", 4, 11)] == names
+    short = _write_csv(tmp_path / "s.csv", ["image_id,PredictionString", *(f"{n}," for n in names[1:])])
+    with pytest.raises(ContractError, match=f"has no row for image {names[0]!r}"):
+        run_submit(tmp_path / "pred", tmp_path / "s-out.csv", template=short)
+    assert not (tmp_path / "s-out.csv").exists()
 
 
 def test_decode_with_dataset_rejects_unknown_image(tmp_path, sample_dataset):
