@@ -33,14 +33,13 @@ PREFIX = os.environ.get("TRASHSEG_IMAGE_PREFIX", "")
 
 def check_registry(registry: str) -> str:
     """``host[:port]/path`` without a scheme or trailing slash, or one clear error naming the parameter."""
-    from trashseg.data_contracts.errors import ContractError
+    from trashseg.data_contracts.errors import ParameterError
 
     cleaned = registry.strip().rstrip("/")
     if "://" in cleaned or not REGISTRY_PATTERN.match(cleaned):
-        raise ContractError(
+        raise ParameterError(
             "REGISTRY",
             f"{registry!r} is not host[:port]/path with a lowercase path, e.g. localhost:5000/trashseg (no scheme)",
-            field="registry",
         )
     return cleaned
 

@@ -13,7 +13,7 @@ from trashseg.components.common.html import page, table
 from trashseg.components.common.metrics import mean_iou
 from trashseg.components.common.scoring import check_scorable, per_image_confusions, select_images
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ParameterError
 from trashseg.data_contracts.metrics import Metrics
 from trashseg.data_contracts.predictions import Predictions
 
@@ -48,7 +48,9 @@ def cv_summary(metrics_dirs: list[Path], fold_test_mious: list[float] | None = N
     )
     if fold_test_mious is not None:
         if len(fold_test_mious) != len(results):
-            raise ContractError("test_predictions", f"{len(fold_test_mious)} test predictions for {len(results)} folds")
+            raise ParameterError(
+                "test_predictions", f"{len(fold_test_mious)} test predictions for {len(results)} folds"
+            )
         test = np.array(fold_test_mious)
         gaps = mious - test
         per_fold["test_miou"], per_fold["val_minus_test"] = test, gaps

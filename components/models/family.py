@@ -13,7 +13,7 @@ from functools import reduce
 
 import torch
 
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -123,5 +123,5 @@ FAMILIES = {
 
 def get_family(name: str) -> ModelFamily:
     if name not in FAMILIES:
-        raise ContractError("family", f"unknown model family {name!r} ({', '.join(FAMILIES)})", field="family")
+        raise ParameterError("family", f"unknown model family {name!r} ({', '.join(FAMILIES)})")
     return FAMILIES[name]

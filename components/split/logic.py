@@ -18,7 +18,7 @@ from trashseg.components.common.log import get_logger, progress
 from trashseg.components.split.params import SplitParams
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
+from trashseg.data_contracts.errors import ContractError, ParameterError
 from trashseg.data_contracts.split import CONTRACT as SPLIT_CONTRACT
 from trashseg.data_contracts.split import WHOLE_SET, write_split
 
@@ -31,7 +31,7 @@ def assign_folds(image_ids: list[int], annotations: pd.DataFrame, num_folds: int
     fold_of: dict[int, int] = {}
     if annotated:
         if len(annotated) < num_folds:
-            raise ContractError("split", f"only {len(annotated)} annotated images for {num_folds} folds", field="folds")
+            raise ParameterError("--folds", f"only {len(annotated)} annotated images for {num_folds} folds")
         ordered = annotations.sort_values("id", kind="stable")
         labels = ordered["category_id"].to_numpy()
         rare = {int(c): int(n) for c, n in zip(*np.unique(labels, return_counts=True)) if n < num_folds}
