@@ -74,7 +74,7 @@ class TrainJobSettings:
     """
 
     nodes: int = 2
-    gpus_per_node: int = 1  # one process per GPU; 0 = CPU nodes, one process each
+    gpus: int = 1  # one process per GPU; 0 = CPU nodes, one process each
     cpus_per_node: int = 8
     memory_per_node: str = "32Gi"
     shm_size: str = "16Gi"  # memory-backed /dev/shm: data-loader workers and NCCL (a pod's default is 64 MiB)
@@ -93,7 +93,7 @@ class TrainJobSettings:
 
     def check(self) -> None:
         checks.number("--nodes", self.nodes, low=1, high=256, integer=True)
-        checks.number("--gpus", self.gpus_per_node, low=0, high=16, integer=True)
+        checks.number("--gpus", self.gpus, low=0, high=16, integer=True)
         checks.number("--cpus-per-node", self.cpus_per_node, low=1, high=512, integer=True)
         checks.number("--timeout", self.timeout_s, low=60, high=30 * 24 * 3600, integer=True)
         checks.choice("--backend", self.backend, BACKENDS)
@@ -113,8 +113,8 @@ class TrainJobSettings:
 
     def resources(self) -> dict[str, Any]:
         resources: dict[str, Any] = {"cpu": self.cpus_per_node, "memory": self.memory_per_node}
-        if self.gpus_per_node:
-            resources["gpu"] = self.gpus_per_node
+        if self.gpus:
+            resources["gpu"] = self.gpus
         return resources
 
     @classmethod
@@ -125,7 +125,7 @@ class TrainJobSettings:
         if unknown:
             raise ParameterError("trainjob", f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
         values = {**settings, **given}
-        for name in ("nodes", "gpus_per_node", "cpus_per_node", "timeout_s"):  # kfp hands ints in dicts back as floats
+        for name in ("nodes", "gpus", "cpus_per_node", "timeout_s"):  # kfp hands ints in dicts back as floats
             if isinstance(values.get(name), float) and values[name].is_integer():
                 values[name] = int(values[name])
         return cls(**values)
@@ -351,7 +351,7 @@ def launch_from_task(
 ) -> Manifest:
     """The train component's ``nodes > 1`` path: settings from its parameters, the claim at ``checkpoint_root``."""
     settings = TrainJobSettings.from_task(
-        trainjob, nodes=nodes, gpus_per_node=gpus, node_selector=dict(node_selector), tolerations=list(tolerations)
+        trainjob, nodes=nodes, gpus=gpus, node_selector=dict(node_selector), tolerations=list(tolerations)
     )
     settings.check()
     volume = None
@@ -478,13 +478,13 @@ def run_trainjob(
 
     params.check()
     settings.check()
-    processes = settings.nodes * max(settings.gpus_per_node, 1)
+    processes = settings.nodes * max(settings.gpus, 1)
     batch = params.resolved().batch_size
     if batch % processes:
         raise ParameterError(
             "--batch-size",
             f"{batch} does not divide among the TrainJob's {processes} processes "
-            f"({settings.nodes} nodes x {max(settings.gpus_per_node, 1)}); use a multiple of {processes}",
+            f"({settings.nodes} nodes x {max(settings.gpus, 1)}); use a multiple of {processes}",
         )
     datasets, split, out = [Path(d) for d in datasets], Path(split), Path(out)
     prepare_output(out, True, "model", [*datasets, split])

@@ -441,7 +441,7 @@ def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(
     monkeypatch.setenv("HOME", str(tmp_path))
     _, inputs = container_inputs
     settings = TrainJobSettings(
-        image=CPU_IMAGE, nodes=2, gpus_per_node=0, cpus_per_node=1, memory_per_node="2Gi", backend="container"
+        image=CPU_IMAGE, nodes=2, gpus=0, cpus_per_node=1, memory_per_node="2Gi", backend="container"
     )
     params = TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=64, batch_size=2)
     with pytest.raises(TrainJobFailed) as failure:  # the nodes cannot find the start weights: a failure inside the job

@@ -217,11 +217,11 @@ def test_the_trainjob_validates_against_the_trainer_v2_3_crd(tmp_path):
 
 
 def test_settings_are_checked_before_anything_is_submitted():
-    assert TrainJobSettings(image="x", gpus_per_node=0).resources() == {"cpu": 8, "memory": "32Gi"}
-    assert TrainJobSettings(image="x", gpus_per_node=4).resources()["gpu"] == 4
+    assert TrainJobSettings(image="x", gpus=0).resources() == {"cpu": 8, "memory": "32Gi"}
+    assert TrainJobSettings(image="x", gpus=4).resources()["gpu"] == 4
     for bad, field in (
         (dict(nodes=0), "--nodes"),
-        (dict(gpus_per_node=-1), "--gpus"),
+        (dict(gpus=-1), "--gpus"),
         (dict(image=""), "--image"),
         (dict(memory_per_node="lots"), "--memory-per-node"),
         (dict(claim=""), "--checkpoint-claim"),
@@ -257,7 +257,7 @@ def test_a_batch_the_processes_cannot_share_is_refused_before_submitting(sample_
             sample_split,
             tmp_path / "model",
             TrainParams(preset="upernet-convnext-tiny", batch_size=6),
-            TrainJobSettings(image="x", nodes=2, gpus_per_node=2, backend="container"),
+            TrainJobSettings(image="x", nodes=2, gpus=2, backend="container"),
             None,
         )
     assert not (tmp_path / "model").exists()
@@ -371,7 +371,7 @@ def _launch(cluster, sample_dataset, sample_split, tmp_path, monkeypatch):
 
     monkeypatch.setattr(launcher, "POLL_SECONDS", 0.01)
     volume = SharedVolume(tmp_path / "claim", PurePosixPath("/mnt/claim"))
-    settings = TrainJobSettings(image="x", claim="c", nodes=2, gpus_per_node=1)
+    settings = TrainJobSettings(image="x", claim="c", nodes=2, gpus=1)
     return run_trainjob(
         cluster,
         [sample_dataset],
