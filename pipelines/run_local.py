@@ -245,24 +245,10 @@ def prepare_local(
     return LocalRun(pipeline, compiled, arguments, pipeline_root, runner, caching)
 
 
-def run_local(
-    pipeline: str = "trashseg",
-    data_dir: Path | None = None,
-    pipeline_root: Path = Path("runs/kfp"),
-    runner: str = "subprocess",
-    params: dict[str, Any] | None = None,
-    profile: str = "tiny",
-    caching: bool = True,
-    topology: Any = None,
-    train_data: Path | None = None,
-    test_data: Path | None = None,
-) -> dict[str, Any]:
-    """Check (``prepare_local``), then run; returns what happened: run directory, artifacts, metrics, seconds."""
-    return execute(
-        prepare_local(
-            pipeline, data_dir, pipeline_root, runner, params, profile, caching, topology, train_data, test_data
-        )
-    )
+def run_local(pipeline: str = "trashseg", *args: Any, **options: Any) -> dict[str, Any]:
+    """Check (``prepare_local``, which takes the same arguments), then run; returns what happened: run directory,
+    artifacts, metrics, seconds."""
+    return execute(prepare_local(pipeline, *args, **options))
 
 
 def execute(run: LocalRun) -> dict[str, Any]:

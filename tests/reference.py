@@ -35,3 +35,19 @@ def pinned_version(package: str) -> str:
     match = re.search(rf"^{re.escape(package)}==(\S+)$", text, flags=re.MULTILINE | re.IGNORECASE)
     assert match, f"{package} is not pinned in requirements/constraints.txt"
     return match[1]
+
+
+def write_predictions(path: Path, images: list, with_probs: bool = False, classes=None) -> Path:
+    """A predictions artifact of given label maps ((image_id, file_name, labels) each); probabilities one-hot."""
+    from trashseg.data_contracts.artifact import atomic_directory
+    from trashseg.data_contracts.classes import ClassTable
+    from trashseg.data_contracts.predictions import PredictionsWriter
+
+    classes = classes or ClassTable()
+    with atomic_directory(path) as tmp:
+        writer = PredictionsWriter(tmp, classes, with_probs)
+        for image_id, name, labels in images:
+            probs = np.eye(classes.num_classes, dtype=np.float32)[labels].transpose(2, 0, 1) if with_probs else None
+            writer.add(image_id, name, labels, probs)
+        writer.finish({"stage": "test", "params": {}}, {"source": "test"})
+    return path

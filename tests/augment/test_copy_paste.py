@@ -9,8 +9,6 @@ import pytest
 
 from trashseg.components.augment.logic import AugmentParams, run_augment
 from trashseg.components.pseudo_label.logic import run_pseudo_label
-from trashseg.data_contracts.artifact import atomic_directory
-from trashseg.data_contracts.classes import ClassTable
 from trashseg.data_contracts.dataset import Dataset, validate_dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import PredictionsWriter
@@ -64,23 +62,12 @@ def test_augmented_data_refused_for_another_fold(learn_data, tmp_path):
         )
 
 
-def _predictions(path, images, with_probs=False, classes=ClassTable()):
-    with atomic_directory(path) as tmp:
-        writer = PredictionsWriter(tmp, classes, with_probs)
-        for image_id, name, labels in images:
-            probs = np.eye(classes.num_classes, dtype=np.float32)[labels].transpose(2, 0, 1) if with_probs else None
-            writer.add(image_id, name, labels, probs)
-        writer.finish({"stage": "test", "params": {}}, {"source": "test"})
-    return path
-
-
 def test_validation_images_never_train(learn_data, tmp_path):
     """No training-only dataset may carry a validation image (recognised by its bytes), however it was made."""
     import numpy as np
 
     from trashseg.components.train.data import SampleSource
     from trashseg.data_contracts.errors import ContractError
-    from trashseg.data_contracts.predictions import PredictionsWriter
 
     dataset_dir, split_dir = learn_data
     dataset, split = Dataset(dataset_dir), Split(split_dir)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.reference import write_predictions
 from trashseg.components.ensemble.logic import EnsembleParams, run_ensemble
 from trashseg.components.ensemble.vote import hard_vote, soft_vote
-from trashseg.data_contracts.artifact import atomic_directory
 from trashseg.data_contracts.classes import ClassTable
 from trashseg.data_contracts.errors import ContractError
-from trashseg.data_contracts.predictions import PredictionsWriter, validate_predictions
+from trashseg.data_contracts.predictions import validate_predictions
 
 
 def test_hard_vote_tie_goes_to_the_earliest_model():
@@ -38,33 +38,23 @@ def test_soft_vote_is_a_weighted_mean():
     assert soft_vote([a, b], np.array([1, 3])).argmax(0).item() == 1
 
 
-def _predictions(path, images, with_probs=False, classes=ClassTable()):
-    with atomic_directory(path) as tmp:
-        writer = PredictionsWriter(tmp, classes, with_probs)
-        for image_id, name, labels in images:
-            probs = np.eye(classes.num_classes, dtype=np.float32)[labels].transpose(2, 0, 1) if with_probs else None
-            writer.add(image_id, name, labels, probs)
-        writer.finish({"stage": "test", "params": {}}, {"source": "test"})
-    return path
-
-
 def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
     a = np.array([[1, 2]], np.uint8)
     b = np.array([[1, 3]], np.uint8)
-    p1 = _predictions(tmp_path / "p1", [(1, "x.jpg", a), (2, "y.jpg", b)])
-    p2 = _predictions(tmp_path / "p2", [(7, "y.jpg", a), (6, "x.jpg", b)])  # other ids, other order
-    p3 = _predictions(tmp_path / "p3", [(1, "x.jpg", b), (2, "y.jpg", b)])
+    p1 = write_predictions(tmp_path / "p1", [(1, "x.jpg", a), (2, "y.jpg", b)])
+    p2 = write_predictions(tmp_path / "p2", [(7, "y.jpg", a), (6, "x.jpg", b)])  # other ids, other order
+    p3 = write_predictions(tmp_path / "p3", [(1, "x.jpg", b), (2, "y.jpg", b)])
     run_ensemble([p1, p2, p3], tmp_path / "hard")
     result = validate_predictions(tmp_path / "hard")
     assert result.image_ids == [1, 2]
     assert result.labels(1).tolist() == [[1, 3]] and result.labels(2).tolist() == [[1, 3]]
-    missing = _predictions(tmp_path / "missing", [(1, "x.jpg", a)])
+    missing = write_predictions(tmp_path / "missing", [(1, "x.jpg", a)])
     with pytest.raises(ContractError, match="has no prediction for image 'y.jpg'"):
         run_ensemble([p1, missing], tmp_path / "bad")
-    bigger = _predictions(tmp_path / "bigger", [(1, "x.jpg", np.zeros((2, 2), np.uint8)), (2, "y.jpg", b)])
+    bigger = write_predictions(tmp_path / "bigger", [(1, "x.jpg", np.zeros((2, 2), np.uint8)), (2, "y.jpg", b)])
     with pytest.raises(ContractError, match="image 'x.jpg': size 2x2 differs from 2x1"):
         run_ensemble([p1, bigger], tmp_path / "bad")
-    other = _predictions(
+    other = write_predictions(
         tmp_path / "other", [(1, "x.jpg", a), (2, "y.jpg", b)], classes=ClassTable.from_names(["bg", "a", "b", "c"])
     )
     with pytest.raises(ContractError, match="class list"):
@@ -72,7 +62,7 @@ def test_ensemble_matches_images_by_name_and_refuses_mismatches(tmp_path):
     with pytest.raises(ContractError, match="soft voting needs probabilities"):
         run_ensemble([p1, p2], tmp_path / "bad", EnsembleParams(vote="soft"))
     assert not (tmp_path / "bad").exists()
-    s1 = _predictions(tmp_path / "s1", [(1, "x.jpg", a)], with_probs=True)
-    s2 = _predictions(tmp_path / "s2", [(1, "x.jpg", b)], with_probs=True)
+    s1 = write_predictions(tmp_path / "s1", [(1, "x.jpg", a)], with_probs=True)
+    s2 = write_predictions(tmp_path / "s2", [(1, "x.jpg", b)], with_probs=True)
     run_ensemble([s1, s2], tmp_path / "soft", EnsembleParams(vote="soft", weights=[1, 2]))
     assert validate_predictions(tmp_path / "soft").labels(1).tolist() == [[1, 3]]

@@ -28,8 +28,3 @@ def test_metrics_by_hand():
     assert mean_iou(cm) == pytest.approx((0.5 + 0.5 + 0.75) / 3)
     assert pixel_accuracy(cm) == pytest.approx(8 / 11)
     assert mean_class_accuracy(cm) == pytest.approx((3 / 4 + 2 / 3 + 3 / 4) / 3)
-
-
-def _write_csv(path, rows):
-    path.write_text("\n".join(rows) + "\n")
-    return path

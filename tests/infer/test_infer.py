@@ -52,6 +52,7 @@ def test_predictions_cover_every_image_at_its_size(tiny_model, sample_root, tmp_
     assert predictions.manifest.extra["source"] == "model"
 
 
+@pytest.mark.slow
 def test_batching_does_not_change_predictions(tiny_model, sample_dataset, tmp_path):
     a = run_infer(tiny_model, sample_dataset, tmp_path / "a", InferParams(batch_size=1))
     b = run_infer(tiny_model, sample_dataset, tmp_path / "b", InferParams(batch_size=5))

@@ -215,6 +215,7 @@ def test_eomt_anneals_its_attention_masks_block_by_block():
     assert outputs.masks_queries_logits.shape[:2] == (1, 16)
 
 
+@pytest.mark.slow
 def test_eomt_trains_and_refuses_sizes_its_position_embeddings_do_not_fit(sample_dataset, sample_split, tmp_path):
     from trashseg.components.infer.logic import InferParams, run_infer
     from trashseg.components.train.logic import TrainParams, run_train

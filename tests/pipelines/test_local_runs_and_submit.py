@@ -193,7 +193,7 @@ def test_ingest_component_alone_from_an_imported_folder(sample_root, tmp_path):
 COMPONENT_CASES = [
     "split",
     "augment",
-    "train",
+    pytest.param("train", marks=pytest.mark.slow),
     "infer",
     "evaluate",
     "compare",

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.reference import write_predictions
 from trashseg.components.models.forward import training_loss
 from trashseg.components.models.presets import get_preset
 from trashseg.components.pseudo_label.logic import PseudoLabelParams, run_pseudo_label
@@ -16,16 +17,6 @@ from trashseg.data_contracts.classes import IGNORE_INDEX, ClassTable
 from trashseg.data_contracts.dataset import Dataset, validate_dataset
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import PredictionsWriter
-
-
-def _predictions(path, images, with_probs=False, classes=ClassTable()):
-    with atomic_directory(path) as tmp:
-        writer = PredictionsWriter(tmp, classes, with_probs)
-        for image_id, name, labels in images:
-            probs = np.eye(classes.num_classes, dtype=np.float32)[labels].transpose(2, 0, 1) if with_probs else None
-            writer.add(image_id, name, labels, probs)
-        writer.finish({"stage": "test", "params": {}}, {"source": "test"})
-    return path
 
 
 def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, tmp_path):
@@ -51,7 +42,7 @@ def test_pseudo_labels_ignore_low_confidence_and_record_the_model(sample_root, t
     info = json.loads(pseudo.record(test.image_ids[0])["provenance"])["pseudo_label"]
     assert info["model_hash"] == "abc" and info["round"] == 2
     assert pseudo.image_bytes(test.image_ids[0]) == test.image_bytes(test.image_ids[0])
-    few = _predictions(tmp_path / "few", [(1, "x.jpg", np.zeros((2, 2), np.uint8))])
+    few = write_predictions(tmp_path / "few", [(1, "x.jpg", np.zeros((2, 2), np.uint8))])
     with pytest.raises(ContractError, match="has no prediction for image"):
         run_pseudo_label(few, tmp_path / "test", tmp_path / "x")
     assert not (tmp_path / "x").exists()

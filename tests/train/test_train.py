@@ -222,6 +222,7 @@ def test_train_rejects_unlabeled_and_foreign_split(sample_root, sample_dataset, 
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.slow
 def test_optional_augmentations_are_deterministic_and_keep_class_ids(learn_data, tmp_path):
     from trashseg.components.train.photometric import AUGMENTATIONS, augment
 

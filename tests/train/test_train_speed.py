@@ -16,6 +16,7 @@ from trashseg.components.train.logic import run_train
 from trashseg.components.train.params import TrainMachine, TrainParams
 
 
+@pytest.mark.slow
 def test_loader_workers_give_the_same_weights(learn_data, tmp_path):
     dataset, split = learn_data
     common = dict(fold=0, epochs=1, image_size=64, seed=1, photometric=["brightness_contrast", "random_resized_crop"])
@@ -44,6 +45,7 @@ def test_peak_table_picks_the_most_specific_name():
     assert peak_tflops("cpu") is None
 
 
+@pytest.mark.slow
 def test_bench_runs_on_cpu_with_a_tiny_preset(tmp_path):
     out = tmp_path / "r.jsonl"
     assert (

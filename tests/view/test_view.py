@@ -65,6 +65,7 @@ def test_sort_and_filter():
     assert [s.file_name for s in select(scores, "id", 1)] == ["c", "a"]
 
 
+@pytest.mark.slow
 def test_submission_csv_is_a_prediction_source(viewed):
     dataset_dir, p1, _, csv_path = viewed
     from trashseg.data_contracts.dataset import Dataset
@@ -94,6 +95,7 @@ def _captions(app) -> list[str]:
     return [img.caption for element in app.get("image") for img in element.proto.imgs]
 
 
+@pytest.mark.slow
 def test_app_shows_images_legend_and_metrics(viewed, monkeypatch):
     dataset, p1, _, _ = viewed
     app = _app(monkeypatch, dataset, [p1])
@@ -111,6 +113,7 @@ def test_app_shows_images_legend_and_metrics(viewed, monkeypatch):
     assert not app.exception
 
 
+@pytest.mark.slow
 def test_app_compares_two_prediction_sets_and_a_csv(viewed, monkeypatch):
     dataset, p1, p2, csv_path = viewed
     app = _app(monkeypatch, dataset, [p1, p2, csv_path])
@@ -126,6 +129,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_viewer_renders_in_headless_chromium(viewed):
     from tests.browser import chromium_page, chromium_path, screenshot, wait_for
 
@@ -184,6 +188,7 @@ def test_viewer_renders_in_headless_chromium(viewed):
         server.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_html_reports_are_self_contained_and_render(learn_data, tmp_path):
     """The split, training and evaluation reports (Output[HTML] in Kubeflow) open in a plain browser with no network."""
     import re
