@@ -15,6 +15,7 @@ STAGE_CLIS = (
     "trashseg.components.train.cli",
     "trashseg.components.infer.cli",
     "trashseg.components.export.cli",
+    "trashseg.components.serve.cli",
     "trashseg.components.evaluate.cli",
     "trashseg.components.submit.cli",
     "trashseg.components.augment.cli",
