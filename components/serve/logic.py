@@ -23,7 +23,6 @@ import binascii
 import io
 import json
 import socket
-import sys
 import uuid
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from trashseg.components.common.kserve_sdk import import_kserve
 from trashseg.components.common.log import get_logger
 from trashseg.components.models.predict import Predictor, check_tta, load_predictor
 from trashseg.components.models.tta import TTA
@@ -46,26 +46,10 @@ INPUT_NAME = "image"
 OUTPUT_NAME = "labels"
 FORMATS = ("JPEG", "PNG")
 EXIF_ORIENTATION_TAG = 0x0112  # the tag ingest reads (components/ingest/logic.py)
+kserve = import_kserve()
 
 
-def _import_kserve():
-    """kserve.model_server parses ``sys.argv`` for its own flags when imported (``--model`` would abbreviate its
-    ``--model_name``): it gets an empty command line instead."""
-    argv = sys.argv
-    sys.argv = argv[:1]
-    try:
-        import kserve
-        import kserve.model_server  # noqa: F401 (the import that reads sys.argv)
-    finally:
-        sys.argv = argv
-    return kserve
-
-
-kserve = _import_kserve()
-from kserve.errors import InvalidInput  # noqa: E402 (after the guarded import)
-
-
-class BadRequest(InvalidInput):
+class BadRequest(kserve.errors.InvalidInput):
     """A request the server refuses with a 4xx and one line; a subclass, so our handler wins over kserve's (which logs a
     traceback for every refusal)."""
 
