@@ -203,3 +203,64 @@ def test_a_served_export_answers_infers_labels_for_the_export(served_world, tmp_
         assert response.parameters["runtime"] == "onnxruntime" and response.parameters["model_contract"] == "exported-model"
         assert same / total >= 0.99
         assert server.stop() == 0
+
+
+@pytest.mark.slow
+def test_under_load_no_5xx_every_answer_is_infers_and_a_killed_server_restarts(served_world, tmp_path):
+    """2,000 requests from 16 clients, one in 20 bad: bad ones get 4xx, good ones infer's labels, none a 5xx; the
+    server's memory after the first 200 requests and at the end is reported; kill -9, then a restart answers again."""
+    import signal
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    world = served_world
+    photos = list(world["photos"].items())
+    bad = [body for case, body, _, _ in _bad_requests(photos[0][1]) if case not in ("body-over-limit", "too-many-images")]
+    local = threading.local()
+
+    def send(k: int):
+        session = getattr(local, "session", None) or setattr(local, "session", requests.Session()) or local.session
+        if k % 20 == 19:
+            body = bad[(k // 20) % len(bad)]
+            if isinstance(body, bytes):
+                answer = session.post(server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=120)
+            else:
+                answer = session.post(server.url + INFER_PATH, json=body, timeout=120)
+            return k, None, answer.status_code, None
+        image_id, photo = photos[k % len(photos)]
+        answer = server.infer([photo], session=session)
+        labels = labels_of(answer.json())[0] if answer.status_code == 200 else None
+        return k, image_id, answer.status_code, labels
+
+    with Server(world["model"], log=tmp_path / "serve.log") as server:
+        process = psutil.Process(server.process.pid)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(16) as pool:
+            first = list(pool.map(send, range(200)))
+            rss_warm = process.memory_info().rss
+            rest = list(pool.map(send, range(200, 2000)))
+        seconds = time.perf_counter() - started
+        rss_end = process.memory_info().rss
+        results = first + rest
+        statuses = [status for _, _, status, _ in results]
+        assert not [s for s in statuses if s >= 500], f"5xx answers: {sorted(set(statuses))}"
+        good = [(image_id, labels) for _, image_id, status, labels in results if image_id is not None]
+        assert len(good) == 1900 and all(labels is not None for _, labels in good)
+        for image_id, labels in good:
+            np.testing.assert_array_equal(labels, world["by_model"].labels(image_id))
+        refused = [status for k, _, status, _ in results if k % 20 == 19]
+        assert len(refused) == 100 and all(400 <= s < 500 for s in refused)
+        growth_mb = (rss_end - rss_warm) / 2**20
+        report = {"requests": 2000, "concurrency": 16, "bad": 100, "seconds": round(seconds, 1),
+                  "requests_per_s": round(2000 / seconds, 1), "rss_after_200_mb": round(rss_warm / 2**20, 1),
+                  "rss_after_2000_mb": round(rss_end / 2**20, 1), "rss_growth_mb": round(growth_mb, 1)}
+        print(f"\nserve under load: {json.dumps(report)}")
+        out = Path(__file__).resolve().parents[1] / "build" / "test-artifacts"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "serve_load.json").write_text(json.dumps(report, indent=1))
+        assert growth_mb < 100, f"the server grew by {growth_mb:.0f} MB over 1,800 requests"
+
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+        server.start()  # the same port, right away
+        assert server.infer([photos[0][1]]).status_code == 200
+        assert server.stop() == 0
