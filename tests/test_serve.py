@@ -82,6 +82,21 @@ def test_serve_predicts_with_infers_defaults():
     assert (serve.tta, serve.device, serve.precision) == (infer.tta.text(), infer.device, infer.precision)
 
 
+def test_a_port_in_use_is_refused_before_the_model_is_loaded(served_world, capsys):
+    import socket
+
+    from trashseg.components.cli import main as trashseg
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = trashseg(["serve", "--model", str(served_world["model"]), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"error: --port: {port} on 127.0.0.1 cannot be used (Address already in use)" in err.splitlines()
+    assert "Traceback" not in err
+
+
 def _png_header(width: int, height: int) -> bytes:
     """A PNG whose header promises width x height pixels, with (almost) no pixel data: a decompression bomb's opening."""
     def chunk(kind: bytes, body: bytes) -> bytes:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import errno
 import io
 import json
 import socket
@@ -275,6 +276,8 @@ def check_listen(host: str, port: int) -> None:
         try:
             probe.bind(address)
         except OSError as err:
+            if err.errno == errno.EADDRNOTAVAIL:
+                raise ContractError("--host", f"{host!r} is not an address of this machine ({err.strerror})") from None
             raise ContractError("--port", f"{port} on {host} cannot be used ({err.strerror or err})") from None
 
 
