@@ -160,3 +160,24 @@ def test_deploy_without_a_cluster_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(ContractError, match="no Kubernetes configuration"):
         deploy(MODEL_URI, DeployParams(namespace="team-a"))
+
+
+def test_the_component_compiles_into_a_pipeline_with_the_cpu_image(tmp_path):
+    """What the other pipelines will wire: a thin component whose body calls deploy() with the model's URI."""
+    import yaml
+    from kfp import compiler, dsl
+
+    from trashseg.components.deploy.component import deploy_op
+
+    @dsl.pipeline(name="deploy-only")
+    def pipeline():
+        model = dsl.importer(artifact_uri=MODEL_URI, artifact_class=dsl.Model, reimport=False).output
+        deploy_op(model=model, name="trashseg-test", gpus=0, wait_seconds=0)
+
+    compiler.Compiler().compile(pipeline, str(tmp_path / "deploy.yaml"))
+    spec = yaml.safe_load((tmp_path / "deploy.yaml").read_text())
+    (executor,) = [e for name, e in spec["deploymentSpec"]["executors"].items() if "deploy" in name]
+    assert executor["container"]["image"] == CPU_IMAGE
+    assert "deploy(model.uri, params, wait_seconds=wait_seconds)" in executor["container"]["command"][-1]
+    inputs = spec["components"]["comp-deploy-op"]["inputDefinitions"]
+    assert set(inputs["artifacts"]) == {"model"} and {"name", "namespace", "gpus", "service_account"} <= set(inputs["parameters"])

@@ -148,3 +148,25 @@ def test_a_partly_annealed_eomt_is_refused_by_name():
     with _constant_attention_mask_probs(model, get_family("eomt"), Artifact()):
         assert model.attn_mask_probs == [0.0, 0.0]
     assert isinstance(model.attn_mask_probs, torch.Tensor)  # the buffer is back
+
+
+def test_the_component_exports_and_infer_takes_its_output_through_the_local_runner(convnext_model, sample_dataset, tmp_path):
+    from kfp import dsl, local
+
+    from trashseg.components.export.component import export_op
+    from trashseg.components.infer.component import infer_op
+
+    @dsl.pipeline(name="export-then-infer")
+    def pipeline():
+        model = dsl.importer(artifact_uri=str(convnext_model), artifact_class=dsl.Model, reimport=False).output
+        dataset = dsl.importer(artifact_uri=str(sample_dataset), artifact_class=dsl.Dataset, reimport=False).output
+        exported = export_op(model=model, dataset=dataset, check_images=2).outputs["exported"]
+        infer_op(model=exported, dataset=dataset, tta="flip")
+
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path / "root"), raise_on_error=True)
+    pipeline()
+    (exported,) = (tmp_path / "root").glob("export-then-infer-*/export-op/exported")
+    (predictions,) = (tmp_path / "root").glob("export-then-infer-*/infer-op/predictions")
+    output = json.loads((exported.parent / "executor_output.json").read_text())["artifacts"]["exported"]["artifacts"][0]
+    assert output["metadata"]["contract"] == "exported-model" and output["metadata"]["content_hash"] == ExportedModel(exported).content_hash
+    assert validate_predictions(predictions).manifest.extra["model_hash"] == ExportedModel(exported).content_hash
