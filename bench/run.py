@@ -11,12 +11,13 @@ from bench.common import RESULTS, markdown_table
 
 def main() -> int:
     os.environ.setdefault("TRASHSEG_PROGRESS", "0")
-    from bench import bench_ddp, bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_recipe, bench_submit, bench_taco_cv, bench_train, bench_tricks
+    from bench import (bench_ddp, bench_ensemble, bench_infer, bench_ingest, bench_pipeline, bench_recipe, bench_serve, bench_submit,
+                       bench_taco_cv, bench_train, bench_tricks)
 
     only = set(sys.argv[1:])
     steps = {"submit": bench_submit.run, "ensemble": bench_ensemble.run, "ingest": bench_ingest.run, "infer": bench_infer.run,
              "train": bench_train.run, "pipeline": bench_pipeline.run, "tricks": bench_tricks.run, "ddp": bench_ddp.run,
-             "recipe": bench_recipe.run, "taco_cv": bench_taco_cv.run}
+             "recipe": bench_recipe.run, "taco_cv": bench_taco_cv.run, "serve": bench_serve.run}
     for name, step in steps.items():
         if not only or name in only:
             print(f"== {name}", flush=True)
@@ -81,6 +82,11 @@ def report() -> str:
         rows.append({"benchmark": f"taco-trash11 {t['setup']['folds']}-fold CV mIoU ({t['setup']['preset']})",
                      "ours": f"{t['pooled_miou']:.3f}", "baseline": f"{t['background_everywhere_miou']:.3f} (all Background)",
                      "baseline/ours": t["background_everywhere_miou"] / t["pooled_miou"], "same output": "n/a"})
+    for preset, entry in data.get("serve", {}).get("presets", {}).items():
+        rows.append({"benchmark": f"serve, {preset} at {entry['image_size']} px, direct (no server): ONNX Runtime vs torch eager",
+                     "ours": f"{1000 * entry['direct']['onnxruntime']['p50_s']:.0f} ms", "baseline": f"{1000 * entry['direct']['torch']['p50_s']:.0f} ms",
+                     "baseline/ours": entry["direct_onnx_speedup"],
+                     "same output": f"export agreement {100 * entry['export_check']['label_agreement']:.2f}%"})
     machine = data.get("machine", {})
     head = f"Benchmarks, {machine.get('date')} on {machine.get('cpus')} CPUs ({machine.get('platform')}), commit {machine.get('commit')}\n\n"
     return head + markdown_table(rows, ["benchmark", "ours", "baseline", "baseline/ours", "same output"])

@@ -134,7 +134,11 @@ def read_manifest(directory: Path, contract: str, supported_versions: tuple[int,
             raise ContractError(payload, "is a symbolic link: artifact payloads must be files inside the artifact", field="files")
         if not payload.is_file():
             raise ContractError(payload, "payload file listed in the manifest is missing")
-        if verify_hashes and sha256_file(payload) != expected:
+        try:
+            actual = sha256_file(payload) if verify_hashes else expected
+        except OSError as err:
+            raise ContractError(payload, f"cannot be read ({err.strerror or err})") from None
+        if actual != expected:
             raise ContractError(payload, "content differs from the sha256 in manifest.json (artifact modified or truncated)")
     return manifest
 

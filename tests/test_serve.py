@@ -20,7 +20,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.serving import INFER_PATH, Server, labels_of, port_is_free
+from tests.serving import INFER_PATH, Server, infer_body, labels_of, port_is_free
 from trashseg.components.export.logic import run_export
 from trashseg.components.export.params import ExportParams
 from trashseg.components.infer.logic import InferParams, run_infer
@@ -156,6 +156,15 @@ def test_a_served_model_answers_infers_labels_refuses_bad_requests_and_drains_on
         parameters = answer.json()["parameters"]
         assert json.loads(parameters["classes"]) == world["classes"] and parameters["tta"] == "flip"
         assert parameters["model_hash"] == validate_predictions(world["root"] / "by_model").manifest.extra["model_hash"]
+
+        # the binary-data extension: label maps as raw bytes after the JSON header, on request
+        body = {**infer_body([world["photos"][4]]), "parameters": {"binary_data_output": True}}
+        answer = requests.post(server.url + INFER_PATH, json=body, timeout=60)
+        header_length = int(answer.headers["inference-header-content-length"])
+        (output,) = json.loads(answer.content[:header_length])["outputs"]
+        assert output["parameters"]["binary_data_size"] == len(answer.content) - header_length
+        binary = np.frombuffer(answer.content[header_length:], np.uint8).reshape(output["shape"])
+        np.testing.assert_array_equal(binary, by_model.labels(4))
 
         # a batch: one output per photo, in order, each at its own size
         ids = list(world["photos"])[:4]

@@ -120,7 +120,14 @@ class SegmentationModel(kserve.Model):
         labels = await asyncio.get_running_loop().run_in_executor(self._executor, self.label_maps, encoded)
         outputs = [kserve.InferOutput(OUTPUT_NAME, list(label.shape), "UINT8", data=label) for label in labels]
         return kserve.InferResponse(response_id=payload.id or uuid.uuid4().hex, model_name=self.name, infer_outputs=outputs,
-                                    parameters=dict(self.response_parameters))
+                                    parameters=dict(self.response_parameters),
+                                    use_binary_outputs=payload.use_binary_outputs)  # "binary_data_output": true in the request
+
+    def get_input_types(self) -> list[dict]:
+        return [{"name": INPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
+
+    def get_output_types(self) -> list[dict]:
+        return [{"name": OUTPUT_NAME, "datatype": "UINT8", "shape": [-1, -1]}]
 
     def encoded_images(self, payload) -> list[bytes]:
         """The request's photos as bytes, or one line saying what is wrong with the request."""
