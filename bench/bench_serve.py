@@ -57,9 +57,15 @@ def random_model(preset_name: str, out: Path, image_size: int | None) -> Path:
     preset = get_preset(preset_name)
     classes = ClassTable.from_names(CLASS_NAMES)
     model = build_model(preset, classes, seed=0)
-    card = {"preset": preset.name, "family": preset.family, "classes": classes.to_records(), "image_size": image_size or preset.image_size,
-            "normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}, "training": {"random_weights": True},
-            "epochs_run": 0}
+    card = {
+        "preset": preset.name,
+        "family": preset.family,
+        "classes": classes.to_records(),
+        "image_size": image_size or preset.image_size,
+        "normalisation": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
+        "training": {"random_weights": True},
+        "epochs_run": 0,
+    }
     with atomic_directory(out, True, CONTRACT) as tmp:
         model.save_pretrained(tmp)
         write_model_manifest(tmp, card, {"stage": "bench", "params": {}})
@@ -87,9 +93,14 @@ class _Direct:
     process (or a caller and a server) would fight over the two cores with their spinning threads."""
 
     def __init__(self, artifact: Path, photo_path: Path, labels_path: Path):
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.bench_serve", "direct", str(artifact), str(photo_path),
-                                         str(labels_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        cwd=Path(__file__).resolve().parents[1], env={**os.environ, "TRASHSEG_PROGRESS": "0"})
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bench.bench_serve", "direct", str(artifact), str(photo_path), str(labels_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "TRASHSEG_PROGRESS": "0"},
+        )
         assert self.process.stdout.readline().strip() == "ready"
         self.labels = np.load(labels_path)
 
@@ -150,9 +161,21 @@ class _Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         with open(log, "ab") as handle:
-            self.process = subprocess.Popen([sys.executable, "-m", "trashseg.components.cli", "serve", "--model", str(artifact),
-                                             "--port", str(self.port)], stdout=handle, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "TRASHSEG_PROGRESS": "0"})
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "trashseg.components.cli",
+                    "serve",
+                    "--model",
+                    str(artifact),
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "TRASHSEG_PROGRESS": "0"},
+            )
         import requests
 
         for _ in range(1200):
@@ -170,8 +193,10 @@ class _Server:
         return self.process.wait(timeout=120)
 
 
-def _post(session, server: "_Server", body: bytes):
-    return session.post(server.url + "/v2/models/trashseg/infer", data=body, headers={"content-type": "application/json"}, timeout=600)
+def _post(session, server: _Server, body: bytes):
+    return session.post(
+        server.url + "/v2/models/trashseg/infer", data=body, headers={"content-type": "application/json"}, timeout=600
+    )
 
 
 def _answer_labels(answer) -> np.ndarray:
@@ -179,17 +204,20 @@ def _answer_labels(answer) -> np.ndarray:
     if length is None:
         output = answer.json()["outputs"][0]
         return np.asarray(output["data"], np.uint8).reshape(output["shape"])
-    output = json.loads(answer.content[:int(length)])["outputs"][0]
-    return np.frombuffer(answer.content[int(length):], np.uint8).reshape(output["shape"])
+    output = json.loads(answer.content[: int(length)])["outputs"][0]
+    return np.frombuffer(answer.content[int(length) :], np.uint8).reshape(output["shape"])
 
 
-def overhead(server: "_Server", worker: _Direct, bodies: dict[str, bytes], repeats: int) -> dict:
-    """A direct call and the served requests (JSON and binary label maps), alternating: times and the server's overhead."""
+def overhead(server: _Server, worker: _Direct, bodies: dict[str, bytes], repeats: int) -> dict:
+    """A direct call and the served requests (JSON and binary label maps), alternating: times and the overhead."""
     import requests
 
     session = requests.Session()
     times = {"direct": [], **{name: [] for name in bodies}}
-    same = {name: bool(np.array_equal(_answer_labels(_post(session, server, body)), worker.labels)) for name, body in bodies.items()}
+    same = {
+        name: bool(np.array_equal(_answer_labels(_post(session, server, body)), worker.labels))
+        for name, body in bodies.items()
+    }
     for _ in range(repeats):
         time.sleep(GAP_S)
         times["direct"].append(worker.call())
@@ -201,7 +229,11 @@ def overhead(server: "_Server", worker: _Direct, bodies: dict[str, bytes], repea
             assert answer.status_code == 200
     summary = {name: _summary(t) for name, t in times.items()}
     base = summary["direct"]["p50_s"]
-    return {**summary, **{f"overhead_{name}": (summary[name]["p50_s"] - base) / base for name in bodies}, "same_labels": same}
+    return {
+        **summary,
+        **{f"overhead_{name}": (summary[name]["p50_s"] - base) / base for name in bodies},
+        "same_labels": same,
+    }
 
 
 def served(server: _Server, body: bytes, expected: np.ndarray, concurrency: int, requests_total: int) -> dict:
@@ -215,8 +247,12 @@ def served(server: _Server, body: bytes, expected: np.ndarray, concurrency: int,
         if not hasattr(local, "session"):
             local.session = requests.Session()
         started = time.perf_counter()
-        answer = local.session.post(server.url + "/v2/models/trashseg/infer", data=body, headers={"content-type": "application/json"},
-                                    timeout=600)
+        answer = local.session.post(
+            server.url + "/v2/models/trashseg/infer",
+            data=body,
+            headers={"content-type": "application/json"},
+            timeout=600,
+        )
         latencies.append(time.perf_counter() - started)
         if answer.status_code != 200:
             wrong.append(answer.status_code)
@@ -233,8 +269,15 @@ def served(server: _Server, body: bytes, expected: np.ndarray, concurrency: int,
         list(pool.map(one, range(requests_total)))
     seconds = time.perf_counter() - started
     p = np.percentile(latencies, [50, 95, 99])
-    return {"concurrency": concurrency, "requests": requests_total, "p50_s": float(p[0]), "p95_s": float(p[1]), "p99_s": float(p[2]),
-            "requests_per_s": requests_total / seconds, "errors": wrong}
+    return {
+        "concurrency": concurrency,
+        "requests": requests_total,
+        "p50_s": float(p[0]),
+        "p95_s": float(p[1]),
+        "p99_s": float(p[2]),
+        "requests_per_s": requests_total / seconds,
+        "errors": wrong,
+    }
 
 
 def memory(server: _Server, body: bytes, total: int = MEMORY_REQUESTS, clients: int = 4) -> dict:
@@ -250,8 +293,14 @@ def memory(server: _Server, body: bytes, total: int = MEMORY_REQUESTS, clients: 
     def one(_k: int) -> None:
         if not hasattr(local, "session"):
             local.session = requests.Session()
-        statuses.append(local.session.post(server.url + "/v2/models/trashseg/infer", data=body,
-                                           headers={"content-type": "application/json"}, timeout=600).status_code)
+        statuses.append(
+            local.session.post(
+                server.url + "/v2/models/trashseg/infer",
+                data=body,
+                headers={"content-type": "application/json"},
+                timeout=600,
+            ).status_code
+        )
 
     with ThreadPoolExecutor(clients) as pool:
         for done in range(100, total + 1, 100):
@@ -259,9 +308,17 @@ def memory(server: _Server, body: bytes, total: int = MEMORY_REQUESTS, clients: 
             samples.append((done, process.memory_info().rss / 2**20))
     rss = [mb for _, mb in samples]
     after_warmup = rss[2] if len(rss) > 2 else rss[0]
-    return {"requests": total, "clients": clients, "rss_mb": samples, "rss_start_mb": rss[0], "rss_after_200_mb": after_warmup,
-            "rss_end_mb": rss[-1], "rss_peak_mb": max(rss), "growth_after_200_mb": rss[-1] - after_warmup,
-            "non_200": sum(s != 200 for s in statuses)}
+    return {
+        "requests": total,
+        "clients": clients,
+        "rss_mb": samples,
+        "rss_start_mb": rss[0],
+        "rss_after_200_mb": after_warmup,
+        "rss_end_mb": rss[-1],
+        "rss_peak_mb": max(rss),
+        "growth_after_200_mb": rss[-1] - after_warmup,
+        "non_200": sum(s != 200 for s in statuses),
+    }
 
 
 def run() -> dict:
@@ -271,10 +328,17 @@ def run() -> dict:
     os.environ.setdefault("TRASHSEG_PROGRESS", "0")
     data = photo()
     inputs = [{"name": "image", "shape": [1], "datatype": "BYTES", "data": [base64.b64encode(data).decode()]}]
-    bodies = {"json": json.dumps({"inputs": inputs}).encode(),
-              "binary": json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode()}
-    figures: dict = {"photo_bytes": len(data), "tta": "flip", "cpus": os.cpu_count(), "load_average_at_start": os.getloadavg(),
-                     "presets": {}}
+    bodies = {
+        "json": json.dumps({"inputs": inputs}).encode(),
+        "binary": json.dumps({"inputs": inputs, "parameters": {"binary_data_output": True}}).encode(),
+    }
+    figures: dict = {
+        "photo_bytes": len(data),
+        "tta": "flip",
+        "cpus": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "presets": {},
+    }
     started_all = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -285,27 +349,40 @@ def run() -> dict:
             run_export(model, tmp / f"{preset}-onnx", params=ExportParams(check_images=2))
             artifacts = {"torch": model, "onnxruntime": tmp / f"{preset}-onnx"}
             card = json.loads((tmp / f"{preset}-onnx" / "trashseg_export.json").read_text())
-            entry = {"image_size": card["image_size"], "export_seconds": card["export_seconds"],
-                     "export_check": {k: card["check"][k] for k in ("label_agreement", "max_logit_difference")}}
+            entry = {
+                "image_size": card["image_size"],
+                "export_seconds": card["export_seconds"],
+                "export_check": {k: card["check"][k] for k in ("label_agreement", "max_logit_difference")},
+            }
             print(f"{preset}: artifacts ready in {time.perf_counter() - started:.0f} s", flush=True)
-            workers = {kind: _Direct(path, tmp / "photo.jpg", tmp / f"{preset}-{kind}-labels.npy") for kind, path in artifacts.items()}
+            workers = {
+                kind: _Direct(path, tmp / "photo.jpg", tmp / f"{preset}-{kind}-labels.npy")
+                for kind, path in artifacts.items()
+            }
             entry["direct"] = direct(workers, DIRECT_REPEATS[preset])
             entry["direct_onnx_speedup"] = entry["direct"]["torch"]["p50_s"] / entry["direct"]["onnxruntime"]["p50_s"]
-            entry["direct_onnx_speedup_min"] = entry["direct"]["torch"]["min_s"] / entry["direct"]["onnxruntime"]["min_s"]
+            entry["direct_onnx_speedup_min"] = (
+                entry["direct"]["torch"]["min_s"] / entry["direct"]["onnxruntime"]["min_s"]
+            )
             print(f"{preset}: direct {json.dumps(entry['direct'])}", flush=True)
             entry["served"], entry["overhead"], entry["server_exit_codes"] = {}, {}, {}
             for kind, artifact in artifacts.items():
                 server = _Server(artifact, tmp / f"{preset}-{kind}.log")
                 try:
                     entry["overhead"][kind] = overhead(server, workers[kind], bodies, OVERHEAD_REPEATS[preset])
-                    entry["served"][kind] = [served(server, bodies["json"], workers[kind].labels, c, n)
-                                             for c, n in SERVED_REQUESTS[preset].items()]
+                    entry["served"][kind] = [
+                        served(server, bodies["json"], workers[kind].labels, c, n)
+                        for c, n in SERVED_REQUESTS[preset].items()
+                    ]
                     if preset == "upernet-convnext-tiny":
                         entry.setdefault("memory", {})[kind] = memory(server, bodies["json"])
                 finally:
                     entry["server_exit_codes"][kind] = server.stop()
-                print(f"{preset} {kind}: overhead {json.dumps(entry['overhead'][kind])}\n  served {json.dumps(entry['served'][kind])}",
-                      flush=True)
+                print(
+                    f"{preset} {kind}: overhead {json.dumps(entry['overhead'][kind])}\n"
+                    f"  served {json.dumps(entry['served'][kind])}",
+                    flush=True,
+                )
             for worker in workers.values():
                 worker.close()
             figures["presets"][preset] = entry
@@ -324,24 +401,44 @@ def report(figures: dict) -> str:
         for kind in ("torch", "onnxruntime"):
             levels = {level["concurrency"]: level for level in entry["served"][kind]}
             cost = entry["overhead"][kind]
-            rows.append({"model": f"{preset} ({entry['image_size']} px)", "runtime": kind,
-                         "direct p50 (min) ms": f"{1000 * entry['direct'][kind]['p50_s']:.0f} ({1000 * entry['direct'][kind]['min_s']:.0f})",
-                         **{f"c={c} p50/p95/p99 ms": "/".join(f"{1000 * levels[c][k]:.0f}" for k in ("p50_s", "p95_s", "p99_s"))
-                            for c in (1, 4, 16)},
-                         **{f"c={c} req/s": levels[c]["requests_per_s"] for c in (1, 4, 16)},
-                         "overhead c=1, JSON / binary": f"{100 * cost['overhead_json']:.1f}% / {100 * cost['overhead_binary']:.1f}%"})
-    lines = [f"`bench/bench_serve.py`, {figures.get('seconds', 0) / 60:.0f} min on {figures['cpus']} CPUs (load average "
-             f"{figures['load_average_at_start'][0]:.1f} at the start, {figures.get('load_average_at_end', [0])[0]:.1f} at the end: "
-             "the machine is shared); one 512x512 JPEG photo per request, TTA flip (serve's default), random weights.", "",
-             markdown_table(rows, list(rows[0]))]
+            direct_s = entry["direct"][kind]
+            rows.append(
+                {
+                    "model": f"{preset} ({entry['image_size']} px)",
+                    "runtime": kind,
+                    "direct p50 (min) ms": f"{1000 * direct_s['p50_s']:.0f} ({1000 * direct_s['min_s']:.0f})",
+                    **{
+                        f"c={c} p50/p95/p99 ms": "/".join(
+                            f"{1000 * levels[c][k]:.0f}" for k in ("p50_s", "p95_s", "p99_s")
+                        )
+                        for c in (1, 4, 16)
+                    },
+                    **{f"c={c} req/s": levels[c]["requests_per_s"] for c in (1, 4, 16)},
+                    "overhead c=1, JSON / binary": f"{cost['overhead_json']:.1%} / {cost['overhead_binary']:.1%}",
+                }
+            )
+    lines = [
+        f"`bench/bench_serve.py`, {figures.get('seconds', 0) / 60:.0f} min on {figures['cpus']} CPUs (load average "
+        f"{figures['load_average_at_start'][0]:.1f} at the start, "
+        f"{figures.get('load_average_at_end', [0])[0]:.1f} at the end: "
+        "the machine is shared); one 512x512 JPEG photo per request, TTA flip (serve's default), random weights.",
+        "",
+        markdown_table(rows, list(rows[0])),
+    ]
     for preset, entry in figures["presets"].items():
-        lines.append(f"\n{preset}: ONNX Runtime / torch eager, direct: {entry['direct_onnx_speedup']:.2f}x at the median, "
-                     f"{entry['direct_onnx_speedup_min']:.2f}x at the fastest call; export check: agreement "
-                     f"{entry['export_check']['label_agreement']:.4f}, largest logit difference {entry['export_check']['max_logit_difference']:.2g}")
+        lines.append(
+            f"\n{preset}: ONNX Runtime / torch eager, direct: {entry['direct_onnx_speedup']:.2f}x at the median, "
+            f"{entry['direct_onnx_speedup_min']:.2f}x at the fastest call; export check: agreement "
+            f"{entry['export_check']['label_agreement']:.4f}, largest logit difference "
+            f"{entry['export_check']['max_logit_difference']:.2g}"
+        )
         for kind, m in entry.get("memory", {}).items():
-            lines.append(f"{preset} {kind}: server RSS over {m['requests']} requests ({m['clients']} clients): {m['rss_start_mb']:.0f} MB "
-                         f"at the start, {m['rss_after_200_mb']:.0f} MB after 200, {m['rss_end_mb']:.0f} MB at the end (peak "
-                         f"{m['rss_peak_mb']:.0f}); growth after the first 200: {m['growth_after_200_mb']:+.1f} MB")
+            lines.append(
+                f"{preset} {kind}: server RSS over {m['requests']} requests ({m['clients']} clients): "
+                f"{m['rss_start_mb']:.0f} MB "
+                f"at the start, {m['rss_after_200_mb']:.0f} MB after 200, {m['rss_end_mb']:.0f} MB at the end (peak "
+                f"{m['rss_peak_mb']:.0f}); growth after the first 200: {m['growth_after_200_mb']:+.1f} MB"
+            )
     return "\n".join(lines)
 
 

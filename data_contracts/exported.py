@@ -39,10 +39,19 @@ def write_export_manifest(directory: Path, card: dict[str, Any], producer: dict[
     """Write the card beside the graph, then the manifest over both."""
     directory = Path(directory)
     (directory / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    manifest = Manifest(contract=CONTRACT, version=VERSION, rows={"classes": len(card["classes"])},
-                        files={GRAPH_FILE: "", CARD_FILE: ""}, producer=producer,
-                        extra={"format": card["format"], "family": card["family"], "preset": card["preset"],
-                               "source_model_hash": card["source_model"]["content_hash"]})
+    manifest = Manifest(
+        contract=CONTRACT,
+        version=VERSION,
+        rows={"classes": len(card["classes"])},
+        files={GRAPH_FILE: "", CARD_FILE: ""},
+        producer=producer,
+        extra={
+            "format": card["format"],
+            "family": card["family"],
+            "preset": card["preset"],
+            "source_model_hash": card["source_model"]["content_hash"],
+        },
+    )
     return write_manifest(directory, manifest)
 
 
@@ -67,8 +76,12 @@ class ExportedModel(ArtifactView):
         self.mean = _field(card_path, "normalisation", lambda: _triple(self.card["normalisation"]["mean"]))
         self.std = _field(card_path, "normalisation", lambda: _triple(self.card["normalisation"]["std"], positive=True))
         self.input_name = _field(card_path, "input", lambda: _text(self.card["input"]["name"]))
-        self.output_names = _field(card_path, "outputs", lambda: tuple(_text(o["name"]) for o in self.card["outputs"]) or _fail())
-        self.source_model_hash = _field(card_path, "source_model", lambda: _text(self.card["source_model"]["content_hash"]))
+        self.output_names = _field(
+            card_path, "outputs", lambda: tuple(_text(o["name"]) for o in self.card["outputs"]) or _fail()
+        )
+        self.source_model_hash = _field(
+            card_path, "source_model", lambda: _text(self.card["source_model"]["content_hash"])
+        )
 
     @property
     def graph(self) -> Path:
@@ -95,7 +108,11 @@ def _size(value: object) -> int:
 
 
 def _triple(values: object, positive: bool = False) -> tuple[float, float, float]:
-    if not isinstance(values, list) or len(values) != 3 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if (
+        not isinstance(values, list)
+        or len(values) != 3
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    ):
         raise ValueError(f"{values!r} is not three numbers")
     if positive and min(values) <= 0:
         raise ValueError(f"{values!r} must be positive")
@@ -121,5 +138,8 @@ def open_model_or_export(path: Path) -> ModelArtifact | ExportedModel:
         return ExportedModel(path)
     if contract is None or contract == MODEL_CONTRACT:
         return ModelArtifact(path)  # its own errors: missing directory, missing or unreadable manifest, broken files
-    raise ContractError(path / MANIFEST_NAME, f"is a '{contract}' artifact, expected '{MODEL_CONTRACT}' or '{CONTRACT}'",
-                        field="contract")
+    raise ContractError(
+        path / MANIFEST_NAME,
+        f"is a '{contract}' artifact, expected '{MODEL_CONTRACT}' or '{CONTRACT}'",
+        field="contract",
+    )

@@ -34,8 +34,16 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def infer_body(photos: list[bytes], request_id: str | None = None) -> dict:
-    body = {"inputs": [{"name": "image", "shape": [len(photos)], "datatype": "BYTES",
-                        "data": [base64.b64encode(photo).decode() for photo in photos]}]}
+    body = {
+        "inputs": [
+            {
+                "name": "image",
+                "shape": [len(photos)],
+                "datatype": "BYTES",
+                "data": [base64.b64encode(photo).decode() for photo in photos],
+            }
+        ]
+    }
     if request_id:
         body["id"] = request_id
     return body
@@ -48,7 +56,7 @@ def labels_of(answer: dict) -> list[np.ndarray]:
 
 
 class Server:
-    """A ``trashseg serve`` child process on a free localhost port; ``with Server(...) as s`` waits until it is ready."""
+    """A ``trashseg serve`` child on a free localhost port; ``with Server(...) as s`` waits until it is ready."""
 
     def __init__(self, model: Path, *args: str, port: int | None = None, log: Path, command: list[str] | None = None):
         self.model = Path(model)
@@ -62,9 +70,18 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 180) -> "Server":
-        command = self.command or [sys.executable, "-m", "trashseg.components.cli", "serve", "--model", str(self.model),
-                                   "--port", str(self.port), *self.args]
+    def start(self, timeout: float = 180) -> Server:
+        command = self.command or [
+            sys.executable,
+            "-m",
+            "trashseg.components.cli",
+            "serve",
+            "--model",
+            str(self.model),
+            "--port",
+            str(self.port),
+            *self.args,
+        ]
         env = {**os.environ, "TRASHSEG_PROGRESS": "0"}
         with open(self.log, "ab") as handle:
             self.process = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
@@ -95,7 +112,7 @@ class Server:
         self.process.send_signal(sig)
         return self.process.wait(timeout=timeout)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -27,11 +27,18 @@ MODEL_URI = "minio://mlpipeline/v2/artifacts/trashseg/3f2a/train-op/model"
 def _crd_schema() -> dict:
     import yaml
 
-    roots = [Path(os.environ["TRASHSEG_CRD_DIR"])] if os.environ.get("TRASHSEG_CRD_DIR") else [REPO.parent / "shared" / "crds"]
+    roots = (
+        [Path(os.environ["TRASHSEG_CRD_DIR"])]
+        if os.environ.get("TRASHSEG_CRD_DIR")
+        else [REPO.parent / "shared" / "crds"]
+    )
     found = [path for root in roots if root.is_dir() for path in sorted(root.rglob(CRD_FILE))]
     if not found:
-        pytest.skip(f"KServe's InferenceService CRD ({CRD_FILE}) is not in {roots[0]} (set TRASHSEG_CRD_DIR to a folder holding "
-                    "kserve/kserve's config/crd/full/ copy)")
+        pytest.skip(
+            f"KServe's InferenceService CRD ({CRD_FILE}) is not in {roots[0]} "
+            "(set TRASHSEG_CRD_DIR to a folder holding "
+            "kserve/kserve's config/crd/full/ copy)"
+        )
     crd = yaml.safe_load(found[0].read_text())
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1beta1"]
     return version["schema"]["openAPIV3Schema"]
@@ -40,20 +47,44 @@ def _crd_schema() -> dict:
 def _unknown_fields(value, schema: dict, where: str = "") -> list[str]:
     """Fields the API server would prune silently: keys the structural schema does not list (a misspelt field)."""
     if isinstance(value, dict):
-        if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") not in (None, False):
+        if schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("additionalProperties") not in (
+            None,
+            False,
+        ):
             extra = schema.get("additionalProperties")
-            return [m for k, v in value.items() for m in (_unknown_fields(v, extra, f"{where}.{k}") if isinstance(extra, dict) else [])]
+            return [
+                m
+                for k, v in value.items()
+                for m in (_unknown_fields(v, extra, f"{where}.{k}") if isinstance(extra, dict) else [])
+            ]
         properties = schema.get("properties", {})
         found = [f"{where}.{k}" for k in value if k not in properties]
-        return found + [m for k, v in value.items() if k in properties for m in _unknown_fields(v, properties[k], f"{where}.{k}")]
+        return found + [
+            m for k, v in value.items() if k in properties for m in _unknown_fields(v, properties[k], f"{where}.{k}")
+        ]
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [m for k, v in enumerate(value) for m in _unknown_fields(v, schema["items"], f"{where}[{k}]")]
     return []
 
 
-@pytest.mark.parametrize("params", [DeployParams(), DeployParams(name="trash-gpu", namespace="team-a", gpus=1, cpu="4", memory="16Gi",
-                                                                 min_replicas=0, max_replicas=3, service_account="kfp-object-store",
-                                                                 tta="")], ids=["cpu", "gpu"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        DeployParams(),
+        DeployParams(
+            name="trash-gpu",
+            namespace="team-a",
+            gpus=1,
+            cpu="4",
+            memory="16Gi",
+            min_replicas=0,
+            max_replicas=3,
+            service_account="kfp-object-store",
+            tta="",
+        ),
+    ],
+    ids=["cpu", "gpu"],
+)
 def test_the_inference_service_fits_kserves_crd_schema(params):
     import jsonschema
 
@@ -118,9 +149,17 @@ def test_the_inference_service_round_trips_through_the_sdks_models(gpus):
     assert document["metadata"]["name"] == "trashseg"
     (container,) = document["spec"]["predictor"]["containers"]
     assert container["name"] == "kserve-container"  # the name KServe looks for STORAGE_URI under
-    assert {"name": "STORAGE_URI", "value": "s3://mlpipeline/v2/artifacts/trashseg/3f2a/train-op/model"} in container["env"]
+    assert {"name": "STORAGE_URI", "value": "s3://mlpipeline/v2/artifacts/trashseg/3f2a/train-op/model"} in container[
+        "env"
+    ]
     assert container["image"] == (GPU_IMAGE if gpus else CPU_IMAGE)
-    assert container["command"] == ["trashseg"] and container["args"][:5] == ["serve", "--model", "/mnt/models", "--host", "0.0.0.0"]
+    assert container["command"] == ["trashseg"] and container["args"][:5] == [
+        "serve",
+        "--model",
+        "/mnt/models",
+        "--host",
+        "0.0.0.0",
+    ]
     assert container["ports"] == [{"containerPort": 8080, "name": "http1", "protocol": "TCP"}]
     assert container["readinessProbe"]["httpGet"] == {"path": "/v2/models/trashseg/ready", "port": 8080}
     assert ("nvidia.com/gpu" in container["resources"]["limits"]) == bool(gpus)
@@ -141,15 +180,18 @@ def test_storage_uris():
             storage_uri(refused)
 
 
-@pytest.mark.parametrize("change, expected", [
-    ({"name": "Trash_Seg"}, "is not an InferenceService name"),
-    ({"name": "t" * 46}, "at most 45 characters"),
-    ({"gpus": -1}, "gpus: -1 is out of range"),
-    ({"cpu": "two"}, "cpu: 'two' is not a Kubernetes quantity"),
-    ({"memory": "4GB"}, "memory: '4GB' is not a Kubernetes quantity"),
-    ({"min_replicas": 3, "max_replicas": 2}, "max_replicas: 2 is out of range"),
-    ({"tta": "rotate"}, "unknown item 'rotate'"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"name": "Trash_Seg"}, "is not an InferenceService name"),
+        ({"name": "t" * 46}, "at most 45 characters"),
+        ({"gpus": -1}, "gpus: -1 is out of range"),
+        ({"cpu": "two"}, "cpu: 'two' is not a Kubernetes quantity"),
+        ({"memory": "4GB"}, "memory: '4GB' is not a Kubernetes quantity"),
+        ({"min_replicas": 3, "max_replicas": 2}, "max_replicas: 2 is out of range"),
+        ({"tta": "rotate"}, "unknown item 'rotate'"),
+    ],
+)
 def test_bad_parameters_are_refused_by_name(change, expected):
     with pytest.raises(ContractError, match=expected):
         inference_service(MODEL_URI, DeployParams(**change))
@@ -180,4 +222,6 @@ def test_the_component_compiles_into_a_pipeline_with_the_cpu_image(tmp_path):
     assert executor["container"]["image"] == CPU_IMAGE
     assert "deploy(model.uri, params, wait_seconds=wait_seconds)" in executor["container"]["command"][-1]
     inputs = spec["components"]["comp-deploy-op"]["inputDefinitions"]
-    assert set(inputs["artifacts"]) == {"model"} and {"name", "namespace", "gpus", "service_account"} <= set(inputs["parameters"])
+    assert set(inputs["artifacts"]) == {"model"} and {"name", "namespace", "gpus", "service_account"} <= set(
+        inputs["parameters"]
+    )

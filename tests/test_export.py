@@ -33,7 +33,12 @@ FAMILIES = [
 
 def _train(preset: str, sample_dataset, sample_split, out):
     size = 128 if preset == "eomt-tiny" else 64  # EoMT's position embeddings fix its size
-    run_train([sample_dataset], sample_split, out, TrainParams(model=preset, epochs=2, image_size=size, max_steps_per_epoch=3, seed=3))
+    run_train(
+        [sample_dataset],
+        sample_split,
+        out,
+        TrainParams(model=preset, epochs=2, image_size=size, max_steps_per_epoch=3, seed=3),
+    )
     return out
 
 
@@ -52,13 +57,22 @@ def test_each_family_exports_with_the_models_labels(preset, sample_dataset, samp
     artifact = ModelArtifact(model)
     card = exported.card
     assert manifest.contract == "exported-model" and set(manifest.files) == {GRAPH_FILE, CARD_FILE}
-    assert (card["family"], card["preset"], card["image_size"]) == (artifact.family, artifact.preset, artifact.image_size)
-    assert card["source_model"]["content_hash"] == artifact.content_hash and exported.classes.names == artifact.classes.names
+    assert (card["family"], card["preset"], card["image_size"]) == (
+        artifact.family,
+        artifact.preset,
+        artifact.image_size,
+    )
+    assert (
+        card["source_model"]["content_hash"] == artifact.content_hash
+        and exported.classes.names == artifact.classes.names
+    )
     assert card["normalisation"] == {"mean": list(artifact.mean), "std": list(artifact.std)}
     assert card["check"]["images"] == 4 and card["check"]["label_agreement"] >= 0.99
     assert 0 <= card["check"]["max_logit_difference"] < 1e-3
-    print(f"\n{preset}: agreement {card['check']['label_agreement']:.6f}, max logit difference "
-          f"{card['check']['max_logit_difference']:.3g}, export {card['export_seconds']} s")
+    print(
+        f"\n{preset}: agreement {card['check']['label_agreement']:.6f}, max logit difference "
+        f"{card['check']['max_logit_difference']:.3g}, export {card['export_seconds']} s"
+    )
 
     # ONNX Runtime on the graph itself, a batch size the export never saw, against the torch model
     import onnxruntime as ort
@@ -82,12 +96,28 @@ def test_each_family_exports_with_the_models_labels(preset, sample_dataset, samp
     by_model, by_export = validate_predictions(tmp_path / "by_model"), validate_predictions(tmp_path / "by_export")
     same = sum(int((by_model.labels(i) == by_export.labels(i)).sum()) for i in by_model.image_ids)
     assert same / sum(by_model.labels(i).size for i in by_model.image_ids) >= 0.99
-    assert by_export.manifest.extra["source"] == "exported-model" and by_export.manifest.extra["model_hash"] == exported.content_hash
+    assert (
+        by_export.manifest.extra["source"] == "exported-model"
+        and by_export.manifest.extra["model_hash"] == exported.content_hash
+    )
 
 
-def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(convnext_model, sample_dataset, tmp_path, capsys):
-    code = trashseg(["export", "--model", str(convnext_model), "--dataset", str(sample_dataset), "--check-images", "3",
-                     "--out", str(tmp_path / "exported")])
+def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(
+    convnext_model, sample_dataset, tmp_path, capsys
+):
+    code = trashseg(
+        [
+            "export",
+            "--model",
+            str(convnext_model),
+            "--dataset",
+            str(sample_dataset),
+            "--check-images",
+            "3",
+            "--out",
+            str(tmp_path / "exported"),
+        ]
+    )
     assert code == 0
     check = json.loads((tmp_path / "exported" / CARD_FILE).read_text())["check"]
     assert check["images_from"] == "dataset" and check["images"] == 3
@@ -101,10 +131,17 @@ def test_an_export_that_disagrees_is_not_written(convnext_model, tmp_path, capsy
     import trashseg.components.export.logic as export_logic
 
     monkeypatch.setattr(export_logic, "MIN_AGREEMENT", 1.01)  # unreachable: the refusal path runs for real
-    code = trashseg(["export", "--model", str(convnext_model), "--check-images", "2", "--out", str(tmp_path / "exported")])
+    code = trashseg(
+        ["export", "--model", str(convnext_model), "--check-images", "2", "--out", str(tmp_path / "exported")]
+    )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert code == 3 and len(lines) == 1 and "agree with the model's on 100.00%" in lines[0] and "nothing was written" in lines[0]
+    assert (
+        code == 3
+        and len(lines) == 1
+        and "agree with the model's on 100.00%" in lines[0]
+        and "nothing was written" in lines[0]
+    )
     assert list(tmp_path.iterdir()) == []
 
 
@@ -128,12 +165,12 @@ def test_an_export_refuses_tta_scales_and_gpus(convnext_model, sample_dataset, t
 
 
 def test_a_partly_annealed_eomt_is_refused_by_name():
-    """EoMT with a mask probability strictly between 0 and 1 masks random queries when it predicts: no graph matches it."""
+    """EoMT with a mask probability strictly between 0 and 1 masks random queries when it predicts: no graph matches."""
     from trashseg.components.export.logic import _constant_attention_mask_probs
     from trashseg.components.models.build import build_model
     from trashseg.components.models.family import get_family
     from trashseg.components.models.presets import get_preset
-    from trashseg.data_contracts.classes import ClassTable, CLASS_NAMES
+    from trashseg.data_contracts.classes import CLASS_NAMES, ClassTable
 
     model = build_model(get_preset("eomt-tiny"), ClassTable.from_names(CLASS_NAMES))
     model.attn_mask_probs.fill_(0.5)
@@ -150,7 +187,9 @@ def test_a_partly_annealed_eomt_is_refused_by_name():
     assert isinstance(model.attn_mask_probs, torch.Tensor)  # the buffer is back
 
 
-def test_the_component_exports_and_infer_takes_its_output_through_the_local_runner(convnext_model, sample_dataset, tmp_path):
+def test_the_component_exports_and_infer_takes_its_output_through_the_local_runner(
+    convnext_model, sample_dataset, tmp_path
+):
     from kfp import dsl, local
 
     from trashseg.components.export.component import export_op
@@ -168,5 +207,8 @@ def test_the_component_exports_and_infer_takes_its_output_through_the_local_runn
     (exported,) = (tmp_path / "root").glob("export-then-infer-*/export-op/exported")
     (predictions,) = (tmp_path / "root").glob("export-then-infer-*/infer-op/predictions")
     output = json.loads((exported.parent / "executor_output.json").read_text())["artifacts"]["exported"]["artifacts"][0]
-    assert output["metadata"]["contract"] == "exported-model" and output["metadata"]["content_hash"] == ExportedModel(exported).content_hash
+    assert (
+        output["metadata"]["contract"] == "exported-model"
+        and output["metadata"]["content_hash"] == ExportedModel(exported).content_hash
+    )
     assert validate_predictions(predictions).manifest.extra["model_hash"] == ExportedModel(exported).content_hash

@@ -30,8 +30,13 @@ from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.predictions import validate_predictions
 
 # (file name, stored width, stored height, EXIF orientation or None): 3, 6 and 8 rotate, 6 and 8 swap the axes
-PHOTOS = [("upright.png", 64, 40, None), ("plain.jpg", 48, 64, 1), ("rot180.jpg", 56, 40, 3), ("rot90cw.jpg", 64, 40, 6),
-          ("rot90ccw.jpg", 40, 56, 8)]
+PHOTOS = [
+    ("upright.png", 64, 40, None),
+    ("plain.jpg", 48, 64, 1),
+    ("rot180.jpg", 56, 40, 3),
+    ("rot90cw.jpg", 64, 40, 6),
+    ("rot90ccw.jpg", 40, 56, 8),
+]
 
 
 def _photo_bytes(source: Image.Image, width: int, height: int, orientation: int | None, png: bool) -> bytes:
@@ -54,7 +59,12 @@ def served_world(sample_root, sample_dataset, sample_split, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("served")
     model = root / "model"
-    run_train([sample_dataset], sample_split, model, TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=2))
+    run_train(
+        [sample_dataset],
+        sample_split,
+        model,
+        TrainParams(model="upernet-convnext-tiny", epochs=2, image_size=64, seed=2),
+    )
     run_export(model, root / "exported", params=ExportParams(check_images=2))
     sources = sorted((sample_root / "test" / "images").iterdir())
     (root / "coco" / "images").mkdir(parents=True)
@@ -66,14 +76,22 @@ def served_world(sample_root, sample_dataset, sample_split, tmp_path_factory):
         records.append({"id": k + 1, "file_name": name, "width": shown_width, "height": shown_height})
         photos[k + 1] = data
     categories = json.loads((sample_root / "test" / "annotations.json").read_text())["categories"]
-    (root / "coco" / "annotations.json").write_text(json.dumps({"images": records, "annotations": [], "categories": categories}))
+    (root / "coco" / "annotations.json").write_text(
+        json.dumps({"images": records, "annotations": [], "categories": categories})
+    )
     run_ingest(root / "coco" / "annotations.json", root / "coco" / "images", root / "photos")
     assert Dataset(root / "photos").record(4)["orientation"] == 6  # ingest applied the EXIF orientation
     run_infer(model, root / "photos", root / "by_model")  # infer's defaults, as serve's
     run_infer(root / "exported", root / "photos", root / "by_export")
-    return {"root": root, "model": model, "exported": root / "exported", "photos": photos,
-            "by_model": validate_predictions(root / "by_model"), "by_export": validate_predictions(root / "by_export"),
-            "classes": list(Dataset(root / "photos").classes.names)}
+    return {
+        "root": root,
+        "model": model,
+        "exported": root / "exported",
+        "photos": photos,
+        "by_model": validate_predictions(root / "by_model"),
+        "by_export": validate_predictions(root / "by_export"),
+        "classes": list(Dataset(root / "photos").classes.names),
+    }
 
 
 def test_serve_predicts_with_infers_defaults():
@@ -93,21 +111,29 @@ def test_a_port_in_use_is_refused_before_the_model_is_loaded(served_world, capsy
         port = taken.getsockname()[1]
         code = trashseg(["serve", "--model", str(served_world["model"]), "--port", str(port)])
     err = capsys.readouterr().err
-    assert code == 2 and f"error: --port: {port} on 127.0.0.1 cannot be used (Address already in use)" in err.splitlines()
+    assert (
+        code == 2 and f"error: --port: {port} on 127.0.0.1 cannot be used (Address already in use)" in err.splitlines()
+    )
     assert "Traceback" not in err
 
 
 def _png_header(width: int, height: int) -> bytes:
-    """A PNG whose header promises width x height pixels, with (almost) no pixel data: a decompression bomb's opening."""
+    """A PNG whose header promises width x height pixels, with almost no pixel data: a decompression bomb's opening."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
 
 
 def _bad_requests(good: bytes) -> list[tuple[str, object, int, str]]:
     """(case, body (dict = JSON, bytes = raw), expected status, text the error must hold)."""
+
     def one(item) -> dict:
         return {"inputs": [{"name": "image", "shape": [1], "datatype": "BYTES", "data": [item]}]}
 
@@ -117,17 +143,40 @@ def _bad_requests(good: bytes) -> list[tuple[str, object, int, str]]:
         ("gif", one(b64(_gif())), 400, "not a JPEG or PNG image"),
         ("truncated-jpeg", one(b64(good[: len(good) // 2])), 400, "item 0"),
         ("not-base64", one("this is not base64!"), 400, "not base64"),
-        ("pixel-bomb", one(b64(_png_header(9000, 9000))), 400, "9000x9000 = 81000000 pixels is over the limit of 64000000"),
+        (
+            "pixel-bomb",
+            one(b64(_png_header(9000, 9000))),
+            400,
+            "9000x9000 = 81000000 pixels is over the limit of 64000000",
+        ),
         ("huge-pixel-bomb", one(b64(_png_header(40000, 40000))), 400, "over the pixel limit"),
         ("malformed-json", b'{"inputs": [{"name": "image", ', 422, "not valid JSON"),
         ("no-inputs", {"inputs": []}, 400, "has 0 inputs"),
         ("no-inputs-key", {"id": "x"}, 422, "inputs: Field required"),
-        ("wrong-name", {"inputs": [{"name": "img", "shape": [1], "datatype": "BYTES", "data": [b64(good)]}]}, 400, "input 'img'"),
-        ("wrong-datatype", {"inputs": [{"name": "image", "shape": [1], "datatype": "FP32", "data": [1.0]}]}, 400, "(FP32)"),
-        ("shape-mismatch", {"inputs": [{"name": "image", "shape": [3], "datatype": "BYTES", "data": [b64(good)]}]}, 400,
-         "shape [3] but 1 data items"),
-        ("too-many-images", {"inputs": [{"name": "image", "shape": [5], "datatype": "BYTES", "data": [b64(good)] * 5}]}, 400,
-         "1 to 4 (--max-images)"),
+        (
+            "wrong-name",
+            {"inputs": [{"name": "img", "shape": [1], "datatype": "BYTES", "data": [b64(good)]}]},
+            400,
+            "input 'img'",
+        ),
+        (
+            "wrong-datatype",
+            {"inputs": [{"name": "image", "shape": [1], "datatype": "FP32", "data": [1.0]}]},
+            400,
+            "(FP32)",
+        ),
+        (
+            "shape-mismatch",
+            {"inputs": [{"name": "image", "shape": [3], "datatype": "BYTES", "data": [b64(good)]}]},
+            400,
+            "shape [3] but 1 data items",
+        ),
+        (
+            "too-many-images",
+            {"inputs": [{"name": "image", "shape": [5], "datatype": "BYTES", "data": [b64(good)] * 5}]},
+            400,
+            "1 to 4 (--max-images)",
+        ),
         ("body-over-limit", b"{" + b" " * (2 * 2**20) + b"}", 413, "over the limit of 1048576"),
     ]
 
@@ -143,9 +192,16 @@ def test_a_served_model_answers_infers_labels_refuses_bad_requests_and_drains_on
     by_model = world["by_model"]
     with Server(world["model"], "--max-images", "4", "--max-request-mb", "1", log=tmp_path / "serve.log") as server:
         # listening on localhost only, by default
-        listening = [c.laddr for c in psutil.Process(server.process.pid).connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr
+            for c in psutil.Process(server.process.pid).connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
         assert listening and all(address.ip == "127.0.0.1" for address in listening)
-        assert requests.get(server.url + "/v2/models/trashseg/ready", timeout=5).json() == {"name": "trashseg", "ready": True}
+        assert requests.get(server.url + "/v2/models/trashseg/ready", timeout=5).json() == {
+            "name": "trashseg",
+            "ready": True,
+        }
 
         # one photo per request: exactly infer's label maps, at the photo's upright size
         for image_id, photo in world["photos"].items():
@@ -178,7 +234,9 @@ def test_a_served_model_answers_infers_labels_refuses_bad_requests_and_drains_on
             if isinstance(body, dict):
                 answer = requests.post(server.url + INFER_PATH, json=body, timeout=30)
             else:
-                answer = requests.post(server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=30)
+                answer = requests.post(
+                    server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=30
+                )
             assert answer.status_code == status, f"{case}: {answer.status_code} {answer.text}"
             assert "\n" not in answer.text.strip() and list(answer.json()) == ["error"], f"{case}: {answer.text}"
             assert text in answer.json()["error"], f"{case}: {answer.text}"
@@ -208,11 +266,14 @@ def test_a_served_export_answers_infers_labels_for_the_export(served_world, tmp_
     kserve = import_kserve()
     world = served_world
     with Server(world["exported"], log=tmp_path / "serve.log") as server:
+
         async def call(photo: bytes):
             client = kserve.InferenceRESTClient(kserve.RESTConfig(protocol="v2", timeout=60))
             try:
-                request = kserve.InferRequest(model_name="trashseg", infer_inputs=[
-                    kserve.InferInput("image", [1], "BYTES", data=[base64.b64encode(photo).decode()])])
+                request = kserve.InferRequest(
+                    model_name="trashseg",
+                    infer_inputs=[kserve.InferInput("image", [1], "BYTES", data=[base64.b64encode(photo).decode()])],
+                )
                 return await client.infer(server.url, request, model_name="trashseg")
             finally:
                 await client.close()
@@ -224,7 +285,10 @@ def test_a_served_export_answers_infers_labels_for_the_export(served_world, tmp_
             np.testing.assert_array_equal(labels, world["by_export"].labels(image_id))
             same += int((labels == world["by_model"].labels(image_id)).sum())
             total += labels.size
-        assert response.parameters["runtime"] == "onnxruntime" and response.parameters["model_contract"] == "exported-model"
+        assert (
+            response.parameters["runtime"] == "onnxruntime"
+            and response.parameters["model_contract"] == "exported-model"
+        )
         assert same / total >= 0.99
         assert server.stop() == 0
 
@@ -239,7 +303,9 @@ def test_under_load_no_5xx_every_answer_is_infers_and_a_killed_server_restarts(s
 
     world = served_world
     photos = list(world["photos"].items())
-    bad = [body for case, body, _, _ in _bad_requests(photos[0][1]) if case not in ("body-over-limit", "too-many-images")]
+    bad = [
+        body for case, body, _, _ in _bad_requests(photos[0][1]) if case not in ("body-over-limit", "too-many-images")
+    ]
     local = threading.local()
 
     def send(k: int):
@@ -247,7 +313,9 @@ def test_under_load_no_5xx_every_answer_is_infers_and_a_killed_server_restarts(s
         if k % 20 == 19:
             body = bad[(k // 20) % len(bad)]
             if isinstance(body, bytes):
-                answer = session.post(server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=120)
+                answer = session.post(
+                    server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=120
+                )
             else:
                 answer = session.post(server.url + INFER_PATH, json=body, timeout=120)
             return k, None, answer.status_code, None
@@ -275,9 +343,16 @@ def test_under_load_no_5xx_every_answer_is_infers_and_a_killed_server_restarts(s
         refused = [status for k, _, status, _ in results if k % 20 == 19]
         assert len(refused) == 100 and all(400 <= s < 500 for s in refused)
         growth_mb = (rss_end - rss_warm) / 2**20
-        report = {"requests": 2000, "concurrency": 16, "bad": 100, "seconds": round(seconds, 1),
-                  "requests_per_s": round(2000 / seconds, 1), "rss_after_200_mb": round(rss_warm / 2**20, 1),
-                  "rss_after_2000_mb": round(rss_end / 2**20, 1), "rss_growth_mb": round(growth_mb, 1)}
+        report = {
+            "requests": 2000,
+            "concurrency": 16,
+            "bad": 100,
+            "seconds": round(seconds, 1),
+            "requests_per_s": round(2000 / seconds, 1),
+            "rss_after_200_mb": round(rss_warm / 2**20, 1),
+            "rss_after_2000_mb": round(rss_end / 2**20, 1),
+            "rss_growth_mb": round(growth_mb, 1),
+        }
         print(f"\nserve under load: {json.dumps(report)}")
         out = Path(__file__).resolve().parents[1] / "build" / "test-artifacts"
         out.mkdir(parents=True, exist_ok=True)

@@ -1,1 +1,1 @@
-"""deploy: a model artifact (or its export) served on a cluster as a KServe InferenceService running `trashseg serve`."""
+"""deploy: a model (or its export) served on a cluster by a KServe InferenceService running `trashseg serve`."""

@@ -6,9 +6,20 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def deploy_op(model: dsl.Input[dsl.Model], name: str = "trashseg", namespace: str = "", gpus: int = 0, cpu: str = "2",
-              memory: str = "4Gi", min_replicas: int = 1, max_replicas: int = 1, image: str = "", service_account: str = "",
-              tta: str = "flip", wait_seconds: int = 600) -> str:
+def deploy_op(
+    model: dsl.Input[dsl.Model],
+    name: str = "trashseg",
+    namespace: str = "",
+    gpus: int = 0,
+    cpu: str = "2",
+    memory: str = "4Gi",
+    min_replicas: int = 1,
+    max_replicas: int = 1,
+    image: str = "",
+    service_account: str = "",
+    tta: str = "flip",
+    wait_seconds: int = 600,
+) -> str:
     """Serve the model (or its ONNX export) with `trashseg serve` in a KServe InferenceService; returns its URL.
 
     Args:
@@ -28,7 +39,19 @@ def deploy_op(model: dsl.Input[dsl.Model], name: str = "trashseg", namespace: st
     from trashseg.components.deploy.logic import deploy
     from trashseg.components.deploy.params import DeployParams
 
-    params = DeployParams(name=name, namespace=namespace or None, gpus=gpus, cpu=cpu, memory=memory, min_replicas=min_replicas,
-                          max_replicas=max_replicas, image=image or None, service_account=service_account or None, tta=tta)
+    params = DeployParams(
+        name=name,
+        namespace=namespace or None,
+        gpus=gpus,
+        cpu=cpu,
+        memory=memory,
+        min_replicas=min_replicas,
+        max_replicas=max_replicas,
+        image=image or None,
+        service_account=service_account or None,
+        tta=tta,
+    )
     answer = deploy(model.uri, params, wait_seconds=wait_seconds)
-    return str((answer.get("status") or {}).get("url") or f"{answer['metadata']['namespace']}/{answer['metadata']['name']}")
+    return str(
+        (answer.get("status") or {}).get("url") or f"{answer['metadata']['namespace']}/{answer['metadata']['name']}"
+    )

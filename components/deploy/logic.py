@@ -37,11 +37,15 @@ def storage_uri(artifact_uri: str) -> str:
     """A model artifact's URI as KServe's storage initializer takes it: ``minio://`` becomes ``s3://``."""
     uri = str(artifact_uri).strip().rstrip("/")
     if uri.startswith("minio://"):
-        uri = "s3://" + uri[len("minio://"):]
+        uri = "s3://" + uri[len("minio://") :]
     if not uri.startswith(STORAGE_SCHEMES) or "/" not in uri.split("://", 1)[1]:
-        raise ContractError("model", f"{artifact_uri!r} is not an object-store URI KServe can fetch a folder from "
-                                     f"(expected {', '.join(s + 'BUCKET/PATH' for s in ('minio://',) + STORAGE_SCHEMES[:2])} or "
-                                     "pvc://CLAIM/PATH; a local path cannot be served on a cluster)", field="uri")
+        raise ContractError(
+            "model",
+            f"{artifact_uri!r} is not an object-store URI KServe can fetch a folder from "
+            f"(expected {', '.join(s + 'BUCKET/PATH' for s in ('minio://',) + STORAGE_SCHEMES[:2])} or "
+            "pvc://CLAIM/PATH; a local path cannot be served on a cluster)",
+            field="uri",
+        )
     return uri
 
 
@@ -54,31 +58,63 @@ def inference_service(model_uri: str, params: DeployParams | None = None):
     from kubernetes import client as k8s
 
     image = params.image or (GPU_IMAGE if params.gpus else CPU_IMAGE)
-    limits = {"cpu": params.cpu, "memory": params.memory, **({"nvidia.com/gpu": str(params.gpus)} if params.gpus else {})}
+    limits = {
+        "cpu": params.cpu,
+        "memory": params.memory,
+        **({"nvidia.com/gpu": str(params.gpus)} if params.gpus else {}),
+    }
     ready_path = f"/v2/models/{MODEL_NAME}/ready"
     container = k8s.V1Container(
         name=CONTAINER_NAME,
         image=image,
         command=["trashseg"],
-        args=["serve", "--model", MODEL_MOUNT, "--host", "0.0.0.0", "--port", str(PORT), "--tta", params.tta,
-              "--grace-period", str(GRACE_PERIOD_S), "--device", "cuda" if params.gpus else "cpu"],
-        env=[k8s.V1EnvVar(name="STORAGE_URI", value=uri),  # KServe's cue to fetch the artifact into /mnt/models
-             k8s.V1EnvVar(name="PROTOCOL", value="v2")],  # the Open Inference Protocol (constants.CustomSpecProtocolEnvVarKey)
+        args=[
+            "serve",
+            "--model",
+            MODEL_MOUNT,
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(PORT),
+            "--tta",
+            params.tta,
+            "--grace-period",
+            str(GRACE_PERIOD_S),
+            "--device",
+            "cuda" if params.gpus else "cpu",
+        ],
+        env=[
+            k8s.V1EnvVar(name="STORAGE_URI", value=uri),  # KServe's cue to fetch the artifact into /mnt/models
+            k8s.V1EnvVar(name="PROTOCOL", value="v2"),
+        ],  # the Open Inference Protocol (constants.CustomSpecProtocolEnvVarKey)
         ports=[k8s.V1ContainerPort(container_port=PORT, name="http1", protocol="TCP")],
         resources=k8s.V1ResourceRequirements(requests=dict(limits), limits=limits),
-        readiness_probe=k8s.V1Probe(http_get=k8s.V1HTTPGetAction(path=ready_path, port=PORT), period_seconds=5,
-                                    failure_threshold=3),
-        security_context=k8s.V1SecurityContext(run_as_user=1000, run_as_non_root=True, allow_privilege_escalation=False),  # the images' user
+        readiness_probe=k8s.V1Probe(
+            http_get=k8s.V1HTTPGetAction(path=ready_path, port=PORT), period_seconds=5, failure_threshold=3
+        ),
+        security_context=k8s.V1SecurityContext(
+            run_as_user=1000, run_as_non_root=True, allow_privilege_escalation=False
+        ),  # the images' user
     )
     predictor = kserve.V1beta1PredictorSpec(
-        containers=[container], min_replicas=params.min_replicas, max_replicas=params.max_replicas,
-        service_account_name=params.service_account, termination_grace_period_seconds=GRACE_PERIOD_S + 15,
+        containers=[container],
+        min_replicas=params.min_replicas,
+        max_replicas=params.max_replicas,
+        service_account_name=params.service_account,
+        termination_grace_period_seconds=GRACE_PERIOD_S + 15,
     )
-    metadata = k8s.V1ObjectMeta(name=params.name, namespace=params.namespace,
-                                labels={"app.kubernetes.io/name": "trashseg", "app.kubernetes.io/component": "predictor"},
-                                annotations={"trashseg/model-uri": str(model_uri)})
-    return kserve.V1beta1InferenceService(api_version=API_VERSION, kind="InferenceService", metadata=metadata,
-                                          spec=kserve.V1beta1InferenceServiceSpec(predictor=predictor))
+    metadata = k8s.V1ObjectMeta(
+        name=params.name,
+        namespace=params.namespace,
+        labels={"app.kubernetes.io/name": "trashseg", "app.kubernetes.io/component": "predictor"},
+        annotations={"trashseg/model-uri": str(model_uri)},
+    )
+    return kserve.V1beta1InferenceService(
+        api_version=API_VERSION,
+        kind="InferenceService",
+        metadata=metadata,
+        spec=kserve.V1beta1InferenceServiceSpec(predictor=predictor),
+    )
 
 
 def as_dict(isvc) -> dict:
@@ -119,25 +155,45 @@ def deploy(model_uri: str, params: DeployParams | None = None, client=None, wait
         except Exception as err:  # noqa: BLE001 - kubeconfig or in-cluster configuration missing or broken
             raise ContractError("cluster", f"no Kubernetes configuration to reach a cluster ({err})") from None
     try:
-        existing = client.api_instance.get_namespaced_custom_object(kserve.constants.KSERVE_GROUP, "v1beta1", namespace,
-                                                                    kserve.constants.KSERVE_PLURAL_INFERENCESERVICE, params.name)
+        existing = client.api_instance.get_namespaced_custom_object(
+            kserve.constants.KSERVE_GROUP,
+            "v1beta1",
+            namespace,
+            kserve.constants.KSERVE_PLURAL_INFERENCESERVICE,
+            params.name,
+        )
     except ApiException as err:
         if err.status != 404:
-            raise ContractError("cluster", f"reading InferenceService {namespace}/{params.name} failed: {err.status} {err.reason}") from None
+            raise ContractError(
+                "cluster", f"reading InferenceService {namespace}/{params.name} failed: {err.status} {err.reason}"
+            ) from None
         existing = None
     try:
         if existing is None:
             answer = client.create(isvc, namespace=namespace)
-            log.info("created InferenceService %s/%s serving %s", namespace, params.name, isvc.spec.predictor.containers[0].env[0].value)
+            log.info(
+                "created InferenceService %s/%s serving %s",
+                namespace,
+                params.name,
+                isvc.spec.predictor.containers[0].env[0].value,
+            )
         else:
             isvc.metadata.resource_version = existing["metadata"]["resourceVersion"]
             answer = client.replace(params.name, isvc, namespace=namespace)
-            log.info("replaced InferenceService %s/%s: now serving %s", namespace, params.name, isvc.spec.predictor.containers[0].env[0].value)
+            log.info(
+                "replaced InferenceService %s/%s: now serving %s",
+                namespace,
+                params.name,
+                isvc.spec.predictor.containers[0].env[0].value,
+            )
     except RuntimeError as err:  # KServeClient wraps the API's refusal (403 without RBAC, 422 from the webhook)
-        raise ContractError("cluster", f"InferenceService {namespace}/{params.name}: {str(err).strip().splitlines()[-1][:300]}") from None
+        raise ContractError(
+            "cluster", f"InferenceService {namespace}/{params.name}: {str(err).strip().splitlines()[-1][:300]}"
+        ) from None
     if wait_seconds:
         client.wait_isvc_ready(params.name, namespace=namespace, timeout_seconds=wait_seconds, polling_interval=5)
         answer = client.get(params.name, namespace=namespace)
-        log.info("InferenceService %s/%s is ready at %s", namespace, params.name, (answer.get("status") or {}).get("url"))
+        log.info(
+            "InferenceService %s/%s is ready at %s", namespace, params.name, (answer.get("status") or {}).get("url")
+        )
     return answer
-

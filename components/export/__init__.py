@@ -1,1 +1,1 @@
-"""export: a model artifact as an ONNX graph (exported-model artifact), checked against the model before it is written."""
+"""export: a model artifact as an ONNX graph (exported-model), checked against the model before it is written."""

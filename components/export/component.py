@@ -6,8 +6,12 @@ from trashseg.components.common.images import CPU_IMAGE
 
 
 @dsl.component(base_image=CPU_IMAGE, install_kfp_package=False)
-def export_op(model: dsl.Input[dsl.Model], exported: dsl.Output[dsl.Model], dataset: dsl.Input[dsl.Dataset] = None,
-              check_images: int = 8):
+def export_op(
+    model: dsl.Input[dsl.Model],
+    exported: dsl.Output[dsl.Model],
+    dataset: dsl.Input[dsl.Dataset] = None,
+    check_images: int = 8,
+):
     """The model as an ONNX graph (exported-model artifact), written only if its labels agree with the model's.
 
     Args:
@@ -20,5 +24,12 @@ def export_op(model: dsl.Input[dsl.Model], exported: dsl.Output[dsl.Model], data
     from trashseg.components.export.logic import run_export
     from trashseg.components.export.params import ExportParams
 
-    publish(exported, run_export(model.path, exported.path, dataset.path if dataset is not None else None,
-                                 ExportParams(check_images=check_images)))
+    publish(
+        exported,
+        run_export(
+            model.path,
+            exported.path,
+            dataset.path if dataset is not None else None,
+            ExportParams(check_images=check_images),
+        ),
+    )

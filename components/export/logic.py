@@ -38,7 +38,14 @@ from trashseg.components.models.tta import TTA
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.errors import ContractError
-from trashseg.data_contracts.exported import CONTRACT, GRAPH_FILE, INPUT_NAME, MIN_AGREEMENT, ExportedModel, write_export_manifest
+from trashseg.data_contracts.exported import (
+    CONTRACT,
+    GRAPH_FILE,
+    INPUT_NAME,
+    MIN_AGREEMENT,
+    ExportedModel,
+    write_export_manifest,
+)
 from trashseg.data_contracts.model import ModelArtifact
 
 log = get_logger("trashseg.export")
@@ -58,9 +65,15 @@ class RawOutputs(torch.nn.Module):
         return tuple(getattr(outputs, name) for name in self.names)
 
 
-def run_export(model_dir: Path, out: Path, dataset_dir: Path | None = None, params: ExportParams | None = None,
-               overwrite: bool = False) -> Manifest:
-    """Export ``model_dir`` to ``out``; compare labels on ``params.check_images`` images first (from the dataset, else generated)."""
+def run_export(
+    model_dir: Path,
+    out: Path,
+    dataset_dir: Path | None = None,
+    params: ExportParams | None = None,
+    overwrite: bool = False,
+) -> Manifest:
+    """Export ``model_dir`` to ``out``, comparing labels on ``params.check_images`` images first (the dataset's, else
+    generated ones)."""
     params = params or ExportParams()
     params.check()
     inputs = [Path(model_dir)] + ([Path(dataset_dir)] if dataset_dir is not None else [])
@@ -69,7 +82,9 @@ def run_export(model_dir: Path, out: Path, dataset_dir: Path | None = None, para
     prepare_output(Path(out), overwrite, CONTRACT, inputs)
     images, images_from = _check_images(artifact, dataset_dir, params.check_images)
     model = load_model(artifact, "cpu")
-    reference = Predictor(artifact, lambda pixels: class_scores(model, artifact.family, pixels), torch.device("cpu"), None, "torch")
+    reference = Predictor(
+        artifact, lambda pixels: class_scores(model, artifact.family, pixels), torch.device("cpu"), None, "torch"
+    )
     reference_labels = reference.labels(images, TTA())
     pixels = _pixels(artifact, images)
     names = raw_output_names(artifact.family)
@@ -85,19 +100,34 @@ def run_export(model_dir: Path, out: Path, dataset_dir: Path | None = None, para
         max_logit_difference = max(float(np.abs(a - b).max()) for a, b in zip(exported_outputs, reference_outputs))
         card = _card(artifact, names, tmp / GRAPH_FILE, session, images_from, len(images), export_seconds)
         view = _Unwritten(tmp, card, artifact)
-        exported_labels = Predictor(view, onnx_forward(view, session=session), torch.device("cpu"), None, "onnxruntime").labels(images, TTA())
+        exported_labels = Predictor(
+            view, onnx_forward(view, session=session), torch.device("cpu"), None, "onnxruntime"
+        ).labels(images, TTA())
         total = sum(labels.size for labels in reference_labels)
         agreement = sum(int((a == b).sum()) for a, b in zip(reference_labels, exported_labels)) / total
         card["check"].update(pixels=total, label_agreement=agreement, max_logit_difference=max_logit_difference)
         if not agreement >= MIN_AGREEMENT:
-            raise ExportDisagrees(f"{model_dir} ({artifact.preset}, family {artifact.family}): the ONNX export's labels agree with the "
-                                  f"model's on {agreement:.2%} of {total} pixels ({len(images)} {images_from} images), under "
-                                  f"{MIN_AGREEMENT:.0%}; largest logit difference {max_logit_difference:.3g}: nothing was written")
+            raise ExportDisagrees(
+                f"{model_dir} ({artifact.preset}, family {artifact.family}): the ONNX export's labels agree with the "
+                f"model's on {agreement:.2%} of {total} pixels ({len(images)} {images_from} images), under "
+                f"{MIN_AGREEMENT:.0%}; largest logit difference {max_logit_difference:.3g}: nothing was written"
+            )
         manifest = write_export_manifest(tmp, card, {"stage": "export", "params": asdict(params)})
     ExportedModel(out)  # what was written reads back as a valid export
-    log.info("exported %s (%s) to %s in %.1f s: %.1f MB, labels agree on %.4f%% of %d pixels (%d %s images), largest logit "
-             "difference %.3g", artifact.preset, artifact.family, out, export_seconds, (Path(out) / GRAPH_FILE).stat().st_size / 2**20,
-             100 * agreement, total, len(images), images_from, max_logit_difference)
+    log.info(
+        "exported %s (%s) to %s in %.1f s: %.1f MB, labels agree on %.4f%% of %d pixels (%d %s images), largest logit "
+        "difference %.3g",
+        artifact.preset,
+        artifact.family,
+        out,
+        export_seconds,
+        (Path(out) / GRAPH_FILE).stat().st_size / 2**20,
+        100 * agreement,
+        total,
+        len(images),
+        images_from,
+        max_logit_difference,
+    )
     return manifest
 
 
@@ -116,22 +146,38 @@ def _export_graph(wrapped: RawOutputs, artifact: ModelArtifact, family, pixels: 
     try:
         _eager_attention(model)
         with _quiet(printed), _constant_attention_mask_probs(model, family, artifact):
-            torch.onnx.export(wrapped, (example,), str(path), dynamo=True, input_names=[INPUT_NAME], output_names=list(wrapped.names),
-                              dynamic_shapes={"pixel_values": {0: batch}}, external_data=False, optimize=True, verbose=False)
+            torch.onnx.export(
+                wrapped,
+                (example,),
+                str(path),
+                dynamo=True,
+                input_names=[INPUT_NAME],
+                output_names=list(wrapped.names),
+                dynamic_shapes={"pixel_values": {0: batch}},
+                external_data=False,
+                optimize=True,
+                verbose=False,
+            )
     except ContractError:
         raise
     except Exception as err:  # noqa: BLE001 - whatever the exporter raises, the user gets one line naming the family
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # the exporter colours its messages
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")
         log.debug("exporter output:\n%s", printed.getvalue())
-        raise ContractError(artifact.path, f"family {artifact.family} ({artifact.preset}) cannot be exported to ONNX with {EXPORTER}: "
-                                           f"{type(err).__name__}: {first[:300]}", field="family") from None
+        raise ContractError(
+            artifact.path,
+            f"family {artifact.family} ({artifact.preset}) cannot be exported to ONNX with {EXPORTER}: "
+            f"{type(err).__name__}: {first[:300]}",
+            field="family",
+        ) from None
 
 
 @contextlib.contextmanager
 def _quiet(sink: io.StringIO):
-    """The exporter prints progress and warns a lot: keep it out of the log (shown with TRASHSEG_LOG_LEVEL=DEBUG on failure)."""
-    loggers = [logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export", "torch._export")]
+    """The exporter prints progress and warns a lot: kept out of the log (shown at DEBUG level on failure)."""
+    loggers = [
+        logging.getLogger(name) for name in ("onnx_ir", "onnxscript", "torch.onnx", "torch.export", "torch._export")
+    ]
     levels = [logger.level for logger in loggers]
     try:
         for logger in loggers:
@@ -163,9 +209,12 @@ def _constant_attention_mask_probs(model: torch.nn.Module, family, artifact: Mod
         return
     probs = [float(p) for p in model.attn_mask_probs]
     if any(0.0 < p < 1.0 for p in probs):
-        raise ContractError(artifact.path, f"family {artifact.family} ({artifact.preset}) cannot be exported to ONNX: its attention "
-                                           f"masks are partly annealed (probabilities {probs}), so its predictions are random",
-                            field="attn_mask_probs")
+        raise ContractError(
+            artifact.path,
+            f"family {artifact.family} ({artifact.preset}) cannot be exported to ONNX: its attention "
+            f"masks are partly annealed (probabilities {probs}), so its predictions are random",
+            field="attn_mask_probs",
+        )
     buffer = model._buffers.pop("attn_mask_probs")
     try:
         model.attn_mask_probs = probs  # Python floats: the branch is decided while tracing
@@ -180,8 +229,11 @@ def _check_images(artifact: ModelArtifact, dataset_dir: Path | None, count: int)
     if dataset_dir is not None:
         dataset = Dataset(dataset_dir)
         if dataset.classes.names != artifact.classes.names:
-            raise ContractError(dataset_dir, f"classes {list(dataset.classes.names)} differ from the model's "
-                                             f"{list(artifact.classes.names)}", field="classes")
+            raise ContractError(
+                dataset_dir,
+                f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
+                field="classes",
+            )
         ids = dataset.image_ids
         chosen = [ids[int(k)] for k in np.unique(np.linspace(0, len(ids) - 1, min(count, len(ids))).round())]
         return [dataset.image(i) for i in chosen], "dataset"
@@ -189,19 +241,28 @@ def _check_images(artifact: ModelArtifact, dataset_dir: Path | None, count: int)
 
 
 def generated_image(index: int) -> np.ndarray:
-    """A deterministic RGB scene: a smooth background with a few flat-coloured shapes, of a size that varies with ``index``."""
+    """A deterministic RGB scene: a smooth background and a few flat shapes, its size varying with ``index``."""
     rng = np.random.default_rng(index)
     height, width = (96, 128, 160, 200)[index % 4], (128, 96, 200, 160)[(index // 4) % 4]
     y, x = np.mgrid[0:height, 0:width] / max(height, width)
     base = rng.uniform(40, 200, 3)
     image = base + 50 * np.stack([np.sin(6 * x + c) * np.cos(4 * y - c) for c in range(3)], -1)
     for _ in range(4):
-        cy, cx, ry, rx = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(5, height / 3), rng.uniform(5, width / 3)
-        image[((y * max(height, width) - cy) / ry) ** 2 + ((x * max(height, width) - cx) / rx) ** 2 < 1] = rng.uniform(0, 255, 3)
+        cy, cx, ry, rx = (
+            rng.uniform(0, height),
+            rng.uniform(0, width),
+            rng.uniform(5, height / 3),
+            rng.uniform(5, width / 3),
+        )
+        image[((y * max(height, width) - cy) / ry) ** 2 + ((x * max(height, width) - cx) / rx) ** 2 < 1] = rng.uniform(
+            0, 255, 3
+        )
     return np.clip(image + rng.normal(0, 4, image.shape), 0, 255).astype(np.uint8)
 
 
-def _card(artifact: ModelArtifact, names: tuple[str, ...], graph: Path, session, images_from: str, images: int, seconds: float) -> dict:
+def _card(
+    artifact: ModelArtifact, names: tuple[str, ...], graph: Path, session, images_from: str, images: int, seconds: float
+) -> dict:
     import onnx
     import onnxruntime
     import transformers
@@ -209,28 +270,52 @@ def _card(artifact: ModelArtifact, names: tuple[str, ...], graph: Path, session,
     size = artifact.image_size
     outputs = {o.name: [d if isinstance(d, int) else "batch" for d in o.shape] for o in session.get_outputs()}
     set_prediction = get_family(artifact.family).set_prediction
-    postprocess = ("softmax(class_queries_logits) over classes without the last (no-object) column, times "
-                   "sigmoid(masks_queries_logits), summed over queries, divided by the sum over classes"
-                   if set_prediction else "softmax(logits) over the class axis")
-    opset = next((o.version for o in onnx.load(str(graph), load_external_data=False).opset_import
-                  if o.domain in ("", "ai.onnx")), None)
+    postprocess = (
+        "softmax(class_queries_logits) over classes without the last (no-object) column, times "
+        "sigmoid(masks_queries_logits), summed over queries, divided by the sum over classes"
+        if set_prediction
+        else "softmax(logits) over the class axis"
+    )
+    opset = next(
+        (
+            o.version
+            for o in onnx.load(str(graph), load_external_data=False).opset_import
+            if o.domain in ("", "ai.onnx")
+        ),
+        None,
+    )
     return {
-        "format": "onnx", "opset": opset, "exporter": EXPORTER, "export_seconds": round(seconds, 2),
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "onnx": onnx.__version__,
-                     "onnxruntime": onnxruntime.__version__},
-        "family": artifact.family, "preset": artifact.preset, "classes": artifact.classes.to_records(), "image_size": size,
+        "format": "onnx",
+        "opset": opset,
+        "exporter": EXPORTER,
+        "export_seconds": round(seconds, 2),
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        },
+        "family": artifact.family,
+        "preset": artifact.preset,
+        "classes": artifact.classes.to_records(),
+        "image_size": size,
         "normalisation": {"mean": list(artifact.mean), "std": list(artifact.std)},
-        "input": {"name": INPUT_NAME, "dtype": "float32", "shape": ["batch", 3, size, size],
-                  "preprocess": f"RGB, resized to {size}x{size} (bilinear), NCHW, x / 255, then (x - mean) / std"},
+        "input": {
+            "name": INPUT_NAME,
+            "dtype": "float32",
+            "shape": ["batch", 3, size, size],
+            "preprocess": f"RGB, resized to {size}x{size} (bilinear), NCHW, x / 255, then (x - mean) / std",
+        },
         "outputs": [{"name": name, "dtype": "float32", "shape": outputs[name]} for name in names],
-        "postprocess": postprocess + "; probabilities resized to the image's size (bilinear, align_corners=False); argmax",
+        "postprocess": postprocess
+        + "; probabilities resized to the image's size (bilinear, align_corners=False); argmax",
         "source_model": {"content_hash": artifact.content_hash, "preset": artifact.preset, "path": str(artifact.path)},
         "check": {"images": images, "images_from": images_from, "tta": "", "min_agreement": MIN_AGREEMENT},
     }
 
 
 class _Unwritten:
-    """What ExportedModel offers, for the graph still in the temporary directory (checked before anything is written)."""
+    """What ExportedModel offers, for the graph still in the temporary directory (checked before it is written)."""
 
     def __init__(self, directory: Path, card: dict, artifact: ModelArtifact):
         self.path = directory

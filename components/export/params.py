@@ -11,8 +11,13 @@ from trashseg.components.common import checks
 class ExportParams:
     """What changes an export: how many images its self-check compares (recorded in the manifest)."""
 
-    check_images: int = field(default=8, metadata={"help": "images on which the export's labels are compared with the "
-                                                           "model's before it is written (from --dataset, else generated)"})
+    check_images: int = field(
+        default=8,
+        metadata={
+            "help": "images on which the export's labels are compared with the "
+            "model's before it is written (from --dataset, else generated)"
+        },
+    )
 
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""

@@ -1,4 +1,4 @@
-"""Label maps from a model artifact (torch) or from its ONNX export (ONNX Runtime): one path for infer, serve and export.
+"""Label maps from a model artifact (torch) or its ONNX export (ONNX Runtime): one path for infer, serve and export.
 
 Both kinds go through the same steps, so an export differs from its model only by the network's arithmetic:
 resize each image to the model's size times the TTA scale (bilinear), normalise with the card's mean/std, run the
@@ -39,13 +39,25 @@ def check_tta(artifact, tta: TTA) -> None:
     if fixed_size(artifact) and tta.scales != (1.0,):
         exported = artifact.manifest.contract == EXPORT_CONTRACT
         what, size = ("an ONNX export", "export") if exported else (artifact.preset, "training")
-        raise ContractError("--tta", f"{artifact.path} ({what}) predicts only at its {size} size {artifact.image_size} px: "
-                                     "use flip without scales", field="tta")
+        raise ContractError(
+            "--tta",
+            f"{artifact.path} ({what}) predicts only at its {size} size {artifact.image_size} px: "
+            "use flip without scales",
+            field="tta",
+        )
 
 
 @torch.no_grad()
-def predict_batch(forward: Forward, images: list[np.ndarray], base_size: int, tta: TTA, device: torch.device,
-                  amp_dtype: torch.dtype | None, mean=None, std=None) -> list[np.ndarray]:
+def predict_batch(
+    forward: Forward,
+    images: list[np.ndarray],
+    base_size: int,
+    tta: TTA,
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    mean=None,
+    std=None,
+) -> list[np.ndarray]:
     """Per-image (C, H, W) float32 probabilities, averaged over the TTA views."""
     totals: list[torch.Tensor | None] = [None] * len(images)
     views = tta.views()
@@ -76,8 +88,16 @@ class Predictor:
         self.runtime = runtime  # "torch" or "onnxruntime", for logs and response parameters
 
     def probabilities(self, images: list[np.ndarray], tta: TTA) -> list[np.ndarray]:
-        return predict_batch(self.forward, images, self.artifact.image_size, tta, self.device, self.amp_dtype,
-                             self.artifact.mean, self.artifact.std)
+        return predict_batch(
+            self.forward,
+            images,
+            self.artifact.image_size,
+            tta,
+            self.device,
+            self.amp_dtype,
+            self.artifact.mean,
+            self.artifact.std,
+        )
 
     def labels(self, images: list[np.ndarray], tta: TTA) -> list[np.ndarray]:
         return [probs.argmax(0).astype(np.uint8) for probs in self.probabilities(images, tta)]
@@ -89,16 +109,24 @@ def load_predictor(artifact, device: str = "auto", precision: str = "auto", thre
 
     if artifact.manifest.contract == EXPORT_CONTRACT:
         if device not in ("auto", "cpu"):
-            raise ContractError("--device", f"{device!r}: an ONNX export runs on ONNX Runtime's CPU provider (auto or cpu)",
-                                field="device")
+            raise ContractError(
+                "--device",
+                f"{device!r}: an ONNX export runs on ONNX Runtime's CPU provider (auto or cpu)",
+                field="device",
+            )
         return Predictor(artifact, onnx_forward(artifact, threads), torch.device("cpu"), None, "onnxruntime")
     from trashseg.components.models.build import load_model
 
     chosen = pick_device(device)
     model = load_model(artifact, chosen)
     family = artifact.family
-    return Predictor(artifact, lambda pixels: class_scores(model, family, pixels), chosen, pick_autocast_dtype(precision, chosen),
-                     "torch")
+    return Predictor(
+        artifact,
+        lambda pixels: class_scores(model, family, pixels),
+        chosen,
+        pick_autocast_dtype(precision, chosen),
+        "torch",
+    )
 
 
 def onnx_session(graph, threads: int | None = None):
@@ -113,17 +141,23 @@ def onnx_session(graph, threads: int | None = None):
 
 
 def onnx_forward(export, threads: int | None = None, session=None) -> Forward:
-    """The export's graph as a ``Forward``: its raw outputs go through the same ``scores_from_outputs`` as the model's."""
+    """The export's graph as a ``Forward``: its raw outputs go through ``scores_from_outputs`` as the model's do."""
     session = session or onnx_session(export.graph, threads)
     names = [output.name for output in session.get_outputs()]
     missing = [name for name in export.output_names if name not in names]
     if missing or session.get_inputs()[0].name != export.input_name:
-        raise ContractError(export.graph, f"graph inputs/outputs {[i.name for i in session.get_inputs()]}/{names} differ from the "
-                                          f"card's {export.input_name}/{list(export.output_names)}", field="outputs")
+        raise ContractError(
+            export.graph,
+            f"graph inputs/outputs {[i.name for i in session.get_inputs()]}/{names} differ from the "
+            f"card's {export.input_name}/{list(export.output_names)}",
+            field="outputs",
+        )
     family = export.family
 
     def forward(pixels: torch.Tensor) -> torch.Tensor:
         outputs = session.run(list(export.output_names), {export.input_name: pixels.detach().float().cpu().numpy()})
-        return scores_from_outputs(family, SimpleNamespace(**{n: torch.from_numpy(o) for n, o in zip(export.output_names, outputs)}))
+        return scores_from_outputs(
+            family, SimpleNamespace(**{n: torch.from_numpy(o) for n, o in zip(export.output_names, outputs)})
+        )
 
     return forward

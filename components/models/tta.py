@@ -16,7 +16,7 @@ class TTA:
     scales: tuple[float, ...] = (1.0,)
 
     @classmethod
-    def parse(cls, text: str | None) -> "TTA":
+    def parse(cls, text: str | None) -> TTA:
         """'flip,scales=0.75,1.0,1.25' -> TTA(flip=True, scales=(0.75, 1.0, 1.25))."""
         if not text:
             return cls()

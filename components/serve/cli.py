@@ -12,12 +12,13 @@ from trashseg.components.serve.params import ServeParams
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "serve", help="serve a model or its ONNX export over HTTP (KServe, Open Inference Protocol v2)",
+        "serve",
+        help="serve a model or its ONNX export over HTTP (KServe, Open Inference Protocol v2)",
         description="Start a KServe model server for a model artifact (torch) or an exported-model (ONNX Runtime). "
-                    "POST /v2/models/trashseg/infer with one BYTES input 'image' of base64 JPEG/PNG photos answers one "
-                    "UINT8 'labels' map per photo at its own size: the labels `trashseg infer` writes for it. "
-                    "GET /v2/health/ready and /v2/models/trashseg/ready say when it is ready. SIGTERM drains and stops it. "
-                    "See docs/serving.md.",
+        "POST /v2/models/trashseg/infer with one BYTES input 'image' of base64 JPEG/PNG photos answers one "
+        "UINT8 'labels' map per photo at its own size: the labels `trashseg infer` writes for it. "
+        "GET /v2/health/ready and /v2/models/trashseg/ready say when it is ready. SIGTERM drains and stops it. "
+        "See docs/serving.md.",
     )
     parser.add_argument("--model", type=Path, required=True, help="model or exported-model artifact directory")
     for field in dataclasses.fields(ServeParams):
@@ -26,8 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             parser.add_argument(flag, dest=field.name, action="store_true", help=field.metadata["help"])
         else:
             kind = int if field.type in (int, "int") else str
-            parser.add_argument(flag, dest=field.name, type=kind, default=field.default,
-                                help=f"{field.metadata['help']} (default {field.default!r})")
+            parser.add_argument(
+                flag,
+                dest=field.name,
+                type=kind,
+                default=field.default,
+                help=f"{field.metadata['help']} (default {field.default!r})",
+            )
     parser.set_defaults(func=lambda args: run_cli(_run, args))
 
 

@@ -73,7 +73,9 @@ def decode_photo(data: bytes, max_pixels: int) -> np.ndarray:
             with Image.open(io.BytesIO(data), formats=FORMATS) as handle:
                 width, height = handle.size
                 if width * height > max_pixels:
-                    raise BadImage(f"{width}x{height} = {width * height} pixels is over the limit of {max_pixels} (--max-pixels)")
+                    raise BadImage(
+                        f"{width}x{height} = {width * height} pixels is over the limit of {max_pixels} (--max-pixels)"
+                    )
                 orientation = int(handle.getexif().get(EXIF_ORIENTATION_TAG, 1))
     except BadImage:
         raise
@@ -98,9 +100,15 @@ class SegmentationModel(kserve.Model):
         self.params = params
         self.tta = TTA.parse(params.tta)
         artifact = predictor.artifact
-        self.response_parameters = {"classes": json.dumps(list(artifact.classes.names)), "model_preset": artifact.preset,
-                                    "model_family": artifact.family, "model_hash": artifact.content_hash,
-                                    "model_contract": artifact.manifest.contract, "runtime": predictor.runtime, "tta": self.tta.text()}
+        self.response_parameters = {
+            "classes": json.dumps(list(artifact.classes.names)),
+            "model_preset": artifact.preset,
+            "model_family": artifact.family,
+            "model_hash": artifact.content_hash,
+            "model_contract": artifact.manifest.contract,
+            "runtime": predictor.runtime,
+            "tta": self.tta.text(),
+        }
         self._executor: ThreadPoolExecutor | None = None
 
     def load(self) -> bool:
@@ -119,9 +127,13 @@ class SegmentationModel(kserve.Model):
         encoded = self.encoded_images(payload)
         labels = await asyncio.get_running_loop().run_in_executor(self._executor, self.label_maps, encoded)
         outputs = [kserve.InferOutput(OUTPUT_NAME, list(label.shape), "UINT8", data=label) for label in labels]
-        return kserve.InferResponse(response_id=payload.id or uuid.uuid4().hex, model_name=self.name, infer_outputs=outputs,
-                                    parameters=dict(self.response_parameters),
-                                    use_binary_outputs=payload.use_binary_outputs)  # "binary_data_output": true in the request
+        return kserve.InferResponse(
+            response_id=payload.id or uuid.uuid4().hex,
+            model_name=self.name,
+            infer_outputs=outputs,
+            parameters=dict(self.response_parameters),
+            use_binary_outputs=payload.use_binary_outputs,
+        )  # "binary_data_output": true in the request
 
     def get_input_types(self) -> list[dict]:
         return [{"name": INPUT_NAME, "datatype": "BYTES", "shape": [-1]}]
@@ -140,10 +152,15 @@ class SegmentationModel(kserve.Model):
             raise BadRequest(f"input '{given.name}' ({given.datatype}): {usage}")
         items = list(given.data) if given.data is not None else list(given.as_numpy().ravel())
         if not 1 <= len(items) <= self.params.max_images:
-            raise BadRequest(f"input '{INPUT_NAME}' holds {len(items)} images; 1 to {self.params.max_images} (--max-images) are allowed")
+            raise BadRequest(
+                f"input '{INPUT_NAME}' holds {len(items)} images; "
+                f"1 to {self.params.max_images} (--max-images) are allowed"
+            )
         if list(given.shape) != [len(items)]:
-            raise BadRequest(f"input '{INPUT_NAME}' has shape {list(given.shape)} but {len(items)} data items: the shape must be "
-                             f"[{len(items)}]")
+            raise BadRequest(
+                f"input '{INPUT_NAME}' has shape {list(given.shape)} but {len(items)} data items: the shape must be "
+                f"[{len(items)}]"
+            )
         encoded = []
         for k, item in enumerate(items):
             if isinstance(item, (bytes, bytearray)):  # the binary-data extension delivers raw bytes
@@ -158,7 +175,7 @@ class SegmentationModel(kserve.Model):
         return encoded
 
     def label_maps(self, encoded: list[bytes]) -> list[np.ndarray]:
-        """Decode every photo first (a bad one refuses the request before any prediction), then predict them together."""
+        """Decode every photo first (a bad one refuses the request before any prediction), then predict them all."""
         images = []
         for k, data in enumerate(encoded):
             try:
@@ -195,8 +212,11 @@ class BodyLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
             await _discard_body(receive, int(declared))
-            return await _send_error(send, 413, f"the request body has {int(declared)} bytes, over the limit of {self.limit} "
-                                                "(--max-request-mb)")
+            return await _send_error(
+                send,
+                413,
+                f"the request body has {int(declared)} bytes, over the limit of {self.limit} (--max-request-mb)",
+            )
         received = 0
 
         async def counted():
@@ -232,8 +252,13 @@ async def _discard_body(receive, declared: int, cap: int = 2**30) -> None:
 async def _send_error(send, status: int, message: str) -> None:
     log.info("refused (%d): %s", status, message)
     body = json.dumps({"error": message}).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -275,11 +300,15 @@ def _validation_message(errors) -> str:
 def check_listen(host: str, port: int) -> None:
     """The address resolves and the port is free, before the model is loaded."""
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except (socket.gaierror, UnicodeError) as err:
         raise ContractError("--host", f"{host!r} is not an address this machine can listen on ({err})") from None
     with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart is not refused for TIME_WAIT
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as uvicorn does: a restart is not refused for TIME_WAIT
         try:
             probe.bind(address)
         except OSError as err:
@@ -308,11 +337,26 @@ def run_serve(model_path: Path, params: ServeParams | None = None) -> None:
     predictor = load_predictor(artifact, params.device, params.precision)
     model = SegmentationModel(predictor, params)
     model.load()
-    server = _ModelServer(params.host, http_port=params.port, enable_grpc=False, workers=1, grace_period=params.grace_period,
-                          enable_latency_logging=False)
+    server = _ModelServer(
+        params.host,
+        http_port=params.port,
+        enable_grpc=False,
+        workers=1,
+        grace_period=params.grace_period,
+        enable_latency_logging=False,
+    )
     _quiet_logs(params)
     _install_on(kserve.model_server.app, params)
-    log.info("loaded %s (%s, %s on %s, TTA %r); listening on http://%s:%d/v2/models/%s/infer", model_path, artifact.preset,
-             artifact.manifest.contract, predictor.runtime, tta.text(), params.host, params.port, MODEL_NAME)
+    log.info(
+        "loaded %s (%s, %s on %s, TTA %r); listening on http://%s:%d/v2/models/%s/infer",
+        model_path,
+        artifact.preset,
+        artifact.manifest.contract,
+        predictor.runtime,
+        tta.text(),
+        params.host,
+        params.port,
+        MODEL_NAME,
+    )
     server.start([model])
     log.info("stopped")

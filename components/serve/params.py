@@ -15,19 +15,35 @@ class ServeParams:
     """How the server listens, predicts and refuses. ``tta``, ``device`` and ``precision`` default to infer's, so a
     served photo gets the labels ``trashseg infer`` writes for it (tests/test_serve.py checks the defaults agree)."""
 
-    host: str = field(default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface, as in a pod)"})
+    host: str = field(
+        default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface, as in a pod)"}
+    )
     port: int = field(default=8080, metadata={"help": "HTTP port, 1024..65535"})
-    tta: str = field(default="flip", metadata={"help": "test-time augmentation as infer takes it: flip and/or scales=S1,S2,... "
-                                                       "('' = none)"})
-    device: str = field(default="auto", metadata={"help": "auto (GPU if present), cpu, cuda, cuda:N (a model; an export runs on "
-                                                          "ONNX Runtime's CPU provider)"})
-    precision: str = field(default="auto", metadata={"help": "autocast dtype for a model on a GPU: auto, fp32, bf16, fp16"})
-    max_pixels: int = field(default=DEFAULT_MAX_PIXELS, metadata={"help": "refuse images larger than this (decompression "
-                                                                          "bombs), as ingest does"})
+    tta: str = field(
+        default="flip",
+        metadata={"help": "test-time augmentation as infer takes it: flip and/or scales=S1,S2,... ('' = none)"},
+    )
+    device: str = field(
+        default="auto",
+        metadata={
+            "help": "auto (GPU if present), cpu, cuda, cuda:N (a model; an export runs on ONNX Runtime's CPU provider)"
+        },
+    )
+    precision: str = field(
+        default="auto", metadata={"help": "autocast dtype for a model on a GPU: auto, fp32, bf16, fp16"}
+    )
+    max_pixels: int = field(
+        default=DEFAULT_MAX_PIXELS,
+        metadata={"help": "refuse images larger than this (decompression bombs), as ingest does"},
+    )
     max_request_mb: int = field(default=64, metadata={"help": "refuse request bodies larger than this many MiB (413)"})
     max_images: int = field(default=16, metadata={"help": "most images in one request"})
-    grace_period: int = field(default=30, metadata={"help": "seconds SIGTERM waits for requests in flight before stopping"})
-    log_requests: bool = field(default=False, metadata={"help": "log every request (the access log); errors are always logged"})
+    grace_period: int = field(
+        default=30, metadata={"help": "seconds SIGTERM waits for requests in flight before stopping"}
+    )
+    log_requests: bool = field(
+        default=False, metadata={"help": "log every request (the access log); errors are always logged"}
+    )
 
     def check(self) -> None:
         """Refuse values outside their ranges before the model is loaded."""
