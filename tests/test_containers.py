@@ -374,7 +374,9 @@ def _serve_in_image(docker_client, image: str, artifact: Path, readable: Path):
     for _ in range(300):
         container.reload()
         if container.status == "exited":
-            raise AssertionError(f"serve exited in the container:\n{container.logs().decode()[-3000:]}")
+            logs = container.logs().decode()[-3000:]
+            container.remove(force=True)
+            raise AssertionError(f"serve exited in the container:\n{logs}")
         try:
             if requests.get(url + "/v2/health/ready", timeout=2).status_code == 200:
                 return container, url
