@@ -18,6 +18,7 @@ def main() -> int:
         bench_ingest,
         bench_pipeline,
         bench_recipe,
+        bench_serve,
         bench_submit,
         bench_taco_cv,
         bench_train,
@@ -36,6 +37,7 @@ def main() -> int:
         "ddp": bench_ddp.run,
         "recipe": bench_recipe.run,
         "taco_cv": bench_taco_cv.run,
+        "serve": bench_serve.run,
     }
     for name, step in steps.items():
         if not only or name in only:
@@ -161,6 +163,16 @@ def report() -> str:
                 "baseline": f"{t['background_everywhere_miou']:.3f} (all Background)",
                 "baseline/ours": t["background_everywhere_miou"] / t["pooled_miou"],
                 "same output": "n/a",
+            }
+        )
+    for preset, entry in data.get("serve", {}).get("presets", {}).items():
+        rows.append(
+            {
+                "benchmark": f"serve, {preset} at {entry['image_size']} px, direct: ONNX Runtime vs torch eager",
+                "ours": f"{1000 * entry['direct']['onnxruntime']['p50_s']:.0f} ms",
+                "baseline": f"{1000 * entry['direct']['torch']['p50_s']:.0f} ms",
+                "baseline/ours": entry["direct_onnx_speedup"],
+                "same output": f"export agreement {100 * entry['export_check']['label_agreement']:.2f}%",
             }
         )
     machine = data.get("machine", {})

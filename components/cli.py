@@ -14,6 +14,8 @@ STAGE_CLIS = (
     "trashseg.components.split.cli",
     "trashseg.components.train.cli",
     "trashseg.components.infer.cli",
+    "trashseg.components.export.cli",
+    "trashseg.components.serve.cli",
     "trashseg.components.evaluate.cli",
     "trashseg.components.submit.cli",
     "trashseg.components.augment.cli",

@@ -149,7 +149,11 @@ def read_manifest(
             )
         if not payload.is_file():
             raise ContractError(payload, "payload file listed in the manifest is missing")
-        if verify_hashes and sha256_file(payload) != expected:
+        try:
+            actual = sha256_file(payload) if verify_hashes else expected
+        except OSError as err:
+            raise ContractError(payload, f"cannot be read ({err.strerror or err})") from None
+        if actual != expected:
             raise ContractError(
                 payload, "content differs from the sha256 in manifest.json (artifact modified or truncated)"
             )

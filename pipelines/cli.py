@@ -100,6 +100,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     prints.add_argument("folder", type=Path, help="the folder you upload (annotations.json + images/)")
     prints.set_defaults(func=lambda args: run_cli(_fingerprint, args))
 
+    serve = actions.add_parser(
+        "deploy",
+        help="serve a model or its ONNX export from the object store as a KServe InferenceService",
+        description="Create (or replace, by name) a KServe InferenceService that runs `trashseg serve` on the artifact "
+        "at MODEL_URI, as the main pipeline compiled with --deploy does for its final model, and wait until it is "
+        "Ready. The cluster comes from the kubeconfig (or the pod's service account); docs/serving.md says what the "
+        "namespace needs (object-store credentials, RBAC).",
+    )
+    serve.add_argument(
+        "model_uri",
+        help="the artifact's URI: minio:// (KFP's store, read as s3://), s3://, gs:// or pvc://CLAIM/PATH",
+    )
+    add_deploy_arguments(serve)
+    serve.add_argument("--dry-run", action="store_true", help="print the InferenceService as YAML; create nothing")
+    serve.set_defaults(func=lambda args: run_cli(_deploy, args))
+
     runs = actions.add_parser(
         "runs",
         help="list recent runs on a Kubeflow cluster with their states",
@@ -111,6 +127,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     runs.add_argument("--count", type=int, default=10, help="how many (default 10)")
     runs.set_defaults(func=lambda args: run_cli(_runs, args))
     parser.set_defaults(func=lambda args: parser.print_help() or 2)
+
+
+def add_deploy_arguments(parser: argparse.ArgumentParser) -> None:
+    from trashseg.components.common.params import add_arguments
+    from trashseg.components.deploy.params import DeployParams
+
+    add_arguments(parser, DeployParams)
 
 
 def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
@@ -145,6 +168,12 @@ def add_topology_arguments(parser: argparse.ArgumentParser) -> None:
         help="a claim holding a Hugging Face hub cache (its hub/ folder): train reads the preset's checkpoint "
         "there and never asks the hub (default: the pods download it)",
     )
+    group.add_argument(
+        "--deploy",
+        action="store_true",
+        help="main pipeline: export the round-2 model to ONNX and serve it as a KServe InferenceService "
+        "(the service_* parameters; docs/serving.md)",
+    )
     group.add_argument("--registry", help="name the images pushed to this registry by `make push` (by digest)")
     group.add_argument("--cpu-image", help="name this CPU image (by digest, or a tag pulled Always)")
     group.add_argument("--gpu-image", help="name this GPU image (by digest, or a tag pulled Always)")
@@ -162,6 +191,7 @@ def topology_from_args(args: argparse.Namespace):
         train_gpus=args.train_gpus,
         pretrained_import=args.pretrained_import,
         hub_cache_claim=args.hub_cache_claim,
+        deploy=args.deploy,
         images=images,
     )
     topology.check()
@@ -271,6 +301,23 @@ def _submit(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
     if result.get("state"):
         print(f"run {result['run_id']} ended {result['state']}: {result['url']}")
+
+
+def _deploy(args: argparse.Namespace) -> None:
+    import yaml
+
+    from trashseg.components.common.params import from_args
+    from trashseg.components.deploy.logic import as_dict, deploy, inference_service
+    from trashseg.components.deploy.params import DeployParams
+
+    params = from_args(DeployParams, args)
+    if args.dry_run:
+        print(yaml.safe_dump(as_dict(inference_service(args.model_uri, params)), sort_keys=False), end="")
+        return
+    answer = deploy(args.model_uri, params)
+    metadata = answer["metadata"]
+    url = (answer.get("status") or {}).get("url") or "(not ready yet)"
+    print(f"InferenceService {metadata['namespace']}/{metadata['name']}: {url}")
 
 
 def _runs(args: argparse.Namespace) -> None:

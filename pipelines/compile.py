@@ -22,7 +22,7 @@ PUSHED_FILE = Path(__file__).resolve().parents[1] / "build" / "pushed-images.jso
 
 
 def modules() -> dict[str, ModuleType]:
-    """Pipeline name -> its module (each has ``build(topology)`` and its ``KNOBS``)."""
+    """Pipeline name -> its module (each has ``build(topology)`` and ``knobs_for(topology)``)."""
     from trashseg.pipelines import cv, trashseg
 
     return {trashseg.PIPELINE_NAME: trashseg, cv.PIPELINE_NAME: cv}

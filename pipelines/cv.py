@@ -38,10 +38,15 @@ KNOBS = Knobs(
 )
 
 
+def knobs_for(topology: Topology) -> Knobs:
+    """The knob parameters; the same for every topology (``deploy`` is the main pipeline's)."""
+    return KNOBS
+
+
 def build(topology: Topology = Topology()) -> Any:
     """The CV pipeline for ``topology`` (see ``pipelines.trashseg.build``)."""
     topology.check()
-    knobs = KNOBS
+    knobs = knobs_for(topology)
 
     def body(v: dict[str, Any]) -> None:
         graph = Graph(topology, v["node_selector"], v["tolerations"])

@@ -26,6 +26,7 @@ DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 KFP_MAIN = "2.5.0"
 KFP_CV = "2.14.0"
 TRAINER_PATCHES = "2.2.0"  # TrainJob.spec.runtimePatches (older CRDs prune the field)
+KSERVE = "0.20.0"  # the InferenceService deploy writes is checked against this release's CRD (docs/serving.md)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Topology:
     train_gpus: int = 1  # GPUs per train node (torchrun starts one process per GPU)
     pretrained_import: bool = False  # a pretrained_model URI parameter whose folder an importer brings in
     hub_cache_claim: str = ""  # a claim holding a Hugging Face hub cache: the hub is then not asked (HF_HUB_OFFLINE=1)
+    deploy: bool = False  # the main pipeline exports its final model to ONNX and serves it (a KServe InferenceService)
     images: Images = field(default_factory=Images.default)
 
     def check(self) -> None:
@@ -76,14 +78,16 @@ class Topology:
 
     @property
     def local(self) -> bool:
-        """Whether kfp's local runner can run this graph (it mounts no claim and starts no TrainJob)."""
-        return not (self.checkpoint_claim or self.hub_cache_claim or self.train_nodes > 1)
+        """Whether kfp's local runner can run this graph (it mounts no claim, starts no TrainJob, serves nothing)."""
+        return not (self.checkpoint_claim or self.hub_cache_claim or self.train_nodes > 1 or self.deploy)
 
     def requirements(self, pipeline: str) -> dict[str, str]:
         """The lowest versions this variant needs on a cluster."""
         needs = {"KFP backend": KFP_CV if pipeline == "trashseg-cv" else KFP_MAIN}
         if self.train_nodes > 1:
             needs["Kubeflow Trainer"] = TRAINER_PATCHES
+        if self.deploy and pipeline == "trashseg":
+            needs["KServe"] = KSERVE
         return needs
 
     def describe(self) -> str:
@@ -95,4 +99,6 @@ class Topology:
             parts.append("pretrained model imported by URI")
         if self.hub_cache_claim:
             parts.append(f"hub cache claim {self.hub_cache_claim}")
+        if self.deploy:
+            parts.append("final model exported and served (KServe)")
         return ", ".join(parts)

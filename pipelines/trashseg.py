@@ -18,10 +18,14 @@ from kfp import dsl
 
 from trashseg.components.augment.component import augment_op
 from trashseg.components.augment.params import AugmentParams
+from trashseg.components.deploy.component import deploy_op
+from trashseg.components.deploy.params import DeployParams
 from trashseg.components.ensemble.component import ensemble_op
 from trashseg.components.ensemble.params import EnsembleParams
 from trashseg.components.evaluate.component import compare_op, evaluate_op
 from trashseg.components.evaluate.params import CompareParams, EvaluateParams
+from trashseg.components.export.component import export_op
+from trashseg.components.export.params import ExportParams
 from trashseg.components.infer.component import infer_op
 from trashseg.components.infer.params import InferParams
 from trashseg.components.ingest.component import ingest_op
@@ -43,8 +47,10 @@ REQUIRED = inspect.Parameter.empty
 
 # The stages' knobs as this pipeline's parameters. The pipeline sets some itself (probabilities wherever an ensemble
 # or pseudo-labels need them, the round, equal ensemble weights, a whole fold scored), and shares the fold. Its two
-# rounds vote soft: a hard vote of two predictions is the first one.
-KNOBS = Knobs(
+# rounds vote soft: a hard vote of two predictions is the first one. Compiled with --deploy, the served model flips as
+# infer does (one tta_flip) at its export's own size (an ONNX export takes no other: tta_scales stays infer's), on the
+# CPU image the pipeline names.
+STAGES = (
     Stage("ingest", IngestParams, wired=("unlabeled",)),
     Stage("split", SplitParams),
     Stage("augment", AugmentParams),
@@ -55,8 +61,19 @@ KNOBS = Knobs(
     Stage("evaluate", EvaluateParams, wired=("subset",)),
     Stage("compare", CompareParams),
     Stage("submit", SubmitParams),
-    shared=("fold",),
 )
+SERVING = (
+    Stage("export", ExportParams),
+    Stage("deploy", DeployParams, wired=("tta_scales", "service_gpus", "service_image")),
+)
+
+
+def knobs_for(topology: Topology) -> Knobs:
+    """The knob parameters of the graph ``topology`` compiles (the serving stages only with ``deploy``)."""
+    return Knobs(*STAGES, *(SERVING if topology.deploy else ()), shared=("fold", "tta_flip"))
+
+
+KNOBS = knobs_for(Topology())
 
 
 def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
@@ -164,7 +181,7 @@ def start_weights(topology: Topology, v: dict[str, Any]) -> dict[str, Any]:
 def build(topology: Topology = Topology()) -> Any:
     """The main pipeline for ``topology`` (the defaults: the checked-in YAML, and what ``run-local`` runs)."""
     topology.check()
-    knobs = KNOBS
+    knobs = knobs_for(topology)
 
     def body(v: dict[str, Any]) -> None:
         graph = Graph(topology, v["node_selector"], v["tolerations"])
@@ -259,6 +276,19 @@ def build(topology: Topology = Topology()) -> Any:
             predictions=ensembled["test"],
             **knobs.of("submit", v),
         )
+        if topology.deploy:
+            exported = graph.cpu(
+                export_op, "export final model", model=model2, dataset=train_dataset, **knobs.of("export", v)
+            ).outputs["exported"]
+            graph.cpu(
+                deploy_op,
+                "deploy final model",
+                model=exported,
+                tta_scales=[1.0],
+                service_gpus=0,
+                service_image=topology.images.cpu,
+                **knobs.of("deploy", v),
+            )
         graph.summary(
             submission=submission.outputs["submission"],
             evaluation=evaluate.outputs["results"],

@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import Callable
 
-from trashseg.components.common.errors import TrainingDiverged
+from trashseg.components.common.errors import ExportDisagrees, TrainingDiverged
 from trashseg.data_contracts.errors import ContractError
 
 
@@ -41,7 +41,7 @@ def run_cli(action: Callable[[argparse.Namespace], object], args: argparse.Names
     except ContractError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except TrainingDiverged as err:
+    except (TrainingDiverged, ExportDisagrees) as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
     except (KeyboardInterrupt, Stopped) as err:

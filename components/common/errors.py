@@ -3,3 +3,7 @@
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite: stop instead of saving garbage."""
+
+
+class ExportDisagrees(RuntimeError):
+    """An ONNX export whose labels differ from its torch model's on too many pixels: refused, nothing is written."""

@@ -87,7 +87,12 @@ def training_loss(
 
 def class_scores(model: torch.nn.Module, family: str, pixel_values: torch.Tensor) -> torch.Tensor:
     """(B, C, h, w) per-class probabilities at the model's output resolution."""
-    outputs = model(pixel_values=pixel_values)
+    return scores_from_outputs(family, model(pixel_values=pixel_values))
+
+
+def scores_from_outputs(family: str, outputs) -> torch.Tensor:
+    """(B, C, h, w) probabilities from a model's raw outputs (``logits``, or ``class_queries_logits`` and
+    ``masks_queries_logits`` for query families): the same arithmetic for a torch model and its ONNX export."""
     if get_family(family).set_prediction:
         # softmax over classes without the "no object" column, times each query's mask, summed over queries
         classes = outputs.class_queries_logits.float().softmax(-1)[..., :-1]
@@ -95,6 +100,11 @@ def class_scores(model: torch.nn.Module, family: str, pixel_values: torch.Tensor
         scores = torch.einsum("bqc,bqhw->bchw", classes, masks)
         return scores / scores.sum(1, keepdim=True).clamp_min(1e-6)
     return outputs.logits.float().softmax(1)
+
+
+def raw_output_names(family: str) -> tuple[str, ...]:
+    """The model outputs ``scores_from_outputs`` reads: what an ONNX export must return, in this order."""
+    return ("class_queries_logits", "masks_queries_logits") if get_family(family).set_prediction else ("logits",)
 
 
 def probabilities(
@@ -111,7 +121,11 @@ def probabilities_per_image(
     model: torch.nn.Module, family: str, pixel_values: torch.Tensor, sizes: list[tuple[int, int]]
 ) -> list[torch.Tensor]:
     """One batched forward pass, then each image's (C, H, W) probabilities at its own size."""
-    scores = class_scores(model, family, pixel_values)
+    return resize_per_image(class_scores(model, family, pixel_values), sizes)
+
+
+def resize_per_image(scores: torch.Tensor, sizes: list[tuple[int, int]]) -> list[torch.Tensor]:
+    """(B, C, h, w) scores -> each image's (C, H, W) at its own size (bilinear)."""
     out = []
     for k, size in enumerate(sizes):
         one = scores[k : k + 1]

@@ -462,3 +462,105 @@ def test_a_failed_trainjob_fails_the_launcher_with_the_jobs_own_error(
     )  # then the SDK's account of the job
     assert not (tmp_path / "model").exists()
     assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})
+
+
+def _serve_in_image(docker_client, image: str, artifact: Path, readable: Path):
+    """`trashseg serve` in a container of ``image`` with a world-readable copy of ``artifact`` mounted read-only (the
+    image's user is not root; KServe's storage initializer writes files that everyone may read), on a localhost port."""
+    import requests
+
+    artifact = Path(shutil.copytree(artifact, readable / artifact.name))
+    for path in [artifact, *artifact.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+    container = docker_client.containers.run(
+        image,
+        ["trashseg", "serve", "--model", "/models/served", "--host", "0.0.0.0", "--port", "8080"],
+        volumes={str(artifact): {"bind": "/models/served", "mode": "ro"}},
+        ports={"8080/tcp": ("127.0.0.1", None)},
+        detach=True,
+    )
+    container.reload()
+    url = f"http://127.0.0.1:{container.attrs['NetworkSettings']['Ports']['8080/tcp'][0]['HostPort']}"
+    for _ in range(300):
+        container.reload()
+        if container.status == "exited":
+            logs = container.logs().decode()[-3000:]
+            container.remove(force=True)
+            raise AssertionError(f"serve exited in the container:\n{logs}")
+        try:
+            if requests.get(url + "/v2/health/ready", timeout=2).status_code == 200:
+                return container, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    container.remove(force=True)
+    raise AssertionError("serve did not become ready in the container")
+
+
+def test_serve_in_the_image_answers_infers_labels_and_stops_on_sigterm(
+    docker_client, images, container_inputs, tmp_path
+):
+    """The CPU image serves a model and its ONNX export: real requests from the host get the labels infer wrote on the
+    host; a bad request gets a 400; `docker stop` (SIGTERM) ends the server with exit code 0."""
+    import base64
+
+    import numpy as np
+    import requests
+
+    from trashseg.components.export.logic import ExportParams, run_export
+    from trashseg.components.infer.logic import run_infer
+    from trashseg.data_contracts.dataset import Dataset
+    from trashseg.data_contracts.predictions import validate_predictions
+
+    root, inputs = container_inputs
+    dataset = Dataset(inputs["dataset"])
+    exported = root / "exported"
+    if not exported.exists():
+        run_export(inputs["model"], exported, params=ExportParams(check_images=2))
+    run_infer(exported, inputs["dataset"], tmp_path / "by_export")
+    references = {
+        inputs["model"]: validate_predictions(inputs["pred"]),
+        exported: validate_predictions(tmp_path / "by_export"),
+    }
+    for artifact, reference in references.items():
+        started = time.perf_counter()
+        container, url = _serve_in_image(docker_client, images, artifact, tmp_path)
+        TIMINGS[f"serve_ready_{artifact.name}_s"] = time.perf_counter() - started
+        try:
+            for image_id in dataset.image_ids[:6]:
+                body = {
+                    "inputs": [
+                        {
+                            "name": "image",
+                            "shape": [1],
+                            "datatype": "BYTES",
+                            "data": [base64.b64encode(dataset.image_bytes(image_id)).decode()],
+                        }
+                    ]
+                }
+                answer = requests.post(url + "/v2/models/trashseg/infer", json=body, timeout=120)
+                assert answer.status_code == 200, answer.text
+                (output,) = answer.json()["outputs"]
+                labels = np.asarray(output["data"], np.uint8).reshape(output["shape"])
+                np.testing.assert_array_equal(
+                    labels, reference.labels(image_id), err_msg=f"{artifact.name}, image {image_id}"
+                )
+            bad = {
+                "inputs": [
+                    {
+                        "name": "image",
+                        "shape": [1],
+                        "datatype": "BYTES",
+                        "data": [base64.b64encode(b"not a photo").decode()],
+                    }
+                ]
+            }
+            answer = requests.post(url + "/v2/models/trashseg/infer", json=bad, timeout=30)
+            assert answer.status_code == 400 and "not a JPEG or PNG image" in answer.json()["error"]
+            assert requests.get(url + "/v2/models/trashseg/ready", timeout=5).json()["ready"] is True
+            container.stop(timeout=60)
+            assert container.wait(timeout=60)["StatusCode"] == 0
+            assert "Shutting down" in container.logs().decode()
+        finally:
+            container.remove(force=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trashseg.components.infer.logic import InferParams, run_infer, view_size
+from trashseg.components.infer.logic import InferParams, run_infer
+from trashseg.components.models.predict import view_size
 from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import validate_predictions

@@ -27,6 +27,10 @@ VARIANTS = {
     "registry-tags": Topology(
         images=Images("registry.example.com/ml/trashseg-cpu:1", "registry.example.com/ml/trashseg-gpu:1")
     ),
+    "deploy": Topology(
+        deploy=True,
+        images=Images("registry.example.com/ml/trashseg-cpu" + DIGEST, "registry.example.com/ml/trashseg-gpu" + DIGEST),
+    ),
 }
 
 
@@ -44,6 +48,7 @@ class Compiled:
         for component in self.spec["components"].values():
             tasks.update(component.get("dag", {}).get("tasks", {}))
         self.tasks = {task["taskInfo"]["name"]: task for task in tasks.values()}
+        self.display_names = {key: task["taskInfo"]["name"] for key, task in tasks.items()}
 
     def executor(self, display_name: str) -> tuple[dict, dict]:
         """(container executor, Kubernetes settings) of a task."""
@@ -198,7 +203,37 @@ def test_a_pretrained_model_is_imported_only_when_compiled_in(compiled, variant,
         )
 
 
+@pytest.mark.parametrize("variant, name", CASES)
+def test_the_final_model_is_exported_and_served_only_when_compiled_in(compiled, variant, name):
+    pipeline, topology = compiled[(variant, name)], VARIANTS[variant]
+    parameters = pipeline.spec["root"]["inputDefinitions"]["parameters"]
+    if not (topology.deploy and name == "trashseg"):
+        assert not pipeline.named("export") and not pipeline.named("deploy")
+        assert not any(p.startswith("service_") for p in parameters) and "check_images" not in parameters
+        return
+
+    def producer(display_name: str, artifact: str) -> str:
+        source = pipeline.tasks[display_name]["inputs"]["artifacts"][artifact]["taskOutputArtifact"]
+        return pipeline.display_names[source["producerTask"]]
+
+    assert producer("export final model", "model") == "train round 2"
+    assert producer("deploy final model", "model") == "export final model"
+    arguments = pipeline.tasks["deploy final model"]["inputs"]["parameters"]
+    constants = {k: v["runtimeValue"]["constant"] for k, v in arguments.items() if "runtimeValue" in v}
+    # the export runs on ONNX Runtime's CPU provider at its own size, in the image this pipeline names
+    assert constants == {"service_image": topology.images.cpu, "service_gpus": 0, "tta_scales": [1.0]}
+    assert arguments["tta_flip"]["componentInputParameter"] == "tta_flip"  # one flip for infer and the server
+    assert pipeline.tasks["infer round 2: validation fold and test set"]["inputs"]["parameters"]["tta_flip"] == {
+        "componentInputParameter": "tta_flip"
+    }
+    assert (
+        parameters["service_name"]["defaultValue"] == "trashseg" and "defaultValue" not in parameters["service_account"]
+    )
+
+
 def test_the_lowest_versions_each_variant_needs():
+    assert VARIANTS["deploy"].requirements("trashseg") == {"KFP backend": "2.5.0", "KServe": "0.20.0"}
+    assert VARIANTS["deploy"].requirements("trashseg-cv") == {"KFP backend": "2.14.0"}
     assert VARIANTS["default"].requirements("trashseg") == {"KFP backend": "2.5.0"}
     assert VARIANTS["default"].requirements("trashseg-cv") == {"KFP backend": "2.14.0"}
     assert VARIANTS["trainjob"].requirements("trashseg") == {"KFP backend": "2.5.0", "Kubeflow Trainer": "2.2.0"}

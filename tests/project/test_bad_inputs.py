@@ -98,6 +98,10 @@ def world(sample_root, sample_dataset, sample_split, tmp_path_factory) -> dict[s
     run_infer(w["model"], w["dataset"], w["pred_plain"])
     w["pred_fold"] = root / "pred_fold"
     run_infer(w["model"], w["dataset"], w["pred_fold"], split_dir=w["split"], fold=0)
+    from trashseg.components.export.logic import ExportParams, run_export
+
+    w["exported"] = root / "exported"
+    run_export(w["model"], w["exported"], params=ExportParams(check_images=1))
     w["pred_test"] = root / "pred_test"
     run_infer(w["model"], w["test"], w["pred_test"])
     w["class200"] = _forge_predictions(w["pred_plain"], root / "class200", lambda a: np.full_like(a, 200))
@@ -383,6 +387,92 @@ CASES = [
         "infer --model {model} --dataset {dataset} --split {split} --fold 5 --out {out}",
         "fold 5 does not exist",
     ),
+    (
+        "infer-model-is-predictions",
+        "infer --model {pred} --dataset {dataset} --out {out}",
+        "is a 'predictions' artifact, expected 'model' or 'exported-model'",
+    ),
+    (
+        "infer-export-tta-scales",
+        "infer --model {exported} --dataset {dataset} --tta-scales 0.5 1 --out {out}",
+        "only at its export size",
+    ),
+    (
+        "infer-export-on-cuda",
+        "infer --model {exported} --dataset {dataset} --device cuda --out {out}",
+        "ONNX Runtime's CPU provider",
+    ),
+    # export
+    (
+        "export-check-images-0",
+        "export --model {model} --check-images 0 --out {out}",
+        "--check-images: 0 is out of range",
+    ),
+    (
+        "export-check-images-1000",
+        "export --model {model} --check-images 1000 --out {out}",
+        "--check-images: 1000 is out of range",
+    ),
+    ("export-model-is-dataset", "export --model {dataset} --out {out}", "is a 'dataset' artifact, expected 'model'"),
+    (
+        "export-model-is-export",
+        "export --model {exported} --out {out}",
+        "is a 'exported-model' artifact, expected 'model'",
+    ),
+    ("export-model-missing", "export --model {root}/nothing --out {out}", "is not a model artifact directory"),
+    ("export-out-is-model", "export --model {model} --out {model} --overwrite", "overlaps the input"),
+    ("export-out-in-dataset", "export --model {model} --dataset {dataset} --out {dataset}/onnx", "overlaps the input"),
+    ("export-out-exists", "export --model {model} --out {notes}", "already exists"),
+    (
+        "export-overwrite-other-contract",
+        "export --model {model} --out {pred} --overwrite",
+        "is not a previous 'exported-model' artifact",
+    ),
+    (
+        "export-dataset-is-split",
+        "export --model {model} --dataset {split} --out {out}",
+        "is a 'split' artifact, expected 'dataset'",
+    ),
+    # serve (refused before the model is loaded or a port is opened)
+    ("serve-port-low", "serve --model {model} --port 80", "--port: 80 is out of range"),
+    ("serve-port-high", "serve --model {model} --port 70000", "--port: 70000 is out of range"),
+    (
+        "serve-host-not-here",
+        "serve --model {model} --host 203.0.113.7",
+        "--host: '203.0.113.7' is not an address of this machine",
+    ),
+    (
+        "serve-model-is-dataset",
+        "serve --model {dataset}",
+        "is a 'dataset' artifact, expected 'model' or 'exported-model'",
+    ),
+    ("serve-model-missing", "serve --model {root}/nothing", "is not a model artifact directory"),
+    ("serve-model-is-predictions", "serve --model {pred}", "is a 'predictions' artifact"),
+    ("serve-tta-scale-0", "serve --model {model} --tta-scales 0", "--tta-scales: 0.0 is out of range"),
+    ("serve-export-tta-scales", "serve --model {exported} --tta-scales 0.5 1", "only at its export size"),
+    ("serve-export-on-cuda", "serve --model {exported} --device cuda:0", "ONNX Runtime's CPU provider"),
+    ("serve-device-typo", "serve --model {model} --device gpu0", "--device: 'gpu0' is not a device"),
+    ("serve-max-images-0", "serve --model {model} --max-images 0", "--max-images: 0 is out of range"),
+    ("serve-max-request-0", "serve --model {model} --max-request-mb 0", "--max-request-mb: 0 is out of range"),
+    ("serve-max-pixels-0", "serve --model {model} --max-pixels 0", "--max-pixels: 0 is out of range"),
+    ("serve-grace-negative", "serve --model {model} --grace-period -1", "--grace-period: -1 is out of range"),
+    # pipeline deploy (refused before any cluster is asked)
+    ("pipeline-deploy-local-path", "pipeline deploy {model} --dry-run", "is not an object-store URI KServe can fetch"),
+    (
+        "pipeline-deploy-bad-name",
+        "pipeline deploy s3://bucket/model --service-name Trash_Seg --dry-run",
+        "--service-name: 'Trash_Seg' is not an InferenceService name",
+    ),
+    (
+        "pipeline-deploy-wait-negative",
+        "pipeline deploy s3://bucket/model --wait-seconds -1",
+        "--wait-seconds: -1 is out of range",
+    ),
+    (
+        "pipeline-deploy-memory-typo",
+        "pipeline deploy s3://bucket/model --service-memory 4GB",
+        "--service-memory: '4GB' is not a Kubernetes quantity",
+    ),
     # evaluate
     (
         "evaluate-partial",
@@ -648,4 +738,16 @@ def test_bad_input_is_refused_cleanly(world, tmp_path, capsys, case_id, argv, ex
 def test_the_corpus_is_large_enough():
     assert len(CASES) >= 60
     stages = {c[1].split()[0] for c in CASES}
-    assert {"split", "augment", "train", "infer", "evaluate", "pseudo-label", "ensemble", "submit", "view"} <= stages
+    assert {
+        "split",
+        "augment",
+        "train",
+        "infer",
+        "evaluate",
+        "pseudo-label",
+        "ensemble",
+        "submit",
+        "view",
+        "export",
+        "serve",
+    } <= stages

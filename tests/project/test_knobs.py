@@ -151,8 +151,8 @@ def _rule(stages, shared) -> dict[tuple[str, str], str]:
 @pytest.mark.parametrize("name", ["trashseg", "trashseg-cv"])
 @pytest.mark.parametrize(
     "topology",
-    [Topology(), Topology(checkpoint_claim="ck", train_nodes=2, pretrained_import=True)],
-    ids=["default", "claim-nodes-import"],
+    [Topology(), Topology(checkpoint_claim="ck", train_nodes=2, pretrained_import=True, deploy=True)],
+    ids=["default", "claim-nodes-import-deploy"],
 )
 def test_pipeline_parameters_are_the_knobs_by_the_rule(name, topology, tmp_path):
     """Read from the compiled YAML: each knob's parameter, type and default; every task gets it from that parameter."""
@@ -163,7 +163,7 @@ def test_pipeline_parameters_are_the_knobs_by_the_rule(name, topology, tmp_path)
     compiler.Compiler().compile(build(name, topology), str(tmp_path / "p.yaml"))
     spec = next(yaml.safe_load_all((tmp_path / "p.yaml").read_text()))
     inputs = spec["root"]["inputDefinitions"]["parameters"]
-    knobs = module_of(name).KNOBS
+    knobs = module_of(name).knobs_for(topology)
     names = _rule(knobs.stages.values(), knobs.shared)
     kinds = {
         str: "STRING",

@@ -1,0 +1,1 @@
+"""export: a model artifact as an ONNX graph (exported-model), checked against the model before it is written."""
