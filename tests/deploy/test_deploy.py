@@ -221,7 +221,7 @@ def test_the_component_compiles_into_a_pipeline_with_the_cpu_image(tmp_path):
     spec = yaml.safe_load((tmp_path / "deploy.yaml").read_text())
     (executor,) = [e for name, e in spec["deploymentSpec"]["executors"].items() if "deploy" in name]
     assert executor["container"]["image"] == CPU_IMAGE
-    assert "deploy(model.uri, from_task(DeployParams, locals()))" in executor["container"]["command"][-1]
+    assert "deploy(model.uri, params)" in executor["container"]["command"][-1]
     inputs = spec["components"]["comp-deploy-op"]["inputDefinitions"]
     assert set(inputs["artifacts"]) == {"model"} and {
         "service_name",
