@@ -127,6 +127,7 @@ def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(
     assert isinstance(open_model_or_export(convnext_model), ModelArtifact)
 
 
+@pytest.mark.slow
 def test_an_export_that_disagrees_is_not_written(convnext_model, tmp_path, capsys, monkeypatch):
     """Exit 3 (the stage's own failure, not bad input), one line with the agreement, no output, no temporary."""
     import trashseg.components.export.logic as export_logic
@@ -188,6 +189,7 @@ def test_a_partly_annealed_eomt_is_refused_by_name():
     assert isinstance(model.attn_mask_probs, torch.Tensor)  # the buffer is back
 
 
+@pytest.mark.slow  # a kfp.local run of two components: the pipelines tests cover the runner
 def test_the_component_exports_and_infer_takes_its_output_through_the_local_runner(
     convnext_model, sample_dataset, sample_split, tmp_path
 ):
