@@ -18,6 +18,7 @@ import pytest
 import yaml
 from kfp import dsl, local
 
+from tests.alone import alone_pipeline, check_outputs
 from tests.reference import pinned_version, sklearn_miou
 from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
 from trashseg.data_contracts.artifact import read_manifest
@@ -115,62 +116,10 @@ def test_image_runs_as_non_root_without_caches_and_with_pinned_kfp(docker_client
 
 
 def _run_alone(case: str, root: Path, inputs: dict[str, Path]) -> None:
-    from trashseg.components.augment.component import augment_op
-    from trashseg.components.ensemble.component import ensemble_op
-    from trashseg.components.evaluate.component import evaluate_op
-    from trashseg.components.infer.component import infer_op
-    from trashseg.components.ingest.component import ingest_op
-    from trashseg.components.pseudo_label.component import pseudo_label_op
-    from trashseg.components.split.component import split_op
-    from trashseg.components.submit.component import submit_op
-    from trashseg.components.train.component import train_op
-
-    def imported(name, cls=dsl.Dataset):
-        return dsl.importer(artifact_uri=str(inputs[name]), artifact_class=cls, reimport=False).output
-
-    @dsl.pipeline(name=f"container-{case.replace('_', '-')}")
-    def alone():
-        if case == "ingest":
-            ingest_op(raw=imported("raw"))
-            return
-        dataset = imported("dataset")
-        if case == "split":
-            split_op(dataset=dataset, folds=3, seed=1)
-        elif case == "augment":
-            augment_op(dataset=dataset, split=imported("split"), fold=0, paste_counts={"Battery": 2, "Clothing": 2})
-        elif case == "train":
-            train_op(
-                dataset=dataset,
-                split=imported("split"),
-                preset="upernet-convnext-tiny",
-                epochs=1,
-                lr_backbone=1e-3,
-                lr_head=3e-3,
-                image_size=64,
-                batch_size=8,
-                warmup_steps=0,
-            )
-        elif case == "infer":
-            infer_op(
-                model=imported("model", dsl.Model),
-                dataset=dataset,
-                split=imported("split"),
-                test_dataset=dataset,
-                fold=0,
-            )
-        elif case == "evaluate":
-            evaluate_op(predictions=imported("pred"), dataset=dataset, split=imported("split"), fold=0, subset=True)
-        elif case == "pseudo_label":
-            pseudo_label_op(predictions=imported("pred"), dataset=dataset, min_confidence=0.5)
-        elif case == "ensemble":
-            ensemble_op(first=imported("pred"), second=imported("pred"), vote="hard")
-        elif case == "submit":
-            submit_op(predictions=imported("pred"), submission_size=32)
-
     from trashseg.pipelines.run_local import docker_runner
 
     local.init(runner=docker_runner(), pipeline_root=str(root), raise_on_error=True)
-    alone()
+    alone_pipeline(case, inputs)()
 
 
 @pytest.fixture(scope="module")
@@ -209,20 +158,7 @@ def test_component_runs_in_the_image(case, images, container_inputs):
     started = time.perf_counter()
     _run_alone(case, root, inputs)
     TIMINGS[f"component_{case}_s"] = time.perf_counter() - started
-    runs = list(root.glob(f"container-{case.replace('_', '-')}-*"))
-    outputs = [
-        p
-        for run in runs
-        for p in run.rglob("*")
-        if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"
-    ]
-    assert outputs, f"{case} wrote nothing"
-    for path in outputs:
-        if path.name == "submission":  # the folder holding the file users upload
-            assert len(list(read_submission(path / "submission.csv", 32, 11))) == 72
-        elif path.is_dir():
-            contract = json.loads((path / "manifest.json").read_text())["contract"]
-            read_manifest(path, contract, (1,))  # validated on the host
+    check_outputs(root, case, images=72)  # validated on the host
 
 
 def test_main_pipeline_with_the_docker_runner(images, sample_root, tmp_path):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from kfp import dsl, local
 
+from tests.alone import alone_pipeline, check_outputs
 from tests.kfp_fake_server import FakeKfp as FakeKfpServer
 from tests.reference import sklearn_miou
 from trashseg.data_contracts.submission import read_submission
@@ -206,111 +207,9 @@ COMPONENT_CASES = [
 
 @pytest.mark.parametrize("case", COMPONENT_CASES)
 def test_each_component_alone_through_the_local_runner(case, stage_artifacts, tmp_path):
-    from trashseg.components.augment.component import augment_op
-    from trashseg.components.ensemble.component import ensemble_op
-    from trashseg.components.evaluate.component import compare_op, evaluate_op
-    from trashseg.components.infer.component import infer_op
-    from trashseg.components.pseudo_label.component import pseudo_label_op
-    from trashseg.components.split.component import split_op
-    from trashseg.components.submit.component import submit_op
-    from trashseg.components.summary.component import summary_op
-    from trashseg.components.train.component import train_op
-
-    a = stage_artifacts
-
-    @dsl.pipeline(name=f"alone-{case.replace('_', '-')}")
-    def alone():
-        dataset = _imported(a["dataset"])
-        if case == "split":
-            split_op(dataset=dataset, folds=3, seed=1)
-        elif case == "augment":
-            augment_op(dataset=dataset, split=_imported(a["split"]), fold=0, paste_counts={"Battery": 2, "Clothing": 2})
-        elif case == "train":  # kfp.local 2.17 cannot leave an Optional[int] unset (it calls int(None)): each is given
-            train_op(
-                dataset=dataset,
-                split=_imported(a["split"]),
-                preset="upernet-convnext-tiny",
-                epochs=1,
-                lr_backbone=1e-3,
-                lr_head=3e-3,
-                image_size=64,
-                batch_size=8,
-                warmup_steps=0,
-            )
-        elif case == "infer":
-            infer_op(
-                model=_imported(a["model"], dsl.Model),
-                dataset=dataset,
-                split=_imported(a["split"]),
-                test_dataset=dataset,
-                fold=1,
-                tta_flip=False,
-            )
-        elif case == "evaluate":
-            evaluate_op(
-                predictions=_imported(a["pred"]), dataset=dataset, split=_imported(a["split"]), fold=0, subset=True
-            )
-        elif case == "compare":
-            compare_op(
-                first=_imported(a["pred"]),
-                second=_imported(a["pred"]),
-                dataset=dataset,
-                names=["a", "b"],
-                deltas=["gain=a-b"],
-                classes=["Battery"],
-                split=_imported(a["split"]),
-                fold=0,
-                resamples=100,
-            )
-        elif case == "pseudo_label":
-            pseudo_label_op(predictions=_imported(a["pred"]), dataset=dataset, min_confidence=0.5)
-        elif case == "ensemble":
-            ensemble_op(first=_imported(a["pred"]), second=_imported(a["pred"]), vote="soft")
-        elif case == "submit":
-            submit_op(predictions=_imported(a["pred"]), submission_size=32)
-        elif case == "summary":
-            summary_op(model=_imported(a["model"], dsl.Model), evaluation=_imported(a["metrics"]))
-
     _local(tmp_path)
-    alone()
-    outputs = [
-        p
-        for p in (tmp_path / "root").rglob("*")
-        if p.parent.name.endswith(("-op", "-op-2")) and p.name != "executor_output.json"
-    ]
-    assert outputs, "the component wrote nothing"
-    from trashseg.data_contracts.artifact import read_manifest
-
-    for path in outputs:
-        if path.name == "submission":  # the folder holding the file users upload
-            rows = list(read_submission(path / "submission.csv", 32, 11))
-            assert len(rows) == 72
-        elif path.is_dir():
-            manifest = json.loads((path / "manifest.json").read_text())
-            read_manifest(path, manifest["contract"], (1,))  # every other directory output is a valid contract
-        elif path.name == "report":
-            html = path.read_text()
-            assert html.startswith("<!DOCTYPE html>") and "http://" not in html and "https://" not in html
-        elif path.name == "comparison":
-            comparison = json.loads(path.read_text())
-            assert set(comparison["deltas"]) == {"gain", "gain_Battery"} and comparison["deltas"]["gain"]["value"] == 0
-        elif path.name == "summary":
-            summary = json.loads(path.read_text())
-            assert set(summary["outputs"]) == {
-                "evaluation",
-                "model",
-            }  # kfp.local hands the component copies of the imports
-            assert summary["metrics"]["miou"] == json.loads((a["metrics"] / "metrics.json").read_text())["miou"]
-    if case == "infer":  # one task, two sets: the fold's images, and every image of the test set
-        from trashseg.data_contracts.dataset import Dataset
-        from trashseg.data_contracts.predictions import Predictions
-        from trashseg.data_contracts.split import Split
-
-        dataset = Dataset(a["dataset"])
-        fold_ids = Split(a["split"]).partition(dataset.content_hash, dataset.path, dataset.image_ids, 1)[1]
-        by_name = {p.name: Predictions(p) for p in outputs if p.name.endswith("_predictions")}
-        assert sorted(by_name["validation_predictions"].image_ids) == sorted(fold_ids)
-        assert sorted(by_name["test_predictions"].image_ids) == sorted(dataset.image_ids)
+    alone_pipeline(case, stage_artifacts)()
+    check_outputs(tmp_path / "root", case, images=72)
 
 
 def _task_log(capfd, caplog) -> tuple[set[str], set[str]]:
