@@ -347,16 +347,7 @@ def test_two_node_trainjob_publishes_a_model_the_pipeline_consumes(
     )  # the job's containers and files are gone
     assert not docker_client.containers.list(all=True, filters={"label": "trainer.kubeflow.org/trainjob-name"})
 
-    params = TrainParams(
-        preset=knobs["preset"],
-        epochs=1,
-        batch_size=8,
-        lr_backbone=1e-3,
-        lr_head=3e-3,
-        image_size=64,
-        seed=5,
-        max_steps_per_epoch=3,
-    )
+    params = TrainParams(**knobs)  # the same knobs as the job: the same global batch, steps and schedule
     local_pair = tmp_path / "two-local-processes"
     run_torchrun(2, train_arguments([inputs["dataset"]], inputs["split"], local_pair, params))
     from trashseg.components.models.build import build_model
