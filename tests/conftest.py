@@ -67,6 +67,28 @@ def sample_split(sample_dataset, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(sample_dataset, sample_split, tmp_path_factory) -> Path:
+    """One small trained convnext model the export and serve tests share (read-only: copy it to change it)."""
+    from trashseg.components.train.logic import TrainParams, run_train
+
+    out = tmp_path_factory.mktemp("tiny") / "model"
+    params = TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, max_steps_per_epoch=3, seed=3)
+    run_train([sample_dataset], sample_split, out, params)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_model, tmp_path_factory) -> Path:
+    """The ONNX export of `tiny_model` (read-only: copy it to change it)."""
+    from trashseg.components.export.logic import run_export
+    from trashseg.components.export.params import ExportParams
+
+    out = tmp_path_factory.mktemp("tiny") / "exported"
+    run_export(tiny_model, out, params=ExportParams(check_images=2))
+    return out
+
+
+@pytest.fixture(scope="session")
 def learn_data(tmp_path_factory) -> tuple[Path, Path]:
     """(dataset, 4-fold split) big enough for a tiny model to learn in seconds: 72 images at 64 px."""
     from trashseg.components.ingest.logic import run_ingest

@@ -7,6 +7,7 @@ the export (ONNX Runtime) on a dataset the export never saw, and ONNX Runtime ru
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -43,16 +44,16 @@ def _train(preset: str, sample_dataset, sample_split, out):
     return out
 
 
-@pytest.fixture(scope="module")
-def convnext_model(sample_dataset, sample_split, tmp_path_factory):
-    return _train("upernet-convnext-tiny", sample_dataset, sample_split, tmp_path_factory.mktemp("m") / "model")
-
-
 @pytest.mark.parametrize("preset", FAMILIES)
-def test_each_family_exports_with_the_models_labels(preset, sample_dataset, sample_split, sample_root, tmp_path):
+def test_each_family_exports_with_the_models_labels(
+    preset, sample_dataset, sample_split, sample_root, tiny_model, tmp_path
+):
     from trashseg.components.ingest.logic import run_ingest
 
-    model = _train(preset, sample_dataset, sample_split, tmp_path / "model")
+    if preset == "upernet-convnext-tiny":  # the shared model is this preset trained exactly as _train does
+        model = tiny_model
+    else:
+        model = _train(preset, sample_dataset, sample_split, tmp_path / "model")
     manifest = run_export(model, tmp_path / "exported", params=ExportParams(check_images=4))  # generated check images
     exported = ExportedModel(tmp_path / "exported")
     artifact = ModelArtifact(model)
@@ -103,14 +104,12 @@ def test_each_family_exports_with_the_models_labels(preset, sample_dataset, samp
     )
 
 
-def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(
-    convnext_model, sample_dataset, tmp_path, capsys
-):
+def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(tiny_model, sample_dataset, tmp_path, capsys):
     code = trashseg(
         [
             "export",
             "--model",
-            str(convnext_model),
+            str(tiny_model),
             "--dataset",
             str(sample_dataset),
             "--check-images",
@@ -124,18 +123,16 @@ def test_the_check_uses_the_datasets_images_and_the_cli_writes_one_line(
     assert check["images_from"] == "dataset" and check["images"] == 3
     assert check["pixels"] == 3 * 64 * 64  # the sample images' own sizes
     assert isinstance(open_model_or_export(tmp_path / "exported"), ExportedModel)
-    assert isinstance(open_model_or_export(convnext_model), ModelArtifact)
+    assert isinstance(open_model_or_export(tiny_model), ModelArtifact)
 
 
 @pytest.mark.slow
-def test_an_export_that_disagrees_is_not_written(convnext_model, tmp_path, capsys, monkeypatch):
+def test_an_export_that_disagrees_is_not_written(tiny_model, tmp_path, capsys, monkeypatch):
     """Exit 3 (the stage's own failure, not bad input), one line with the agreement, no output, no temporary."""
     import trashseg.components.export.logic as export_logic
 
     monkeypatch.setattr(export_logic, "MIN_AGREEMENT", 1.01)  # unreachable: the refusal path runs for real
-    code = trashseg(
-        ["export", "--model", str(convnext_model), "--check-images", "2", "--out", str(tmp_path / "exported")]
-    )
+    code = trashseg(["export", "--model", str(tiny_model), "--check-images", "2", "--out", str(tmp_path / "exported")])
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("error:")]
     assert (
@@ -147,8 +144,8 @@ def test_an_export_that_disagrees_is_not_written(convnext_model, tmp_path, capsy
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_changed_graph_is_refused_where_it_is_read(convnext_model, tmp_path):
-    run_export(convnext_model, tmp_path / "exported", params=ExportParams(check_images=1))
+def test_a_changed_graph_is_refused_where_it_is_read(tiny_export, tmp_path):
+    shutil.copytree(tiny_export, tmp_path / "exported")
     graph = tmp_path / "exported" / GRAPH_FILE
     data = bytearray(graph.read_bytes())
     data[-10] ^= 0xFF
@@ -157,12 +154,11 @@ def test_a_changed_graph_is_refused_where_it_is_read(convnext_model, tmp_path):
         run_infer(tmp_path / "exported", tmp_path / "nowhere", tmp_path / "pred")
 
 
-def test_an_export_refuses_tta_scales_and_gpus(convnext_model, sample_dataset, tmp_path):
-    run_export(convnext_model, tmp_path / "exported", params=ExportParams(check_images=1))
+def test_an_export_refuses_tta_scales_and_gpus(tiny_export, sample_dataset, tmp_path):
     with pytest.raises(ContractError, match="--tta-scales.*only at its export size 64 px"):
-        run_infer(tmp_path / "exported", sample_dataset, tmp_path / "pred", InferParams(tta_scales=[0.5, 1.0]))
+        run_infer(tiny_export, sample_dataset, tmp_path / "pred", InferParams(tta_scales=[0.5, 1.0]))
     with pytest.raises(ContractError, match="--device.*ONNX Runtime's CPU provider"):
-        run_infer(tmp_path / "exported", sample_dataset, tmp_path / "pred", machine=Machine(device="cuda:0"))
+        run_infer(tiny_export, sample_dataset, tmp_path / "pred", machine=Machine(device="cuda:0"))
     assert not (tmp_path / "pred").exists()
 
 
@@ -191,7 +187,7 @@ def test_a_partly_annealed_eomt_is_refused_by_name():
 
 @pytest.mark.slow  # a kfp.local run of two components: the pipelines tests cover the runner
 def test_the_component_exports_and_infer_takes_its_output_through_the_local_runner(
-    convnext_model, sample_dataset, sample_split, tmp_path
+    tiny_model, sample_dataset, sample_split, tmp_path
 ):
     from kfp import dsl, local
 
@@ -200,7 +196,7 @@ def test_the_component_exports_and_infer_takes_its_output_through_the_local_runn
 
     @dsl.pipeline(name="export-then-infer")
     def pipeline():
-        model = dsl.importer(artifact_uri=str(convnext_model), artifact_class=dsl.Model, reimport=False).output
+        model = dsl.importer(artifact_uri=str(tiny_model), artifact_class=dsl.Model, reimport=False).output
         dataset = dsl.importer(artifact_uri=str(sample_dataset), artifact_class=dsl.Dataset, reimport=False).output
         exported = export_op(model=model, dataset=dataset, check_images=2).outputs["exported"]
         split = dsl.importer(artifact_uri=str(sample_split), artifact_class=dsl.Dataset, reimport=False).output

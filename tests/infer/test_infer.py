@@ -7,21 +7,8 @@ import pytest
 
 from trashseg.components.infer.logic import InferParams, run_infer
 from trashseg.components.models.predict import view_size
-from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.predictions import validate_predictions
-
-
-@pytest.fixture(scope="module")
-def tiny_model(sample_dataset, sample_split, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "model"
-    run_train(
-        [sample_dataset],
-        sample_split,
-        out,
-        TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=1),
-    )
-    return out
 
 
 def test_tta_views_and_sizes():

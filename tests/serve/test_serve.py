@@ -21,10 +21,7 @@ from PIL import Image
 
 from tests.reference import REPO
 from tests.serving import INFER_PATH, Server, infer_body, labels_of, port_is_free
-from trashseg.components.export.logic import run_export
-from trashseg.components.export.params import ExportParams
 from trashseg.components.infer.logic import run_infer
-from trashseg.components.train.logic import TrainParams, run_train
 from trashseg.data_contracts.dataset import Dataset
 from trashseg.data_contracts.predictions import validate_predictions
 
@@ -51,20 +48,13 @@ def _photo_bytes(source: Image.Image, width: int, height: int, orientation: int 
 
 
 @pytest.fixture(scope="module")
-def served_world(sample_root, sample_dataset, sample_split, tmp_path_factory):
+def served_world(sample_root, tiny_model, tiny_export, tmp_path_factory):
     """A tiny trained model, its export, photos ingested as a dataset, and infer's predictions for them."""
     from trashseg.components.ingest.logic import run_ingest
     from trashseg.data_contracts.images import oriented_size
 
     root = tmp_path_factory.mktemp("served")
-    model = root / "model"
-    run_train(
-        [sample_dataset],
-        sample_split,
-        model,
-        TrainParams(preset="upernet-convnext-tiny", epochs=2, image_size=64, seed=2),
-    )
-    run_export(model, root / "exported", params=ExportParams(check_images=2))
+    model = tiny_model
     sources = sorted((sample_root / "test" / "images").iterdir())
     (root / "coco" / "images").mkdir(parents=True)
     records, photos = [], {}
@@ -81,11 +71,11 @@ def served_world(sample_root, sample_dataset, sample_split, tmp_path_factory):
     run_ingest(root / "coco" / "annotations.json", root / "coco" / "images", root / "photos")
     assert Dataset(root / "photos").record(4)["orientation"] == 6  # ingest applied the EXIF orientation
     run_infer(model, root / "photos", root / "by_model")  # infer's defaults, as serve's
-    run_infer(root / "exported", root / "photos", root / "by_export")
+    run_infer(tiny_export, root / "photos", root / "by_export")
     return {
         "root": root,
         "model": model,
-        "exported": root / "exported",
+        "exported": tiny_export,
         "photos": photos,
         "by_model": validate_predictions(root / "by_model"),
         "by_export": validate_predictions(root / "by_export"),
