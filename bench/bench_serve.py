@@ -38,12 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import RESULTS, TACO, markdown_table, save
+from trashseg.components.common.kserve_sdk import MODEL_NAME
 
 PRESETS = {"upernet-convnext-tiny": None, "upernet-convnext": None}  # preset -> image size (None: the preset's)
 DIRECT_REPEATS = {"upernet-convnext-tiny": 30, "upernet-convnext": 4}
 OVERHEAD_REPEATS = {"upernet-convnext-tiny": 20, "upernet-convnext": 3}
 SERVED_REQUESTS = {"upernet-convnext-tiny": {1: 20, 4: 40, 16: 80}, "upernet-convnext": {1: 3, 4: 4, 16: 16}}
 MEMORY_REQUESTS = 2000
+INFER_PATH = f"/v2/models/{MODEL_NAME}/infer"
 
 
 def random_model(preset_name: str, out: Path, image_size: int | None) -> Path:
@@ -120,12 +122,13 @@ def _direct_worker(artifact: str, photo_path: str, labels_path: str) -> None:
     from trashseg.components.models.tta import TTA
     from trashseg.components.serve.logic import decode_photo
     from trashseg.data_contracts.exported import open_model_or_export
+    from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
 
     predictor = load_predictor(open_model_or_export(Path(artifact)), "cpu")
     data = Path(photo_path).read_bytes()
 
     def call() -> np.ndarray:
-        return predictor.labels([decode_photo(data, 64_000_000)], TTA(tta_flip=True))[0]
+        return predictor.labels([decode_photo(data, DEFAULT_MAX_PIXELS)], TTA(tta_flip=True))[0]
 
     np.save(labels_path, call())  # also the warm-up
     print("ready", flush=True)
@@ -195,9 +198,7 @@ class _Server:
 
 
 def _post(session, server: _Server, body: bytes):
-    return session.post(
-        server.url + "/v2/models/trashseg/infer", data=body, headers={"content-type": "application/json"}, timeout=600
-    )
+    return session.post(server.url + INFER_PATH, data=body, headers={"content-type": "application/json"}, timeout=600)
 
 
 def _answer_labels(answer) -> np.ndarray:
@@ -248,18 +249,12 @@ def served(server: _Server, body: bytes, expected: np.ndarray, concurrency: int,
         if not hasattr(local, "session"):
             local.session = requests.Session()
         started = time.perf_counter()
-        answer = local.session.post(
-            server.url + "/v2/models/trashseg/infer",
-            data=body,
-            headers={"content-type": "application/json"},
-            timeout=600,
-        )
+        answer = _post(local.session, server, body)
         latencies.append(time.perf_counter() - started)
         if answer.status_code != 200:
             wrong.append(answer.status_code)
         elif k % 10 == 0:  # check every tenth answer (parsing all would load the client, which shares the CPUs)
-            output = answer.json()["outputs"][0]
-            if not np.array_equal(np.asarray(output["data"], np.uint8).reshape(output["shape"]), expected):
+            if not np.array_equal(_answer_labels(answer), expected):
                 wrong.append("labels")
 
     with ThreadPoolExecutor(concurrency) as pool:  # warm-up: connections open
@@ -294,14 +289,7 @@ def memory(server: _Server, body: bytes, total: int = MEMORY_REQUESTS, clients: 
     def one(_k: int) -> None:
         if not hasattr(local, "session"):
             local.session = requests.Session()
-        statuses.append(
-            local.session.post(
-                server.url + "/v2/models/trashseg/infer",
-                data=body,
-                headers={"content-type": "application/json"},
-                timeout=600,
-            ).status_code
-        )
+        statuses.append(_post(local.session, server, body).status_code)
 
     with ThreadPoolExecutor(clients) as pool:
         for done in range(100, total + 1, 100):

@@ -33,6 +33,4 @@ class ParameterError(ContractError):
     """
 
     def __init__(self, parameter: str, message: str):
-        ValueError.__init__(self, f"{parameter}: {message}")
-        self.file, self.record, self.field = parameter, None, None
-        self.parameter = parameter
+        super().__init__(parameter, message)

@@ -123,10 +123,6 @@ def _fail():
     raise ValueError("no outputs listed")
 
 
-def read_export(path: Path) -> ExportedModel:
-    return ExportedModel(path)
-
-
 def open_model_or_export(path: Path) -> ModelArtifact | ExportedModel:
     """A model artifact or an export of one, told apart by the manifest's contract; anything else is refused by name."""
     path = Path(path)

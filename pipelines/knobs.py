@@ -18,6 +18,8 @@ from typing import Any, Callable, Literal, Optional
 
 from kfp import dsl
 
+from trashseg.components.common.params import default_of
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -70,9 +72,7 @@ class Knobs:
                 if name in seen:
                     continue
                 seen.add(name)
-                default = stage.defaults.get(
-                    f.name, f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-                )
+                default = stage.defaults.get(f.name, default_of(f))
                 out.append((name, kfp_type(hints[f.name]), default, f.metadata["help"]))
         return out
 

@@ -33,8 +33,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def infer_body(photos: list[bytes], request_id: str | None = None) -> dict:
-    body = {
+def infer_body(photos: list[bytes]) -> dict:
+    return {
         "inputs": [
             {
                 "name": "image",
@@ -44,9 +44,6 @@ def infer_body(photos: list[bytes], request_id: str | None = None) -> dict:
             }
         ]
     }
-    if request_id:
-        body["id"] = request_id
-    return body
 
 
 def labels_of(answer: dict) -> list[np.ndarray]:
@@ -58,12 +55,11 @@ def labels_of(answer: dict) -> list[np.ndarray]:
 class Server:
     """A ``trashseg serve`` child on a free localhost port; ``with Server(...) as s`` waits until it is ready."""
 
-    def __init__(self, model: Path, *args: str, port: int | None = None, log: Path, command: list[str] | None = None):
+    def __init__(self, model: Path, *args: str, log: Path):
         self.model = Path(model)
         self.args = list(args)
-        self.port = port or free_port()
+        self.port = free_port()
         self.log = Path(log)
-        self.command = command
         self.process: subprocess.Popen | None = None
 
     @property
@@ -71,7 +67,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180) -> Server:
-        command = self.command or [
+        command = [
             sys.executable,
             "-m",
             "trashseg.components.cli",

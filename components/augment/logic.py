@@ -94,7 +94,7 @@ def run_augment(
             if not pieces:
                 log.warning("no %s instance in the training folds: nothing to paste", name)
                 continue
-            for _ in progress(range(counts.get(name, 0)), f"copy-paste {name}"):
+            for _ in progress(range(counts[name]), f"copy-paste {name}"):
                 canvas_id = canvases[made % len(canvases)]
                 piece = pieces[int(rng.integers(len(pieces)))]
                 canvas, canvas_mask = dataset.image(canvas_id).copy(), dataset.mask(canvas_id).copy()

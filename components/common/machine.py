@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trashseg.components.common import checks
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+from trashseg.components.common.params import check_choices
 
 
 @dataclass
@@ -21,4 +20,4 @@ class Machine:
 
     def check(self) -> None:
         checks.device("--device", self.device)
-        checks.choice("--precision", self.precision, PRECISIONS)
+        check_choices(self)

@@ -15,6 +15,8 @@ import types
 import typing
 from typing import Any, Literal
 
+from trashseg.components.common import checks
+
 
 def _unwrap(hint: Any) -> Any:
     """``int | None`` -> ``int``."""
@@ -36,12 +38,22 @@ def _key_value(value_type: type):
     return parse
 
 
+def flag_of(name: str) -> str:
+    """A field's CLI option: ``lr_backbone`` -> ``--lr-backbone``."""
+    return "--" + name.replace("_", "-")
+
+
+def default_of(field: dataclasses.Field) -> Any:
+    return field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
+
+
 def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     """One option per field of ``cls``: its help, its default, its type (lists take several values, dicts KEY=VALUE)."""
+    hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
-        hint = _unwrap(typing.get_type_hints(cls)[field.name])
-        default = field.default_factory() if field.default_factory is not dataclasses.MISSING else field.default
-        flag = "--" + field.name.replace("_", "-")
+        hint = _unwrap(hints[field.name])
+        default = default_of(field)
+        flag = flag_of(field.name)
         shown = "" if default is None else f" (default: {default})"
         options: dict[str, Any] = {"dest": field.name, "default": default, "help": field.metadata["help"] + shown}
         origin, args = typing.get_origin(hint), typing.get_args(hint)
@@ -56,6 +68,32 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         else:
             options["type"] = hint
         parser.add_argument(flag, **options)
+
+
+def options_of(knobs: Any) -> list[str]:
+    """The CLI options that give a knobs dataclass back (``add_arguments``'s forms): how a launcher passes them on."""
+    argv = []
+    for field in dataclasses.fields(knobs):
+        value, flag = getattr(knobs, field.name), flag_of(field.name)
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, *map(str, value)] if value else []
+        elif isinstance(value, dict):
+            argv += [flag, *(f"{k}={v}" for k, v in value.items())] if value else []
+        elif value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def check_choices(knobs: Any) -> None:
+    """Every ``Literal`` field holds one of its choices (or None where it is optional): the type is the one list."""
+    hints = typing.get_type_hints(type(knobs))
+    for field in dataclasses.fields(knobs):
+        hint, value = hints[field.name], getattr(knobs, field.name)
+        literal = _unwrap(hint)
+        if typing.get_origin(literal) is Literal and not (value is None and literal is not hint):
+            checks.choice(flag_of(field.name), value, typing.get_args(literal))
 
 
 def _coerce(value: Any, hint: Any) -> Any:

@@ -18,7 +18,7 @@ the one of the same name, with ``KServeClient``.
 from __future__ import annotations
 
 from trashseg.components.common.images import CPU_IMAGE, GPU_IMAGE
-from trashseg.components.common.kserve_sdk import import_kserve
+from trashseg.components.common.kserve_sdk import GRACE_PERIOD_S, MODEL_NAME, PORT, import_kserve
 from trashseg.components.common.log import get_logger
 from trashseg.components.deploy.params import DeployParams
 from trashseg.data_contracts.errors import ContractError
@@ -27,10 +27,7 @@ log = get_logger("trashseg.deploy")
 API_VERSION = "serving.kserve.io/v1beta1"
 CONTAINER_NAME = "kserve-container"  # the name KServe looks for (constants.InferenceServiceContainerName)
 MODEL_MOUNT = "/mnt/models"  # where the storage initializer puts the artifact (constants.DefaultModelLocalMountPath)
-PORT = 8080
-GRACE_PERIOD_S = 30  # serve's --grace-period; the pod gets 15 s more before SIGKILL
 STORAGE_SCHEMES = ("s3://", "gs://", "pvc://", "hdfs://", "webhdfs://")
-MODEL_NAME = "trashseg"  # the model name serve registers (URL /v2/models/trashseg/infer)
 
 
 def storage_uri(artifact_uri: str) -> str:

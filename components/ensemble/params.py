@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trashseg.components.common import checks
+from trashseg.components.common.params import check_choices
 from trashseg.data_contracts.errors import ParameterError
-
-VOTES = ("hard", "soft")
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class EnsembleParams:
         read."""
         if inputs < 2:
             raise ParameterError("--predictions", "an ensemble needs at least two predictions")
-        checks.choice("--vote", self.vote, VOTES)
+        check_choices(self)
         if self.weights is None:
             return
         if len(self.weights) != inputs:

@@ -28,12 +28,18 @@ import torch
 
 from trashseg.components.common.errors import ExportDisagrees
 from trashseg.components.common.log import get_logger
-from trashseg.components.common.resize import resize_pair
 from trashseg.components.export.params import ExportParams
 from trashseg.components.models.build import load_model
 from trashseg.components.models.family import get_family
-from trashseg.components.models.forward import class_scores, normalise, raw_output_names
-from trashseg.components.models.predict import Predictor, onnx_forward, onnx_session
+from trashseg.components.models.forward import class_scores, raw_output_names
+from trashseg.components.models.predict import (
+    Predictor,
+    check_same_classes,
+    onnx_forward,
+    onnx_session,
+    view_pixels,
+    view_size,
+)
 from trashseg.components.models.tta import NO_TTA
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
@@ -133,8 +139,7 @@ def run_export(
 
 def _pixels(artifact, images: list[np.ndarray]) -> torch.Tensor:
     """The normalised batch the network sees for ``images`` without TTA (what predict_batch builds)."""
-    batch = np.stack([resize_pair(image, None, artifact.image_size)[0] for image in images])
-    return normalise(torch.from_numpy(batch), artifact.mean, artifact.std)
+    return view_pixels(images, view_size(artifact.image_size, 1.0), artifact.mean, artifact.std)
 
 
 def _export_graph(wrapped: RawOutputs, artifact: ModelArtifact, family, pixels: torch.Tensor, path: Path) -> None:
@@ -228,12 +233,7 @@ def _check_images(artifact: ModelArtifact, dataset_dir: Path | None, count: int)
     """Images for the self-check: spread over the dataset's ids, or generated scenes of several sizes."""
     if dataset_dir is not None:
         dataset = Dataset(dataset_dir)
-        if dataset.classes.names != artifact.classes.names:
-            raise ContractError(
-                dataset_dir,
-                f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
-                field="classes",
-            )
+        check_same_classes(dataset, artifact)
         ids = dataset.image_ids
         chosen = [ids[int(k)] for k in np.unique(np.linspace(0, len(ids) - 1, min(count, len(ids))).round())]
         return [dataset.image(i) for i in chosen], "dataset"
@@ -267,7 +267,7 @@ def _card(
     import onnxruntime
     import transformers
 
-    size = artifact.image_size
+    size = view_size(artifact.image_size, 1.0)  # the side the graph was traced at, as predict_batch sizes it
     outputs = {o.name: [d if isinstance(d, int) else "batch" for d in o.shape] for o in session.get_outputs()}
     set_prediction = get_family(artifact.family).set_prediction
     postprocess = (

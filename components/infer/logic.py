@@ -19,10 +19,9 @@ from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger, progress
 from trashseg.components.common.machine import Machine
 from trashseg.components.infer.params import InferParams
-from trashseg.components.models.predict import check_tta, load_predictor
+from trashseg.components.models.predict import check_same_classes, check_tta, load_predictor
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, prepare_output
 from trashseg.data_contracts.dataset import Dataset
-from trashseg.data_contracts.errors import ContractError
 from trashseg.data_contracts.exported import open_model_or_export
 from trashseg.data_contracts.predictions import CONTRACT as PREDICTIONS_CONTRACT
 from trashseg.data_contracts.predictions import PredictionsWriter
@@ -96,12 +95,7 @@ def run_infer_jobs(
             every_input + [Path(o.out) for j, o in enumerate(jobs) if j != k],
         )
         dataset = Dataset(job.dataset_dir)
-        if dataset.classes.names != artifact.classes.names:
-            raise ContractError(
-                job.dataset_dir,
-                f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
-                field="classes",
-            )
+        check_same_classes(dataset, artifact)
         ids = dataset.image_ids
         if job.split_dir is not None:
             ids = Split(job.split_dir).partition(dataset.content_hash, dataset.path, ids, job.fold)[1]

@@ -9,7 +9,7 @@ from typing import Any
 
 from trashseg.components.common.coco import load_json, normalise_file_name
 from trashseg.components.common.log import get_logger
-from trashseg.data_contracts.classes import ClassTable
+from trashseg.data_contracts.classes import ClassTable, normalise_name
 from trashseg.data_contracts.errors import ContractError
 
 log = get_logger("trashseg.ingest")
@@ -84,7 +84,7 @@ def parse_categories(data: dict, path: Path, classes: ClassTable) -> dict[int, i
         if cat_id in mapping:
             raise ContractError(path, "duplicate category id", record=f"category {cat_id}", field="id")
         class_id = classes.id_of(name)
-        if class_id == 0 or " ".join(name.lower().split()) in BACKGROUND_NAMES or (cat_id == 0 and class_id is None):
+        if class_id == 0 or normalise_name(name) in BACKGROUND_NAMES or (cat_id == 0 and class_id is None):
             log.info(
                 "%s: category %d %r is background: its annotations are left as %s",
                 path.name,

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trashseg.components.common import checks
+from trashseg.components.common.params import check_choices
 from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
-
-EXIF_POLICIES = ("transpose", "ignore")
 
 
 @dataclass(frozen=True)
@@ -30,5 +29,5 @@ class IngestParams:
 
     def check(self) -> None:
         """Refuse values outside their ranges before any file is read."""
-        checks.choice("--exif", self.exif, EXIF_POLICIES)
+        check_choices(self)
         checks.number("--max-pixels", self.max_pixels, low=1, high=1_000_000_000, integer=True)

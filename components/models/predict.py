@@ -45,6 +45,22 @@ def check_tta(artifact, tta: TTA) -> None:
         )
 
 
+def view_pixels(images: list[np.ndarray], side: int, mean, std) -> torch.Tensor:
+    """The normalised (B, 3, side, side) batch the network sees for ``images`` (bilinear resize, card's mean/std)."""
+    batch = np.stack([resize_pair(image, None, side)[0] for image in images])
+    return normalise(torch.from_numpy(batch), mean, std)
+
+
+def check_same_classes(dataset, artifact) -> None:
+    """A model predicts its own class ids: a dataset with another class table would be scored against other names."""
+    if dataset.classes.names != artifact.classes.names:
+        raise ContractError(
+            dataset.path,
+            f"classes {list(dataset.classes.names)} differ from the model's {list(artifact.classes.names)}",
+            field="classes",
+        )
+
+
 @torch.no_grad()
 def predict_batch(
     forward: Forward,
@@ -53,17 +69,14 @@ def predict_batch(
     tta: TTA,
     device: torch.device,
     amp_dtype: torch.dtype | None,
-    mean=None,
-    std=None,
+    mean,
+    std,
 ) -> list[np.ndarray]:
     """Per-image (C, H, W) float32 probabilities, averaged over the TTA views."""
     totals: list[torch.Tensor | None] = [None] * len(images)
     views = tta.views()
-    norm = {k: v for k, v in (("mean", mean), ("std", std)) if v is not None}
     for scale, flipped in views:
-        side = view_size(base_size, scale)
-        batch = np.stack([resize_pair(image, None, side)[0] for image in images])
-        pixels = normalise(torch.from_numpy(batch).to(device), **norm)
+        pixels = view_pixels(images, view_size(base_size, scale), mean, std).to(device)
         if flipped:
             pixels = pixels.flip(-1)
         with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
@@ -101,7 +114,7 @@ class Predictor:
         return [probs.argmax(0).astype(np.uint8) for probs in self.probabilities(images, tta)]
 
 
-def load_predictor(artifact, device: str = "auto", precision: str = "auto", threads: int | None = None) -> Predictor:
+def load_predictor(artifact, device: str = "auto", precision: str = "auto") -> Predictor:
     """A torch model on ``device`` for a model artifact; an ONNX Runtime session on the CPU for an export."""
     from trashseg.components.models.device import pick_autocast_dtype, pick_device
 
@@ -110,7 +123,7 @@ def load_predictor(artifact, device: str = "auto", precision: str = "auto", thre
             raise ParameterError(
                 "--device", f"{device!r}: an ONNX export runs on ONNX Runtime's CPU provider (auto or cpu)"
             )
-        return Predictor(artifact, onnx_forward(artifact, threads), torch.device("cpu"), None, "onnxruntime")
+        return Predictor(artifact, onnx_forward(artifact), torch.device("cpu"), None, "onnxruntime")
     from trashseg.components.models.build import load_model
 
     chosen = pick_device(device)
@@ -125,20 +138,18 @@ def load_predictor(artifact, device: str = "auto", precision: str = "auto", thre
     )
 
 
-def onnx_session(graph, threads: int | None = None):
-    """An ONNX Runtime CPU session; ``threads`` caps its intra-op threads (None: one per core)."""
+def onnx_session(graph):
+    """An ONNX Runtime CPU session (one intra-op thread per core)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's business
-    if threads:
-        options.intra_op_num_threads = threads
     return ort.InferenceSession(str(graph), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def onnx_forward(export, threads: int | None = None, session=None) -> Forward:
+def onnx_forward(export, session=None) -> Forward:
     """The export's graph as a ``Forward``: its raw outputs go through ``scores_from_outputs`` as the model's do."""
-    session = session or onnx_session(export.graph, threads)
+    session = session or onnx_session(export.graph)
     names = [output.name for output in session.get_outputs()]
     missing = [name for name in export.output_names if name not in names]
     if missing or session.get_inputs()[0].name != export.input_name:

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from trashseg.components.common.kserve_sdk import import_kserve
+from trashseg.components.common.kserve_sdk import MODEL_NAME, import_kserve
 from trashseg.components.common.log import get_logger
 from trashseg.components.common.machine import Machine
 from trashseg.components.models.predict import Predictor, check_tta, load_predictor
@@ -42,7 +42,6 @@ from trashseg.data_contracts.exported import open_model_or_export
 from trashseg.data_contracts.images import decode_image
 
 log = get_logger("trashseg.serve")
-MODEL_NAME = "trashseg"
 INPUT_NAME = "image"
 OUTPUT_NAME = "labels"
 FORMATS = ("JPEG", "PNG")

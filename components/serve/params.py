@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from trashseg.components.common import checks
+from trashseg.components.common.kserve_sdk import GRACE_PERIOD_S, PORT
 from trashseg.components.models.tta import TTA
 from trashseg.data_contracts.errors import ParameterError
 from trashseg.data_contracts.images import DEFAULT_MAX_PIXELS
@@ -19,7 +20,7 @@ class ServeParams(TTA):
     host: str = field(
         default="127.0.0.1", metadata={"help": "address to listen on (0.0.0.0: every interface, as in a pod)"}
     )
-    port: int = field(default=8080, metadata={"help": "HTTP port, 1024..65535"})
+    port: int = field(default=PORT, metadata={"help": "HTTP port, 1024..65535"})
     max_pixels: int = field(
         default=DEFAULT_MAX_PIXELS,
         metadata={"help": "refuse images larger than this (decompression bombs), as ingest does"},
@@ -27,7 +28,7 @@ class ServeParams(TTA):
     max_request_mb: int = field(default=64, metadata={"help": "refuse request bodies larger than this many MiB (413)"})
     max_images: int = field(default=16, metadata={"help": "most images in one request"})
     grace_period: int = field(
-        default=30, metadata={"help": "seconds SIGTERM waits for requests in flight before stopping"}
+        default=GRACE_PERIOD_S, metadata={"help": "seconds SIGTERM waits for requests in flight before stopping"}
     )
     log_requests: bool = field(
         default=False, metadata={"help": "log every request (the access log); errors are always logged"}

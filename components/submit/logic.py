@@ -34,7 +34,8 @@ def template_order(template: Path, names: list[str]) -> list[str]:
                 record=f"row {row}",
                 field="image_id",
             )
-    missing = [name for name in names if name not in set(listed)]
+    listed_set = set(listed)
+    missing = [name for name in names if name not in listed_set]
     if missing:
         raise ContractError(
             template, f"has no row for image {missing[0]!r} ({len(missing)} of {len(names)} missing)", field="image_id"

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trashseg.components.common import checks
-
-DOWNSAMPLE_METHODS = ("nearest", "mode")
+from trashseg.components.common.params import check_choices
 
 
 @dataclass(frozen=True)
@@ -27,4 +26,4 @@ class SubmitParams:
     def check(self) -> None:
         """Refuse values outside their ranges before anything is read."""
         checks.number("--submission-size", self.submission_size, low=1, high=4096, integer=True)
-        checks.choice("--downsample", self.downsample, DOWNSAMPLE_METHODS)
+        check_choices(self)

@@ -8,29 +8,12 @@ and a test parses it back with the CLI's own parser, so the two cannot drift.
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+from trashseg.components.common.params import options_of
 from trashseg.components.train.params import TrainMachine, TrainParams
-
-
-def options_of(knobs: Any) -> list[str]:
-    """The CLI options that give a knobs dataclass back (``components.common.params.add_arguments``'s forms)."""
-    argv = []
-    for field in dataclasses.fields(knobs):
-        value, flag = getattr(knobs, field.name), "--" + field.name.replace("_", "-")
-        if isinstance(value, bool):
-            argv.append(flag if value else "--no-" + flag[2:])
-        elif isinstance(value, (list, tuple)):
-            argv += [flag, *map(str, value)] if value else []
-        elif isinstance(value, dict):
-            argv += [flag, *(f"{k}={v}" for k, v in value.items())] if value else []
-        elif value is not None:
-            argv += [flag, str(value)]
-    return argv
 
 
 def train_arguments(

@@ -7,10 +7,9 @@ from typing import Literal
 
 from trashseg.components.common import checks
 from trashseg.components.common.machine import Machine
+from trashseg.components.common.params import check_choices
 from trashseg.components.train.photometric import AUGMENTATIONS
 from trashseg.data_contracts.errors import ParameterError
-
-SCHEDULES = ("poly", "cosine", "constant")
 
 
 @dataclass
@@ -61,7 +60,6 @@ class TrainParams:
 
     def check(self) -> None:
         """Refuse any value outside its range before anything is read (exit code 2, one line)."""
-        from trashseg.components.models.losses import LOSSES
         from trashseg.components.models.presets import get_preset
 
         preset = get_preset(self.preset)
@@ -74,15 +72,13 @@ class TrainParams:
                 checks.number(name, value, low=0, high=1, low_open=True)
         if self.warmup_steps is not None:
             checks.number("--warmup-steps", self.warmup_steps, low=0, high=10_000_000, integer=True)
-        if self.loss is not None:
-            checks.choice("--loss", self.loss, LOSSES)
-            if self.loss != "model" and preset.model_family.set_prediction:
-                raise ParameterError(
-                    "--loss",
-                    f"{self.loss!r} does not apply to {self.preset}: it trains with its own matched "
-                    "mask and class loss (use model or leave it unset)",
-                )
-        checks.choice("--schedule", self.schedule, SCHEDULES)
+        check_choices(self)  # loss and schedule
+        if self.loss not in (None, "model") and preset.model_family.set_prediction:
+            raise ParameterError(
+                "--loss",
+                f"{self.loss!r} does not apply to {self.preset}: it trains with its own matched "
+                "mask and class loss (use model or leave it unset)",
+            )
         checks.number("--weight-decay", self.weight_decay, low=0, high=1)
         if self.image_size is not None:
             checks.number("--image-size", self.image_size, low=32, high=4096, integer=True)
@@ -131,5 +127,4 @@ class TrainMachine(Machine):
 
     def check(self) -> None:
         super().check()
-        checks.choice("--compile", self.compile, ("auto", "on", "off"))
         checks.number("--workers", self.workers, low=-1, high=64, integer=True)

@@ -162,6 +162,24 @@ def test_an_export_refuses_tta_scales_and_gpus(tiny_export, sample_dataset, tmp_
     assert not (tmp_path / "pred").exists()
 
 
+def test_a_size_off_the_32_grid_is_exported_at_the_size_infer_predicts_at(sample_dataset, sample_split, tmp_path):
+    """infer feeds a model its size rounded to a multiple of 32 (100 -> 96): the graph must take that size."""
+    run_train(
+        [sample_dataset],
+        sample_split,
+        tmp_path / "model",
+        TrainParams(preset="upernet-convnext-tiny", epochs=1, image_size=100, max_steps_per_epoch=1, seed=3),
+    )
+    run_export(tmp_path / "model", tmp_path / "exported", params=ExportParams(check_images=1))
+    card = ExportedModel(tmp_path / "exported").card
+    assert card["image_size"] == 96 and card["input"]["shape"] == ["batch", 3, 96, 96]
+    run_infer(tmp_path / "model", sample_dataset, tmp_path / "by_model")
+    run_infer(tmp_path / "exported", sample_dataset, tmp_path / "by_export")
+    by_model, by_export = validate_predictions(tmp_path / "by_model"), validate_predictions(tmp_path / "by_export")
+    same = sum(int((by_model.labels(i) == by_export.labels(i)).sum()) for i in by_model.image_ids)
+    assert same / sum(by_model.labels(i).size for i in by_model.image_ids) >= 0.99
+
+
 def test_a_partly_annealed_eomt_is_refused_by_name():
     """EoMT with a mask probability strictly between 0 and 1 masks random queries when it predicts: no graph matches."""
     from trashseg.components.export.logic import _constant_attention_mask_probs

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trashseg.components.common.params import add_arguments, from_args, from_task
-from trashseg.components.train.launch import options_of
+from trashseg.components.common.params import add_arguments, from_args, from_task, options_of
 from trashseg.pipelines.knobs import kfp_type
 from trashseg.pipelines.topology import Topology
 
