@@ -281,12 +281,12 @@ def _submit(args: argparse.Namespace) -> None:
         checks.number("--wait", args.wait, low=0, high=7 * 24 * 3600, low_open=True)
     import tempfile
 
-    from trashseg.pipelines.compile import compile_all, module_of
+    from trashseg.pipelines.compile import compile_one, module_of
 
     module_of(args.pipeline)
     topology = topology_from_args(args)
     with tempfile.TemporaryDirectory(prefix="trashseg-compiled-") as compiled:
-        package = next(p for p in compile_all(Path(compiled), topology) if p.stem == args.pipeline)
+        package = compile_one(args.pipeline, Path(compiled), topology)
         result = submit_pipeline(
             args.host,
             args.pipeline,

@@ -60,14 +60,16 @@ def compile_all(out_dir: Path | None = None, topology: Topology = Topology()) ->
     """Write every pipeline for ``topology`` as ``out_dir/NAME.yaml``; returns the paths written."""
     topology.check()
     out_dir = Path(out_dir) if out_dir else (COMPILED_DIR if topology == Topology() else BUILD_COMPILED_DIR)
+    return [compile_one(name, out_dir, topology) for name in modules()]
+
+
+def compile_one(name: str, out_dir: Path, topology: Topology) -> Path:
+    """Write pipeline ``name`` for ``topology`` as ``out_dir/NAME.yaml`` (its header's dict defaults sorted)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in modules():
-        path = out_dir / f"{name}.yaml"
-        compiler.Compiler().compile(build(name, topology), str(path))
-        path.write_text(sorted_header_defaults(path.read_text()))
-        written.append(path)
-    return written
+    path = out_dir / f"{name}.yaml"
+    compiler.Compiler().compile(build(name, topology), str(path))
+    path.write_text(sorted_header_defaults(path.read_text()))
+    return path
 
 
 def sorted_header_defaults(text: str) -> str:

@@ -241,7 +241,7 @@ def prepare_local(
             )
     arguments = {**folder_parameters(Path(train_data), Path(test_data)), **arguments}
     check_data_folders(arguments, {name: spec.default for name, spec in inputs.items()})
-    arguments.update(unset_knobs_resolved(module_of(pipeline).KNOBS, arguments))
+    arguments.update(unset_knobs_resolved(module_of(pipeline).knobs_for(topology), arguments))
     return LocalRun(pipeline, compiled, arguments, pipeline_root, runner, caching)
 
 

@@ -89,16 +89,3 @@ class Topology:
         if self.deploy and pipeline == "trashseg":
             needs["KServe"] = KSERVE
         return needs
-
-    def describe(self) -> str:
-        parts = [
-            f"checkpoint claim {self.checkpoint_claim}" if self.checkpoint_claim else "no checkpoint claim",
-            f"{self.train_nodes} train node(s) x {self.train_gpus} GPU(s)",
-        ]
-        if self.pretrained_import:
-            parts.append("pretrained model imported by URI")
-        if self.hub_cache_claim:
-            parts.append(f"hub cache claim {self.hub_cache_claim}")
-        if self.deploy:
-            parts.append("final model exported and served (KServe)")
-        return ", ".join(parts)

@@ -73,9 +73,6 @@ def knobs_for(topology: Topology) -> Knobs:
     return Knobs(*STAGES, *(SERVING if topology.deploy else ()), shared=("fold", "tta_flip"))
 
 
-KNOBS = knobs_for(Topology())
-
-
 def data_inputs(topology: Topology) -> list[tuple[str, Any, Any, str]]:
     """The parameters every pipeline starts with: where the data are, and where the GPU tasks may run."""
     required = [

@@ -143,7 +143,8 @@ def run_train(
             "a claim's root must belong to that user or its group",
             field="checkpoint_dir",
         ) from None
-    source = SampleSource([Path(p) for p in dataset_dirs], Split(split_dir), params.fold)
+    split = Split(split_dir)
+    source = SampleSource([Path(p) for p in dataset_dirs], split, params.fold)
     if not source.validation:
         raise ContractError(split_dir, f"fold {params.fold} has no images to validate on", field="fold")
     device = distributed.rank_device(world, pick_device(machine.device))
@@ -153,16 +154,14 @@ def run_train(
         for written in (out, checkpoint_root):
             check_not_an_input(written, [start.directory])
         inputs.append(start.directory)
-    checkpoint_dir = checkpoint_root / checkpoint_key(
-        source.hashes(), Split(split_dir).content_hash, params, start.record()
-    )
+    checkpoint_dir = checkpoint_root / checkpoint_key(source.hashes(), split.content_hash, params, start.record())
     distributed.start(world, device)
     if not world.is_main:
         log.setLevel("WARNING")  # one rank speaks
     try:
         manifest = _train(
             source,
-            split_dir,
+            split.content_hash,
             out,
             params,
             machine,
@@ -187,7 +186,7 @@ def run_train(
 
 def _train(
     source: SampleSource,
-    split_dir: Path,
+    split_hash: str,
     out: Path,
     params: TrainParams,
     machine: TrainMachine,
@@ -232,7 +231,7 @@ def _train(
         **asdict(params),
         **asdict(machine),
         "datasets": source.hashes(),
-        "split": Split(split_dir).content_hash,
+        "split": split_hash,
         "pretrained": start.record(),
     }
     ran_on = {

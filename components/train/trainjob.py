@@ -33,6 +33,7 @@ from typing import Any, Iterable
 
 from trashseg.components.common import checks
 from trashseg.components.common.log import get_logger
+from trashseg.components.common.params import from_task
 from trashseg.components.train.launch import train_arguments
 from trashseg.components.train.logic import TrainParams, checkpoint_key
 from trashseg.data_contracts.artifact import Manifest, atomic_directory, folder_digest, prepare_output, read_manifest
@@ -124,11 +125,7 @@ class TrainJobSettings:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise ParameterError("trainjob", f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(known))})")
-        values = {**settings, **given}
-        for name in ("nodes", "gpus", "cpus_per_node", "timeout_s"):  # kfp hands ints in dicts back as floats
-            if isinstance(values.get(name), float) and values[name].is_integer():
-                values[name] = int(values[name])
-        return cls(**values)
+        return from_task(cls, {**settings, **given})  # kfp hands ints in dicts back as floats: typed again
 
 
 def trainer_entry(argv: list[str]) -> None:
@@ -393,17 +390,23 @@ def _cause(err: BaseException) -> str:
     return f"{getattr(cause, 'status', '')} {getattr(cause, 'reason', '') or cause}".strip()
 
 
-def check_patches_kept(client: Any, name: str) -> None:
-    """A Trainer older than 2.2 prunes ``runtimePatches`` without a word: the nodes would then mount nothing."""
+def _trainjob_object(client: Any, name: str) -> dict | None:
+    """The TrainJob as the API server holds it; None with the container backend, which keeps no object."""
     backend = getattr(client, "backend", None)
     if backend is None or not hasattr(backend, "custom_api"):
-        return  # the container backend keeps no object to read back
+        return None
     from kubeflow.trainer.constants import constants
 
-    body = backend.custom_api.get_namespaced_custom_object(
+    return backend.custom_api.get_namespaced_custom_object(
         constants.GROUP, constants.VERSION, backend.namespace, constants.TRAINJOB_PLURAL, name
     )
-    if not body.get("spec", {}).get("runtimePatches"):
+
+
+def check_patches_kept(client: Any, name: str) -> None:
+    """A Trainer older than 2.2 prunes ``runtimePatches`` without a word: the nodes would then mount nothing."""
+    body = _trainjob_object(client, name)
+    if body is not None and not body.get("spec", {}).get("runtimePatches"):
+        backend = client.backend
         raise TrainJobFailed(
             f"TrainJob {name} lost its runtimePatches (the claim, /dev/shm, the Istio label): this cluster's "
             "Kubeflow Trainer is older than 2.2 and prunes the field; upgrade it. Delete the job with "
@@ -428,16 +431,11 @@ def wait_until_started(client: Any, name: str, timeout_s: float) -> str:
 
 def failure_reason(client: Any, name: str) -> str:
     """The TrainJob's own Failed condition (the SDK's Kubernetes backend says only 'is Failed')."""
-    backend = getattr(client, "backend", None)
-    if backend is None or not hasattr(backend, "custom_api"):
-        return ""
-    from kubeflow.trainer.constants import constants
-
     try:
-        body = backend.custom_api.get_namespaced_custom_object(
-            constants.GROUP, constants.VERSION, backend.namespace, constants.TRAINJOB_PLURAL, name
-        )
+        body = _trainjob_object(client, name)
     except Exception:  # noqa: BLE001 - the reason is a courtesy; the failure stands without it
+        return ""
+    if body is None:
         return ""
     failed = [
         c

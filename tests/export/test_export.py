@@ -162,6 +162,7 @@ def test_an_export_refuses_tta_scales_and_gpus(tiny_export, sample_dataset, tmp_
     assert not (tmp_path / "pred").exists()
 
 
+@pytest.mark.slow  # a training and an export of its own
 def test_a_size_off_the_32_grid_is_exported_at_the_size_infer_predicts_at(sample_dataset, sample_split, tmp_path):
     """infer feeds a model its size rounded to a multiple of 32 (100 -> 96): the graph must take that size."""
     run_train(
